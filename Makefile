@@ -1,0 +1,67 @@
+# Guardpost: `make run` to try it, `make test` to check it. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+HTTPS  ?=
+export FLASK_APP := app
+
+.PHONY: run test setup install vendor translations db browser lint format clean
+
+run: setup db
+ifeq ($(HTTPS),1)
+	$(BIN)/python scripts/dev_cert.py instance
+	SECURE_COOKIES=1 $(BIN)/flask run --host 0.0.0.0 --port $(PORT) \
+		--cert instance/dev-cert.pem --key instance/dev-key.pem
+else
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+endif
+
+test: setup browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+setup: install vendor translations
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres,redis]'
+	touch $@
+
+vendor: install
+	$(BIN)/python scripts/fetch_vendor.py
+
+translations: install
+	$(BIN)/pybabel compile --statistics -d app/translations
+
+# Migrate the embedded SQLite database; load demo data only into an empty one.
+db: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo --if-empty
+
+# Browser tests drive the system Chromium (Playwright never downloads a browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "Installing Chromium for the browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
+	@fc-list 2>/dev/null | grep -qi "cjk\|noto sans tc" || { \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk || true; }
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project Guardpost -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) static/vendor .pytest_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""Guardpost: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as config_module
+from app.config import ROOT
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI and error handlers."""
+    instance_path = Path((test_config or {}).get("INSTANCE_PATH") or ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(config_module.build(instance_path, test_config))
+    instance_path.mkdir(parents=True, exist_ok=True)
+
+    if app.config["PROXY_FIX"]:
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from app import errors, i18n, security, templating
+    from app.audit.cli import audit_cli
+    from app.auth.routes import bp as auth_bp
+    from app.cli import register_cli
+    from app.extensions import babel, csrf, db, limiter, migrate
+    from app.main.routes import bp as main_bp
+    from app.pwa.routes import bp as pwa_bp
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    limiter.init_app(app)
+    app.before_request(i18n.remember_lang_choice)
+    security.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(pwa_bp)
+
+    app.cli.add_command(audit_cli)
+    register_cli(app)
+    _import_models()
+    return app
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and Alembic) knows all tables."""
+    import app.audit.models
+    import app.auth.models
+    import app.sites.models  # noqa: F401

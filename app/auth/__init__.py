@@ -1,0 +1,1 @@
+"""Users, roles, login and server-side sessions; policy.py holds every permission rule."""

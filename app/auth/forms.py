@@ -1,0 +1,105 @@
+"""Forms for login, password change and user administration."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from app.auth.roles import ROLE_ORDER
+
+#: Messages for the keys that services raise (AuthError) and password_problems() returns.
+PROBLEM_MESSAGES = {
+    "too_short": _l("Use at least 10 characters."),
+    "too_long": _l("Use at most 128 characters."),
+    "too_common": _l("This password is too easy to guess. Choose another."),
+    "contains_username": _l("The password must not contain the username."),
+    "wrong_current": _l("The current password is not correct."),
+    "same_as_old": _l("Choose a password different from the current one."),
+    "username_taken": _l("This username is already in use."),
+    "bad_role": _l("Choose a role from the list."),
+    "cannot_change_own_role": _l("You cannot change your own role."),
+    "cannot_deactivate_self": _l("You cannot deactivate your own account."),
+    "not_assignable": _l("Only guards and supervisors are assigned to sites."),
+    "client_required": _l("Choose the client this user belongs to."),
+}
+
+
+def role_choices():
+    from app.templating import ROLE_LABELS
+
+    return [(role.value, ROLE_LABELS[role]) for role in ROLE_ORDER]
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(message=_l("Enter your username.")), Length(max=60)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Enter your password.")), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(message=_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(message=_l("Enter a new password."))],
+        description=_l("At least 10 characters. A short sentence is easy to remember."),
+        render_kw={"autocomplete": "new-password", "minlength": 10, "maxlength": 128},
+    )
+    confirm_password = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(message=_l("Repeat the new password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+    def validate_confirm_password(self, field):
+        from wtforms.validators import ValidationError
+
+        if field.data != self.new_password.data:
+            raise ValidationError(_l("The two new passwords are not the same."))
+
+
+USERNAME_RULE = Regexp(
+    r"^[A-Za-z0-9._-]{3,60}$",
+    message=_l("3 to 60 letters, digits, dots, dashes or underscores."),
+)
+
+
+class UserForm(FlaskForm):
+    display_name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter the person's name.")), Length(max=120)],
+    )
+    role = SelectField(_l("Role"), choices=[], validators=[DataRequired()])
+    client_id = SelectField(
+        _l("Client (for client users)"), choices=[], validators=[Optional()], coerce=str
+    )
+
+
+class NewUserForm(UserForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(message=_l("Enter a username.")), USERNAME_RULE],
+        render_kw={"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"},
+    )
+    password = PasswordField(
+        _l("First password"),
+        validators=[DataRequired(message=_l("Enter a first password."))],
+        description=_l("The user must change it at the first login."),
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ActionForm(FlaskForm):
+    """An empty form: a POST button with its CSRF token."""

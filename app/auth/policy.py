@@ -1,0 +1,66 @@
+"""Every permission rule of Guardpost, as plain predicates (no Flask here).
+
+Each takes the acting user (which may be anonymous: `is_authenticated` false) and, where
+it concerns an object, the object. The permission-table test walks every route with every
+role, so a rule changed here shows up there.
+"""
+
+from __future__ import annotations
+
+from app.auth.roles import Role
+
+#: Roles that work at sites only where assigned.
+FIELD_ROLES = frozenset({Role.GUARD, Role.SUPERVISOR})
+#: Roles that see every site's operational data.
+ALL_SITES_ROLES = frozenset({Role.MANAGER})
+
+
+def _role(user) -> Role | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return Role(user.role)
+
+
+def is_signed_in(user) -> bool:
+    """Any active, signed-in user."""
+    return _role(user) is not None
+
+
+def can_manage_users(user) -> bool:
+    """Users, their roles, sessions and site assignments are the admin's."""
+    return _role(user) == Role.ADMIN
+
+
+def can_be_assigned_to_sites(user) -> bool:
+    """Only field roles are assigned to sites; managers see all, others none."""
+    return _role(user) in FIELD_ROLES
+
+
+def sees_all_sites(user) -> bool:
+    """Managers see every site's operational data without assignment."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def can_view_site(user, site, *, assigned_site_ids: set[int]) -> bool:
+    """A site's card: managers all, field roles where assigned, clients their own client's."""
+    role = _role(user)
+    if role is None:
+        return False
+    if role in ALL_SITES_ROLES:
+        return True
+    if role in FIELD_ROLES:
+        return site.id in assigned_site_ids
+    if role == Role.CLIENT:
+        return user.client_id is not None and site.client_id == user.client_id
+    return False
+
+
+def can_change_own_password(user) -> bool:
+    """Everyone signed in may change their own password."""
+    return is_signed_in(user)
+
+
+def can_revoke_session(user, session_owner) -> bool:
+    """Users may end their own sessions; admins anyone's."""
+    role = _role(user)
+    return role == Role.ADMIN or (role is not None and user.id == session_owner.id)

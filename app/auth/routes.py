@@ -1,0 +1,339 @@
+"""Login, logout, own account and password; user administration for admins."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from app.auth import policy, services
+from app.auth.forms import (
+    PROBLEM_MESSAGES,
+    ActionForm,
+    ChangePasswordForm,
+    LoginForm,
+    NewUserForm,
+    UserForm,
+    role_choices,
+)
+from app.auth.models import User, UserSession
+from app.auth.roles import Role
+from app.authz import authorize
+from app.extensions import db, limiter
+from app.security import public, safe_next
+from app.sites.models import Client, Site
+
+bp = Blueprint("auth", __name__)
+
+
+def _account_key() -> str:
+    return "login-account:" + services.normalise_username(request.form.get("username", ""))[:60]
+
+
+def _login_failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _fresh_cookie_session() -> None:
+    """Drop everything in the cookie session but the language (no fixation across logins)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
+    key_func=_account_key,
+    methods=["POST"],
+    deduct_when=_login_failed,
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_login_failed,
+    scope="login-address",
+)
+def login():
+    """Sign in with username and password; comes back to ?next= afterwards."""
+    next_url = safe_next(request.values.get("next"), url_for("main.home"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        user = services.authenticate(form.username.data, form.password.data)
+        if user is None:
+            g.login_failed = True
+            db.session.commit()  # the failure's audit row
+            error = _("The username or password is not correct.")
+        else:
+            _fresh_cookie_session()
+            token = services.start_session(
+                user,
+                user_agent=request.headers.get("User-Agent", ""),
+                ip=request.remote_addr or "",
+            )
+            session["sid"] = token
+            login_user(user)
+            if session.get("lang") and not user.locale:
+                user.locale = session["lang"]
+            db.session.commit()
+            if user.must_change_password:
+                return redirect(url_for("auth.change_password"), code=303)
+            return redirect(next_url, code=303)
+    return render_template("auth/login.html", form=form, error=error, next_url=next_url)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out: the server-side session is revoked, so the old cookie is dead."""
+    row = g.get("user_session")
+    if row is not None:
+        services.end_session(row, user=current_user)
+    logout_user()
+    _fresh_cookie_session()
+    db.session.commit()
+    flash(_("You have signed out."), "success")
+    response = redirect(url_for("auth.login"), code=303)
+    # Clears the HTTP cache only: queued offline work in IndexedDB must survive a logout.
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.get("/account")
+def account():
+    """The 'more' page: profile, language, sessions, password, sign out."""
+    sessions = services.live_sessions(current_user)
+    return render_template(
+        "auth/account.html", sessions=sessions, form=ActionForm(), current=g.get("user_session")
+    )
+
+
+@bp.post("/account/sessions/<int:session_id>/revoke")
+def revoke_own_session(session_id: int):
+    """End one of my own sessions (another phone, a lost device)."""
+    row = db.get_or_404(UserSession, session_id)
+    authorize(policy.can_revoke_session(current_user, row.user), hide=True)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    services.revoke_session(row, actor=current_user)
+    db.session.commit()
+    flash(_("The session has been ended."), "success")
+    return redirect(url_for("auth.account"), code=303)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def change_password():
+    """Change my own password; my other sessions end."""
+    authorize(policy.can_change_own_password(current_user))
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_own_password(
+                current_user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+                session_row=g.get("user_session"),
+            )
+        except services.AuthError as exc:
+            db.session.commit()  # a wrong current password is audited
+            field = form.current_password if exc.key == "wrong_current" else form.new_password
+            field.errors.append(PROBLEM_MESSAGES[exc.key])
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            return redirect(url_for("main.home"), code=303)
+    return render_template("auth/change_password.html", form=form)
+
+
+# ---------------------------------------------------------------- administration
+
+
+def _client_choices():
+    clients = db.session.scalars(select(Client).order_by(Client.name)).all()
+    return [("", _("— none —"))] + [(str(c.id), c.name) for c in clients]
+
+
+def _client_id(form: UserForm) -> int | None:
+    return int(form.client_id.data) if form.client_id.data else None
+
+
+def _prepare(form: UserForm) -> UserForm:
+    form.role.choices = role_choices()
+    form.client_id.choices = _client_choices()
+    return form
+
+
+def _validate_client(form: UserForm) -> bool:
+    if form.role.data == Role.CLIENT and not form.client_id.data:
+        form.client_id.errors.append(PROBLEM_MESSAGES["client_required"])
+        return False
+    return True
+
+
+@bp.get("/admin/users")
+def users():
+    """All users, searchable and filtered by role and status."""
+    authorize(policy.can_manage_users(current_user))
+    page = services.list_users(
+        q=request.args.get("q", "")[:60],
+        role=request.args.get("role", ""),
+        active=request.args.get("active", ""),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("auth/users.html", page=page, roles=role_choices())
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+def user_new():
+    """Create a user with a first password that must be changed."""
+    authorize(policy.can_manage_users(current_user))
+    form = _prepare(NewUserForm())
+    if form.validate_on_submit() and _validate_client(form):
+        try:
+            user = services.create_user(
+                actor=current_user,
+                username=form.username.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                password=form.password.data,
+                client_id=_client_id(form),
+            )
+        except services.AuthError as exc:
+            field = form.username if exc.key == "username_taken" else form.password
+            field.errors.append(PROBLEM_MESSAGES[exc.key])
+        else:
+            db.session.commit()
+            flash(_("User %(name)s has been created.", name=user.username), "success")
+            return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    return render_template("auth/user_new.html", form=form)
+
+
+def _user_page(user: User, form: UserForm, status: int = 200, temporary: str | None = None):
+    sites = db.session.scalars(select(Site).order_by(Site.code)).all()
+    return (
+        render_template(
+            "auth/user.html",
+            user=user,
+            form=form,
+            action=ActionForm(),
+            sessions=services.live_sessions(user),
+            sites=sites,
+            assigned=services.assigned_site_ids(user),
+            temporary=temporary,
+        ),
+        status,
+    )
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    """One user: name, role, client, sites, sessions, password reset, deactivation."""
+    authorize(policy.can_manage_users(current_user))
+    user = db.get_or_404(User, user_id)
+    form = _prepare(UserForm(obj=None if request.method == "POST" else user))
+    if request.method == "GET":
+        form.client_id.data = str(user.client_id or "")
+    if form.validate_on_submit() and _validate_client(form):
+        try:
+            services.update_user(
+                user,
+                actor=current_user,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                client_id=_client_id(form),
+            )
+        except services.AuthError as exc:
+            form.role.errors.append(PROBLEM_MESSAGES[exc.key])
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    return _user_page(user, form, 422 if form.errors else 200)
+
+
+def _admin_action(user_id: int) -> User:
+    authorize(policy.can_manage_users(current_user))
+    user = db.get_or_404(User, user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return user
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+def user_set_active(user_id: int):
+    """Deactivate (all sessions end at once) or reactivate a user."""
+    user = _admin_action(user_id)
+    make_active = request.form.get("active") == "1"
+    try:
+        services.set_active(user, actor=current_user, is_active=make_active)
+    except services.AuthError as exc:
+        flash(PROBLEM_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("User reactivated.") if make_active else _("User deactivated."), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/admin/users/<int:user_id>/reset-password")
+def user_reset_password(user_id: int):
+    """Issue a temporary password, shown once on this response and never again."""
+    user = _admin_action(user_id)
+    temporary = services.reset_password(user, actor=current_user)
+    db.session.commit()
+    # Rendered, not flashed: a flash would carry the password in the cookie.
+    return _user_page(user, _prepare(UserForm(obj=user)), temporary=temporary)
+
+
+@bp.post("/admin/users/<int:user_id>/sessions/<int:session_id>/revoke")
+def user_revoke_session(user_id: int, session_id: int):
+    """End one session of a user."""
+    user = _admin_action(user_id)
+    row = db.get_or_404(UserSession, session_id)
+    if row.user_id != user.id:
+        abort(404)
+    services.revoke_session(row, actor=current_user)
+    db.session.commit()
+    flash(_("The session has been ended."), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/admin/users/<int:user_id>/sessions/revoke-all")
+def user_revoke_all(user_id: int):
+    """End every session of a user."""
+    user = _admin_action(user_id)
+    services.revoke_all_sessions(user, actor=current_user)
+    db.session.commit()
+    flash(_("All sessions of this user have been ended."), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+
+
+@bp.post("/admin/users/<int:user_id>/sites")
+def user_sites(user_id: int):
+    """Set which sites a guard or supervisor serves; takes effect on their next request."""
+    user = _admin_action(user_id)
+    site_ids = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
+    try:
+        services.set_site_assignments(user, actor=current_user, site_ids=site_ids)
+    except services.AuthError as exc:
+        flash(PROBLEM_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Site assignments saved."), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)

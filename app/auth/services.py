@@ -1,0 +1,324 @@
+"""Authentication, server-side sessions and user administration. Services flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from app import audit
+from app.auth import passwords
+from app.auth.models import User, UserSession
+from app.auth.roles import Role
+from app.db import utcnow
+from app.extensions import db
+from app.sites.models import Site, SiteAssignment
+
+#: How often a session's last_seen_at is written (not on every request).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+class AuthError(Exception):
+    """A refused action, with a message key the route translates."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == normalise_username(username)))
+
+
+# ---------------------------------------------------------------- login and sessions
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user whose active account matches; audits failures. Same answer for every failure."""
+    user = find_user(username)
+    if user is None:
+        passwords.burn_time(password)
+        audit.record(
+            "auth.login", actor_name=username[:120], outcome="failure", detail={"why": "unknown"}
+        )
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        audit.record("auth.login", actor=user, outcome="failure", detail={"why": "password"})
+        return None
+    if not user.is_active:
+        audit.record("auth.login", actor=user, outcome="failure", detail={"why": "inactive"})
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, user_agent: str = "", ip: str = "") -> str:
+    """Open a server-side session; returns the token for the cookie (only its hash is stored)."""
+    token = secrets.token_urlsafe(16)
+    now = utcnow()
+    db.session.add(
+        UserSession(
+            token_hash=_hash_token(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            user_agent=user_agent[:255],
+            ip=ip[:64],
+        )
+    )
+    user.last_login_at = now
+    db.session.flush()
+    audit.record("auth.login", actor=user, target=f"user:{user.id}")
+    return token
+
+
+def session_for_token(token: str | None) -> UserSession | None:
+    """The live session for a cookie token, or None if unknown, revoked or expired."""
+    if not token:
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = utcnow()
+    cfg = current_app.config
+    idle = timedelta(minutes=cfg["SESSION_IDLE_MINUTES"])
+    lifetime = timedelta(hours=cfg["SESSION_MAX_HOURS"])
+    if now - row.last_seen_at > idle or now - row.created_at > lifetime:
+        row.revoked_at = now
+        row.revoked_reason = "expired"
+        return None
+    if not row.user.is_active:
+        return None
+    if now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+    return row
+
+
+def revoke_sessions(user: User, *, reason: str, keep: UserSession | None = None) -> int:
+    """Revoke every live session of a user (but `keep`); returns how many."""
+    stmt = (
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep.id)
+    result = db.session.execute(stmt, execution_options={"synchronize_session": "fetch"})
+    return result.rowcount or 0
+
+
+def end_session(session_row: UserSession, *, user: User) -> None:
+    """Logout: revoke this session."""
+    session_row.revoked_at = utcnow()
+    session_row.revoked_reason = "logout"
+    audit.record("auth.logout", actor=user, target=f"user:{user.id}")
+
+
+def change_own_password(
+    user: User, *, current_password: str, new_password: str, session_row: UserSession | None
+) -> None:
+    """Change a user's own password; other sessions are revoked."""
+    if not passwords.verify_password(user.password_hash, current_password):
+        audit.record("auth.password_changed", actor=user, outcome="failure")
+        raise AuthError("wrong_current")
+    problems = passwords.password_problems(new_password, username=user.username)
+    if problems:
+        raise AuthError(problems[0])
+    if passwords.verify_password(user.password_hash, new_password):
+        raise AuthError("same_as_old")
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    revoked = revoke_sessions(user, reason="password_changed", keep=session_row)
+    audit.record(
+        "auth.password_changed", actor=user, target=f"user:{user.id}", detail={"revoked": revoked}
+    )
+
+
+# ---------------------------------------------------------------- administration
+
+
+@dataclass
+class UserPage:
+    users: list[User]
+    page: int
+    pages: int
+    total: int
+
+
+def list_users(*, q: str = "", role: str = "", active: str = "", page: int = 1, per_page: int = 25):
+    """Users filtered by a search text, role and active flag, one page at a time."""
+    stmt = select(User)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(or_(func.lower(User.username).like(like), User.display_name.like(like)))
+    if role in set(Role):
+        stmt = stmt.where(User.role == role)
+    if active in ("1", "0"):
+        stmt = stmt.where(User.is_active.is_(active == "1"))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    users = db.session.scalars(
+        stmt.order_by(User.username).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return UserPage(list(users), page, pages, total)
+
+
+def create_user(
+    *,
+    actor: User | None,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    client_id: int | None = None,
+    must_change_password: bool = True,
+) -> User:
+    """Create a user; the admin hands over the first password, which must be changed."""
+    username = normalise_username(username)
+    if find_user(username) is not None:
+        raise AuthError("username_taken")
+    if role not in set(Role):
+        raise AuthError("bad_role")
+    problems = passwords.password_problems(password, username=username)
+    if problems:
+        raise AuthError(problems[0])
+    user = User(
+        username=username,
+        display_name=display_name.strip(),
+        role=role,
+        password_hash=passwords.hash_password(password),
+        must_change_password=must_change_password,
+        client_id=client_id if role == Role.CLIENT else None,
+        password_changed_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(
+        "user.created", actor=actor, target=f"user:{user.id}", detail={"role": role, "username": username}
+    )
+    return user
+
+
+def update_user(
+    user: User, *, actor: User, display_name: str, role: str, client_id: int | None
+) -> None:
+    """Change a user's name, role and (for client users) client."""
+    if role not in set(Role):
+        raise AuthError("bad_role")
+    if user.id == actor.id and role != user.role:
+        raise AuthError("cannot_change_own_role")
+    changes = {}
+    if display_name.strip() != user.display_name:
+        changes["display_name"] = display_name.strip()
+        user.display_name = display_name.strip()
+    new_client = client_id if role == Role.CLIENT else None
+    if role != user.role:
+        changes["role"] = {"from": user.role, "to": role}
+        user.role = role
+        # A new role means new permissions: make the user sign in again to get them cleanly.
+        revoke_sessions(user, reason="role_changed")
+        if role not in (Role.GUARD, Role.SUPERVISOR):
+            db.session.execute(SiteAssignment.__table__.delete().where(SiteAssignment.user_id == user.id))
+    if new_client != user.client_id:
+        changes["client_id"] = new_client
+        user.client_id = new_client
+    if changes:
+        audit.record("user.updated", actor=actor, target=f"user:{user.id}", detail=changes)
+
+
+def set_active(user: User, *, actor: User, is_active: bool) -> None:
+    """Deactivate (revoking every session) or reactivate a user."""
+    if user.id == actor.id:
+        raise AuthError("cannot_deactivate_self")
+    if user.is_active == is_active:
+        return
+    user.is_active = is_active
+    if not is_active:
+        revoke_sessions(user, reason="deactivated")
+    audit.record(
+        "user.activated" if is_active else "user.deactivated", actor=actor, target=f"user:{user.id}"
+    )
+
+
+def reset_password(user: User, *, actor: User) -> str:
+    """Give the user a one-time temporary password (returned once, never stored in clear)."""
+    temporary = passwords.temporary_password()
+    user.password_hash = passwords.hash_password(temporary)
+    user.must_change_password = True
+    user.password_changed_at = utcnow()
+    revoked = revoke_sessions(user, reason="password_reset")
+    audit.record(
+        "user.password_reset", actor=actor, target=f"user:{user.id}", detail={"revoked": revoked}
+    )
+    return temporary
+
+
+def revoke_session(session_row: UserSession, *, actor: User) -> None:
+    """End one session of a user."""
+    if session_row.revoked_at is None:
+        session_row.revoked_at = utcnow()
+        session_row.revoked_reason = "admin" if actor.id != session_row.user_id else "logout"
+        audit.record(
+            "user.session_revoked",
+            actor=actor,
+            target=f"user:{session_row.user_id}",
+            detail={"session": session_row.id},
+        )
+
+
+def revoke_all_sessions(user: User, *, actor: User) -> int:
+    """An admin ends every session of a user (a lost phone, a leaver)."""
+    count = revoke_sessions(user, reason="admin")
+    audit.record(
+        "user.sessions_revoked", actor=actor, target=f"user:{user.id}", detail={"count": count}
+    )
+    return count
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    return [s for s in user.sessions if s.revoked_at is None]
+
+
+def assigned_site_ids(user: User) -> set[int]:
+    """The ids of the sites a user is assigned to (read fresh on every request)."""
+    return set(db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)))
+
+
+def set_site_assignments(user: User, *, actor: User, site_ids: set[int]) -> None:
+    """Make the user's assignments exactly `site_ids` (only for guards and supervisors)."""
+    if user.role not in (Role.GUARD, Role.SUPERVISOR):
+        raise AuthError("not_assignable")
+    known = set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    current = assigned_site_ids(user)
+    added, removed = known - current, current - known
+    for site_id in sorted(added):
+        db.session.add(SiteAssignment(user_id=user.id, site_id=site_id))
+    if removed:
+        db.session.execute(
+            SiteAssignment.__table__.delete().where(
+                SiteAssignment.user_id == user.id, SiteAssignment.site_id.in_(removed)
+            )
+        )
+    db.session.flush()
+    if added or removed:
+        audit.record(
+            "user.sites_assigned",
+            actor=actor,
+            target=f"user:{user.id}",
+            detail={"added": sorted(added), "removed": sorted(removed)},
+        )

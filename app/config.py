@@ -1,0 +1,139 @@
+"""Configuration: defaults, then the environment, then generated secrets in instance/."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Secrets that are generated into instance/secrets.json when the environment lacks them.
+GENERATED_SECRETS = ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS")
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    """Every setting with its default; see README's configuration table."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'guardpost.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": "",
+        "UPLOAD_DIR": str(instance_path / "uploads"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "SMTP_URL": "",
+        "TRUSTED_HOSTS": None,
+        "PROXY_FIX": 0,
+        "SECURE_COOKIES": False,
+        "SESSION_IDLE_MINUTES": 120,
+        "SESSION_MAX_HOURS": 14,
+        "LOGIN_LIMIT_ACCOUNT": "5 per 5 minutes;20 per hour",
+        "LOGIN_LIMIT_ADDRESS": "60 per 5 minutes",
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_COST": 65536,
+        "ARGON2_PARALLELISM": 4,
+        # SECURITY.md 3: the token lives as long as the session, so a queued form still posts.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "zh_Hant_TW",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Taipei",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "app" / "translations"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": 0,
+        "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
+        "PAGE_SIZE": 25,
+    }
+
+
+def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Settings read from environment variables (only those that are set)."""
+    env = dict(os.environ if env is None else env)
+    found: dict[str, Any] = {}
+    if env.get("DATABASE_URL"):
+        url = env["DATABASE_URL"]
+        # Hosting platforms still hand out postgres:// URLs; SQLAlchemy wants a driver name.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        found["SQLALCHEMY_DATABASE_URI"] = url
+    for key in ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS", "BASE_URL", "UPLOAD_DIR", "SMTP_URL"):
+        if env.get(key):
+            found[key] = env[key]
+    if env.get("RATELIMIT_STORAGE_URI"):
+        found["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
+    if env.get("TRUSTED_HOSTS"):
+        found["TRUSTED_HOSTS"] = [h.strip() for h in env["TRUSTED_HOSTS"].split(",") if h.strip()]
+    if env.get("PROXY_FIX"):
+        found["PROXY_FIX"] = _int(env["PROXY_FIX"], 0)
+    if env.get("SECURE_COOKIES"):
+        found["SECURE_COOKIES"] = _bool(env["SECURE_COOKIES"])
+    for key, default in (("SESSION_IDLE_MINUTES", 120), ("SESSION_MAX_HOURS", 14)):
+        if env.get(key):
+            found[key] = _int(env[key], default)
+    return found
+
+
+def load_or_create_secrets(instance_path: Path, missing: list[str]) -> dict[str, str]:
+    """Read generated secrets from instance/secrets.json, creating any missing ones (mode 0600)."""
+    path = instance_path / "secrets.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    fresh = {key: _new_secret(key) for key in missing if key not in stored}
+    if fresh:
+        stored.update(fresh)
+        instance_path.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(stored, fh, indent=2)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    return {key: stored[key] for key in missing}
+
+
+def _new_secret(key: str) -> str:
+    if key == "DATA_KEYS":
+        # Key ring "id:base64key", newest first; AES-256-GCM keys for the confidential vault.
+        return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(48)
+
+
+def build(instance_path: Path, test_config: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults, overridden by the environment (or by test_config in tests), plus secrets."""
+    config = defaults(instance_path)
+    if test_config is None:
+        config.update(from_environment())
+    else:
+        config.update(test_config)
+    missing = [key for key in GENERATED_SECRETS if not config.get(key)]
+    if missing:
+        config.update(load_or_create_secrets(instance_path, missing))
+    if config["SECURE_COOKIES"]:
+        # The __Host- prefix pins the cookie to this host, path / and HTTPS.
+        config.setdefault("SESSION_COOKIE_NAME", "__Host-guardpost")
+        config["SESSION_COOKIE_SECURE"] = True
+        config.setdefault("PREFERRED_URL_SCHEME", "https")
+    else:
+        config.setdefault("SESSION_COOKIE_NAME", "guardpost")
+    return config

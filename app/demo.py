@@ -1,0 +1,100 @@
+"""Demo data: one user per role, 3 clients, 8 sites in Taipei and New Taipei, assignments."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from app.auth import services as auth_services
+from app.auth.models import User
+from app.extensions import db
+from app.sites.models import Client, Site
+
+#: Stated in README; every demo account uses it. Change it before any real use.
+DEMO_PASSWORD = "taipei-101-demo"
+
+#: username, display name, role, client tax id (client users), site codes (field roles)
+DEMO_USERS = [
+    ("guard", "陳志明", "guard", None, ["TPE-0001", "TPE-0002", "NTP-0001"]),
+    ("supervisor", "林雅婷", "supervisor", None, ["TPE-0001", "TPE-0002", "TPE-0003", "NTP-0001", "NTP-0002"]),
+    ("manager", "王建國", "manager", None, []),
+    ("admin", "系統管理員", "admin", None, []),
+    ("client", "黃淑芬", "client", "83045210", []),
+]
+
+DEMO_CLIENTS = [
+    ("83045210", "信義商辦大樓管理委員會", "臺北市信義區松仁路100號", "02-2720-1234"),
+    ("27505051", "大安連鎖藥局股份有限公司", "臺北市大安區忠孝東路四段200號", "02-2771-5678"),
+    ("72979298", "板橋精密工業股份有限公司", "新北市板橋區文化路一段50號", "02-2960-4321"),
+]
+
+#: code, client tax id, name, address, latitude, longitude, system types
+DEMO_SITES = [
+    ("TPE-0001", "83045210", "信義商辦大樓 A 棟", "臺北市信義區松仁路100號", 25.0330, 121.5680, "intrusion,access,cctv,fire"),
+    ("TPE-0002", "83045210", "信義商辦大樓 B 棟", "臺北市信義區松仁路102號", 25.0335, 121.5685, "intrusion,access,cctv"),
+    ("TPE-0003", "27505051", "大安藥局忠孝店", "臺北市大安區忠孝東路四段200號", 25.0416, 121.5510, "intrusion,cctv,panic"),
+    ("TPE-0004", "27505051", "大安藥局師大店", "臺北市大安區師大路80號", 25.0240, 121.5290, "intrusion,cctv,panic"),
+    ("TPE-0005", "27505051", "大安藥局內湖店", "臺北市內湖區成功路四段60號", 25.0830, 121.5940, "intrusion,cctv"),
+    ("NTP-0001", "72979298", "板橋精密工業 總廠", "新北市板橋區文化路一段50號", 25.0144, 121.4638, "intrusion,access,cctv,fire"),
+    ("NTP-0002", "72979298", "板橋精密工業 倉庫", "新北市土城區中央路三段120號", 24.9830, 121.4480, "intrusion,cctv"),
+    ("NTP-0003", "72979298", "板橋精密工業 新莊辦公室", "新北市新莊區中正路500號", 25.0360, 121.4400, "intrusion,access"),
+]
+
+
+def load_demo() -> bool:
+    """Create whatever demo data is missing; returns True if anything was created."""
+    created = False
+    clients = {}
+    for tax_id, name, address, phone in DEMO_CLIENTS:
+        client = db.session.scalar(select(Client).where(Client.tax_id == tax_id))
+        if client is None:
+            client = Client(
+                tax_id=tax_id,
+                name=name,
+                address=address,
+                main_phone=phone,
+                contract_start_on=date(2026, 1, 1),
+                contract_end_on=date(2027, 12, 31),
+            )
+            db.session.add(client)
+            created = True
+        clients[tax_id] = client
+    db.session.flush()
+
+    sites = {}
+    for code, tax_id, name, address, lat, lon, systems in DEMO_SITES:
+        site = db.session.scalar(select(Site).where(Site.code == code))
+        if site is None:
+            site = Site(
+                code=code,
+                client=clients[tax_id],
+                name=name,
+                address=address,
+                latitude=lat,
+                longitude=lon,
+                system_types=systems,
+            )
+            db.session.add(site)
+            created = True
+        sites[code] = site
+    db.session.flush()
+
+    for username, display_name, role, client_tax_id, site_codes in DEMO_USERS:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = auth_services.create_user(
+                actor=None,
+                username=username,
+                display_name=display_name,
+                role=role,
+                password=DEMO_PASSWORD,
+                client_id=clients[client_tax_id].id if client_tax_id else None,
+                must_change_password=False,
+            )
+            if site_codes:
+                auth_services.set_site_assignments(
+                    user, actor=None, site_ids={sites[c].id for c in site_codes}
+                )
+            created = True
+    return created

@@ -1,0 +1,60 @@
+"""Generic error pages (and htmx fragments) that say what to do and leak nothing."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.htmx import is_htmx
+
+MESSAGES = {
+    400: (_l("Something in that request was not right"), _l("Go back and try again.")),
+    403: (_l("Not allowed"), _l("Your role does not allow this. Ask an administrator if you need it.")),
+    404: (_l("Not found"), _l("This page does not exist, or you do not have access to it.")),
+    405: (_l("Not allowed"), _l("This address cannot be used that way.")),
+    413: (_l("Too large"), _l("The file or form you sent is too large.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes and try again.")),
+    500: (_l("Something went wrong"), _l("The error has been logged. Please try again in a moment.")),
+    503: (_l("Temporarily unavailable"), _l("Please try again in a moment.")),
+}
+CSRF_MESSAGE = (
+    _l("The form has expired"),
+    _l("Reload the page and send it again. Nothing was saved."),
+)
+
+
+def _render(status: int, title, hint):
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    return render_template(template, status=status, title=title, hint=hint), status
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    if status not in MESSAGES:
+        return error
+    title, hint = MESSAGES[status]
+    return _render(status, title, hint)
+
+
+def handle_csrf_error(error: CSRFError):
+    return _render(400, *CSRF_MESSAGE)
+
+
+def handle_unexpected(error: Exception):
+    """Log the exception; show the user only a generic page."""
+    from flask import current_app
+
+    from app.extensions import db
+
+    db.session.rollback()
+    current_app.logger.exception("unhandled error", exc_info=error)
+    return _render(500, *MESSAGES[500])
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_unexpected)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,70 @@
+"""Language choice: ?lang= (sticks), then the user's preference, then the browser; Taipei time."""
+
+from __future__ import annotations
+
+from flask import g, request, session
+from flask_babel import format_date, format_datetime
+from flask_login import current_user
+
+DEFAULT = "zh_Hant_TW"
+#: Locales with a catalogue, and how each is written in HTML's lang attribute.
+SUPPORTED = {"zh_Hant_TW": "zh-Hant-TW", "en": "en"}
+#: What ?lang= accepts.
+ALIASES = {
+    "zh-tw": "zh_Hant_TW",
+    "zh_tw": "zh_Hant_TW",
+    "zh-hant": "zh_Hant_TW",
+    "zh-hant-tw": "zh_Hant_TW",
+    "zh_hant_tw": "zh_Hant_TW",
+    "zh": "zh_Hant_TW",
+    "en": "en",
+    "en-us": "en",
+    "en-gb": "en",
+}
+
+
+def parse_lang(value: str | None) -> str | None:
+    return ALIASES.get((value or "").strip().lower())
+
+
+def remember_lang_choice() -> None:
+    """before_request: a ?lang= choice is kept in the cookie session and on the user."""
+    choice = parse_lang(request.args.get("lang"))
+    if choice is None:
+        return
+    g.lang = choice
+    session["lang"] = choice
+    if current_user.is_authenticated and current_user.locale != choice:
+        from app.extensions import db
+
+        current_user.locale = choice
+        db.session.commit()
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector."""
+    if g.get("lang"):
+        return g.lang
+    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED:
+        return current_user.locale
+    if session.get("lang") in SUPPORTED:
+        return session["lang"]
+    best = request.accept_languages.best_match(["zh-TW", "zh-Hant", "zh", "en"])
+    return parse_lang(best) or DEFAULT
+
+
+def html_lang() -> str:
+    return SUPPORTED.get(select_locale(), "zh-Hant-TW")
+
+
+def datetime_filter(value) -> str:
+    """An instant in Asia/Taipei, e.g. 2026-11-25 09:56."""
+    if value is None:
+        return ""
+    return format_datetime(value, "yyyy-MM-dd HH:mm")
+
+
+def date_filter(value) -> str:
+    if value is None:
+        return ""
+    return format_date(value, "yyyy-MM-dd")

@@ -1,0 +1,1 @@
+"""Manifest, service worker and offline page: the installable shell."""

@@ -1,0 +1,1 @@
+"""Clients, sites and who is assigned to them."""

@@ -1,0 +1,95 @@
+"""Jinja globals and filters: versioned static URLs, vendor scripts, navigation, dates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app import i18n
+from app.auth import policy
+from app.auth.roles import Role
+
+ROLE_LABELS = {
+    Role.GUARD: _l("Guard"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.MANAGER: _l("Manager"),
+    Role.ADMIN: _l("Administrator"),
+    Role.CLIENT: _l("Client"),
+}
+
+
+@cache
+def _file_version(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
+
+
+def static_url(filename: str) -> str:
+    """URL of a static file with a content hash, so it can be cached for a year."""
+    path = Path(current_app.static_folder) / filename
+    version = _file_version(str(path), path.stat().st_mtime) if path.exists() else "0"
+    return url_for("static", filename=filename, v=version)
+
+
+@cache
+def _vendor_manifest(path: str) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def vendor() -> dict:
+    """Browser libraries: CDN URL, SRI hash and local fallback (static/vendor.json)."""
+    return _vendor_manifest(str(Path(current_app.static_folder) / "vendor.json"))
+
+
+def lang_url(code: str) -> str:
+    """The current page with ?lang= set, other query arguments kept."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return f"{request.path}?{urlencode(args, doseq=True)}"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    icon: str
+    allowed: object  # a policy predicate taking the user
+
+
+#: The tab bar on phones and the top menu on wide screens. Later features add their tabs here.
+NAV_ITEMS = [
+    NavItem("main.home", _l("Home"), "home", policy.is_signed_in),
+    NavItem("auth.users", _l("Users"), "users", policy.can_manage_users),
+    NavItem("auth.account", _l("More"), "more", policy.is_signed_in),
+]
+
+
+def nav_items() -> list[NavItem]:
+    """The navigation entries the current user may use."""
+    return [item for item in NAV_ITEMS if item.allowed(current_user)]
+
+
+def role_label(role: str):
+    return ROLE_LABELS.get(Role(role), role)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(
+        static_url=static_url,
+        vendor=vendor,
+        lang_url=lang_url,
+        nav_items=nav_items,
+        html_lang=i18n.html_lang,
+        current_locale=i18n.select_locale,
+        role_label=role_label,
+        policy=policy,
+    )
+    app.jinja_env.filters["datetime"] = i18n.datetime_filter
+    app.jinja_env.filters["date"] = i18n.date_filter

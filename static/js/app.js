@@ -1,0 +1,53 @@
+/* Guardpost page behaviour: CSRF header for htmx, confirmations, error toasts, service worker. */
+(function () {
+  "use strict";
+  var me = document.currentScript;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  // htmx sends the CSRF token as a header on every non-GET request (SECURITY.md).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb !== "get") {
+      event.detail.headers["X-CSRFToken"] = csrfToken();
+    }
+  });
+
+  function toast(text) {
+    var box = document.getElementById("toast");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 6000);
+  }
+
+  // Error fragments from the server are shown as a toast instead of being dropped silently.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    // DOMParser builds an inert document: nothing in the response runs or loads.
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    toast((doc.body.textContent || "").trim() || String(xhr.status));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast(document.documentElement.lang === "en" ? "No network connection." : "目前沒有網路連線。");
+  });
+
+  // Buttons with data-confirm ask before their form is sent.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter || event.target.querySelector("[data-confirm]");
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  if ("serviceWorker" in navigator && me && me.dataset.sw) {
+    window.addEventListener("load", function () {
+      navigator.serviceWorker.register(me.dataset.sw, { scope: "/" }).catch(function () {});
+    });
+  }
+})();

@@ -1,0 +1,151 @@
+"""Fixtures: an app on a fresh database per test (SQLite, or PostgreSQL via TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+from tests import factories
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "AUDIT_KEY": "test-audit-key",
+    "DATA_KEYS": "k1:dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTEyMzQ=",
+    "WTF_CSRF_ENABLED": False,
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 1024,
+    "ARGON2_PARALLELISM": 1,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "SERVER_NAME": None,
+}
+
+
+def is_postgres() -> bool:
+    return TEST_DATABASE_URL.startswith("postgresql")
+
+
+def sqlalchemy_url(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_app(tmp_path: Path, database_url: str, **overrides):
+    config = dict(BASE_CONFIG)
+    config.update(
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        SQLALCHEMY_DATABASE_URI=database_url,
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+    )
+    config.update(overrides)
+    return create_app(config)
+
+
+def _reset_postgres_schema(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> str:
+    """Upgrade an empty database to head once; each test starts from a copy of it."""
+    folder = tmp_path_factory.mktemp("template")
+    if is_postgres():
+        url = sqlalchemy_url(TEST_DATABASE_URL)
+        _reset_postgres_schema(url)
+    else:
+        url = f"sqlite:///{folder / 'template.db'}"
+    app = make_app(folder, url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars().all()
+        # The audit table's append-only triggers stand aside only for the test harness.
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path) -> str:
+    """A fresh, migrated, empty database for this test."""
+    if is_postgres():
+        _truncate_postgres(migrated_database)
+        return migrated_database
+    source = Path(migrated_database.removeprefix("sqlite:///"))
+    target = tmp_path / "test.db"
+    shutil.copyfile(source, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_config):
+    application = make_app(tmp_path, database_url, **app_config)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: make_user(role, **fields) -> committed User."""
+
+    def _make(role: str = "guard", **overrides):
+        user = factories.gen_user(role, **overrides)
+        db.session.commit()
+        return user
+
+    return _make
+
+
+@pytest.fixture
+def login(client):
+    """Factory: login(user_or_username, password=PASSWORD) -> the POST response."""
+
+    def _login(user, password: str = factories.PASSWORD, test_client=None, **extra):
+        username = user if isinstance(user, str) else user.username
+        return (test_client or client).post(
+            "/login", data={"username": username, "password": password, **extra}
+        )
+
+    return _login

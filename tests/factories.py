@@ -1,0 +1,65 @@
+"""gen_* factories with a default for every field; each flushes and returns the object."""
+
+from __future__ import annotations
+
+import itertools
+
+from app.auth import passwords
+from app.auth.models import User
+from app.extensions import db
+from app.sites.models import Client, Site, SiteAssignment
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def gen_user(role: str = "guard", **overrides) -> User:
+    n = next(_seq)
+    fields = {
+        "username": f"{role}{n}",
+        "display_name": f"Test {role.title()} {n}",
+        "role": role,
+        "password_hash": passwords.hash_password(overrides.pop("password", PASSWORD)),
+        "must_change_password": False,
+        "is_active": True,
+    }
+    fields.update(overrides)
+    user = User(**fields)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def gen_client(**overrides) -> Client:
+    n = next(_seq)
+    fields = {"name": f"Client {n}", "address": "臺北市信義區", "main_phone": "02-2720-0000"}
+    fields.update(overrides)
+    client = Client(**fields)
+    db.session.add(client)
+    db.session.flush()
+    return client
+
+
+def gen_site(client: Client | None = None, **overrides) -> Site:
+    n = next(_seq)
+    client = client or gen_client()
+    fields = {
+        "client": client,
+        "code": f"TST-{n:04d}",
+        "name": f"Site {n}",
+        "address": "臺北市大安區",
+        "latitude": 25.03,
+        "longitude": 121.56,
+    }
+    fields.update(overrides)
+    site = Site(**fields)
+    db.session.add(site)
+    db.session.flush()
+    return site
+
+
+def assign(user: User, site: Site) -> SiteAssignment:
+    row = SiteAssignment(user_id=user.id, site_id=site.id)
+    db.session.add(row)
+    db.session.flush()
+    return row
