@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request, session
+from flask import g, has_request_context, request, session
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
 
@@ -43,6 +43,8 @@ def remember_lang_choice() -> None:
 
 def select_locale() -> str:
     """Flask-Babel's locale selector."""
+    if not has_request_context():
+        return "en"  # the command line speaks English
     if g.get("lang"):
         return g.lang
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from app.auth.roles import ROLE_ORDER
+from app.auth.roles import ROLE_ORDER, Role
 
 #: Messages for the keys that services raise (AuthError) and password_problems() returns.
 PROBLEM_MESSAGES = {
@@ -64,8 +64,6 @@ class ChangePasswordForm(FlaskForm):
     )
 
     def validate_confirm_password(self, field):
-        from wtforms.validators import ValidationError
-
         if field.data != self.new_password.data:
             raise ValidationError(_l("The two new passwords are not the same."))
 
@@ -82,9 +80,11 @@ class UserForm(FlaskForm):
         validators=[DataRequired(message=_l("Enter the person's name.")), Length(max=120)],
     )
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired()])
-    client_id = SelectField(
-        _l("Client (for client users)"), choices=[], validators=[Optional()], coerce=str
-    )
+    client_id = SelectField(_l("Client (for client users)"), choices=[], coerce=str, default="")
+
+    def validate_client_id(self, field):
+        if self.role.data == Role.CLIENT and not field.data:
+            raise ValidationError(PROBLEM_MESSAGES["client_required"])
 
 
 class NewUserForm(UserForm):

@@ -29,7 +29,6 @@ from app.auth.forms import (
     role_choices,
 )
 from app.auth.models import User, UserSession
-from app.auth.roles import Role
 from app.authz import authorize
 from app.extensions import db, limiter
 from app.security import public, safe_next
@@ -179,13 +178,6 @@ def _prepare(form: UserForm) -> UserForm:
     return form
 
 
-def _validate_client(form: UserForm) -> bool:
-    if form.role.data == Role.CLIENT and not form.client_id.data:
-        form.client_id.errors.append(PROBLEM_MESSAGES["client_required"])
-        return False
-    return True
-
-
 @bp.get("/admin/users")
 def users():
     """All users, searchable and filtered by role and status."""
@@ -205,7 +197,7 @@ def user_new():
     """Create a user with a first password that must be changed."""
     authorize(policy.can_manage_users(current_user))
     form = _prepare(NewUserForm())
-    if form.validate_on_submit() and _validate_client(form):
+    if form.validate_on_submit():
         try:
             user = services.create_user(
                 actor=current_user,
@@ -250,7 +242,7 @@ def user_edit(user_id: int):
     form = _prepare(UserForm(obj=None if request.method == "POST" else user))
     if request.method == "GET":
         form.client_id.data = str(user.client_id or "")
-    if form.validate_on_submit() and _validate_client(form):
+    if form.validate_on_submit():
         try:
             services.update_user(
                 user,
@@ -265,7 +257,7 @@ def user_edit(user_id: int):
             db.session.commit()
             flash(_("Changes saved."), "success")
             return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
-    return _user_page(user, form, 422 if form.errors else 200)
+    return _user_page(user, form)
 
 
 def _admin_action(user_id: int) -> User:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
+from flask_babel import format_date
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
+from app.db import utcnow
 from app.extensions import db
 from app.security import public
 from app.sites import services as site_services
@@ -21,7 +23,7 @@ HOME_SITE_LIMIT = 10
 def home():
     """What the signed-in user has to do today, by role."""
     role = Role(current_user.role)
-    context: dict = {"role": role}
+    context: dict = {"role": role, "today": format_date(utcnow(), "full")}
     if role == Role.ADMIN:
         context["counts"] = site_services.registry_counts() | {
             "users": db.session.scalar(select(func.count(User.id)).where(User.is_active.is_(True))),

@@ -1,13 +1,14 @@
 /* Loads the local copy of a browser library when its CDN copy did not arrive.
-   The local copy is checked against the same SRI hash as the CDN one. */
+   The local copy is checked against the same SRI hash as the CDN one. document.write is
+   deliberate: the copy must run while the page is still parsing (htmx initialises on
+   DOMContentLoaded), which an inserted async script cannot promise. */
 (function () {
   "use strict";
   var me = document.currentScript;
-  var name = me.getAttribute("data-global");
-  if (window[name]) return;
-  var script = document.createElement("script");
-  script.src = me.getAttribute("data-src");
-  script.integrity = me.getAttribute("data-integrity");
-  script.crossOrigin = "anonymous";
-  document.head.appendChild(script);
+  if (window[me.getAttribute("data-global")]) return;
+  var src = me.getAttribute("data-src").replace(/"/g, "");
+  var integrity = me.getAttribute("data-integrity").replace(/"/g, "");
+  document.write(
+    '<script src="' + src + '" integrity="' + integrity + '" crossorigin="anonymous"><\/script>'
+  );
 })();

@@ -1,0 +1,139 @@
+"""Login, logout, safe next, one message for every failure, throttling, rehash."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.audit.models import AuditEvent
+from app.auth.models import User
+from app.extensions import db
+
+FAILURE = "The username or password is not correct."
+
+
+def audit_actions():
+    return [(e.action, e.outcome) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+
+
+def test_login_page_is_chinese_by_default(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert 'lang="zh-Hant-TW"' in page.text
+    assert "登入" in page.text
+
+
+def test_login_success_redirects_home_and_audits(client, make_user, login):
+    user = make_user("supervisor")
+    response = login(user)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert ("auth.login", "success") in audit_actions()
+    assert client.get("/").status_code == 200
+
+
+def test_login_comes_back_to_the_page_asked_for(client, make_user, login):
+    user = make_user("admin")
+    first = client.get("/admin/users?role=guard")
+    assert first.status_code == 302
+    assert "/login?next=/admin/users?role%3Dguard" in first.headers["Location"]
+    response = login(user, next="/admin/users?role=guard")
+    assert response.headers["Location"] == "/admin/users?role=guard"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_login_ignores_an_unsafe_next(make_user, login, target):
+    response = login(make_user(), next=target)
+    assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("case", ["unknown user", "wrong password", "deactivated"])
+def test_every_login_failure_gets_the_same_message_and_status(client, make_user, login, case):
+    user = make_user("guard", username="known")
+    if case == "deactivated":
+        user.is_active = False
+        db.session.commit()
+    username = "nobody" if case == "unknown user" else "known"
+    password = "wrong-password-1" if case == "wrong password" else "correct-horse-battery"
+    response = client.post(
+        "/login?lang=en", data={"username": username, "password": password}
+    )
+    assert response.status_code == 200
+    assert FAILURE in response.text
+    assert ("auth.login", "failure") in audit_actions()
+    assert client.get("/").status_code == 302
+
+
+def test_username_is_case_insensitive(make_user, login):
+    make_user("guard", username="chen")
+    assert login("  CHEN ").status_code == 303
+
+
+def test_logout_needs_post_and_revokes(client, make_user, login):
+    login(make_user())
+    assert client.get("/logout").status_code == 405
+    response = client.post("/logout")
+    assert response.status_code == 303
+    assert response.headers["Clear-Site-Data"] == '"cache"'
+    assert ("auth.logout", "success") in audit_actions()
+    assert client.get("/").status_code == 302
+
+
+def test_failed_logins_are_throttled_per_account(client, make_user, login):
+    make_user("guard", username="target")
+    for _ in range(5):
+        assert client.post("/login", data={"username": "target", "password": "bad-password-0"}).status_code == 200
+    # Even the right password waits now: the account is being guessed at.
+    blocked = client.post("/login", data={"username": "target", "password": "correct-horse-battery"})
+    assert blocked.status_code == 429
+    # Another account from the same address is not locked out by it.
+    make_user("guard", username="colleague")
+    assert login("colleague").status_code == 303
+
+
+@pytest.fixture
+def app_config(request):
+    return getattr(request, "param", {})
+
+
+@pytest.mark.parametrize("app_config", [{"LOGIN_LIMIT_ADDRESS": "8 per 5 minutes"}], indirect=True)
+def test_failed_logins_are_throttled_per_address(client, make_user):
+    make_user("guard", username="real")
+    for n in range(8):
+        client.post("/login", data={"username": f"guess{n}", "password": "bad-password-0"})
+    response = client.post(
+        "/login?lang=en", data={"username": "real", "password": "correct-horse-battery"}
+    )
+    assert response.status_code == 429
+    assert "Too many attempts" in response.text
+
+
+def test_successful_logins_do_not_count_towards_the_limit(client, make_user, login):
+    user = make_user("guard")
+    for _ in range(8):
+        assert login(user).status_code == 303
+        client.post("/logout")
+
+
+@pytest.mark.parametrize("app_config", [{"ARGON2_TIME_COST": 2}], indirect=True)
+def test_password_hash_is_upgraded_at_login_when_parameters_change(app, make_user, login):
+    from argon2 import PasswordHasher
+
+    user = make_user("guard")
+    user.password_hash = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(
+        "correct-horse-battery"
+    )
+    db.session.commit()
+    old = user.password_hash
+    assert login(user).status_code == 303
+    db.session.expire_all()
+    fresh = db.session.get(User, user.id)
+    assert fresh.password_hash != old
+    assert fresh.password_hash.startswith("$argon2id$") and ",t=2," in fresh.password_hash
+
+
+def test_signed_in_user_visiting_login_goes_home(client, make_user, login):
+    login(make_user())
+    assert client.get("/login").headers["Location"] == "/"
