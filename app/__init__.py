@@ -38,10 +38,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
-    limiter.init_app(app)
+    # First, so that even a CSRF or rate-limit refusal speaks the language asked for.
     app.before_request(i18n.remember_lang_choice)
+    csrf.init_app(app)
+    limiter.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)

@@ -25,7 +25,9 @@ def register_cli(app: Flask) -> None:
         created = load_demo()
         db.session.commit()
         click.echo("Demo data " + ("loaded." if created else "already present."))
-        click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}) — change them before real use:")
+        click.echo(
+            f"Demo logins (password for all: {DEMO_PASSWORD}) — change them before real use:"
+        )
         for username, _name, role, *_rest in DEMO_USERS:
             click.echo(f"  {role:<11} {username}")
 

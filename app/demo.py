@@ -12,12 +12,18 @@ from app.extensions import db
 from app.sites.models import Client, Site
 
 #: Stated in README; every demo account uses it. Change it before any real use.
-DEMO_PASSWORD = "taipei-101-demo"
+DEMO_PASSWORD = "taipei-101-demo"  # noqa: S105 (demo only, stated in README)
 
 #: username, display name, role, client tax id (client users), site codes (field roles)
 DEMO_USERS = [
     ("guard", "陳志明", "guard", None, ["TPE-0001", "TPE-0002", "NTP-0001"]),
-    ("supervisor", "林雅婷", "supervisor", None, ["TPE-0001", "TPE-0002", "TPE-0003", "NTP-0001", "NTP-0002"]),
+    (
+        "supervisor",
+        "林雅婷",
+        "supervisor",
+        None,
+        ["TPE-0001", "TPE-0002", "TPE-0003", "NTP-0001", "NTP-0002"],
+    ),
     ("manager", "王建國", "manager", None, []),
     ("admin", "系統管理員", "admin", None, []),
     ("client", "黃淑芬", "client", "83045210", []),
@@ -31,14 +37,78 @@ DEMO_CLIENTS = [
 
 #: code, client tax id, name, address, latitude, longitude, system types
 DEMO_SITES = [
-    ("TPE-0001", "83045210", "信義商辦大樓 A 棟", "臺北市信義區松仁路100號", 25.0330, 121.5680, "intrusion,access,cctv,fire"),
-    ("TPE-0002", "83045210", "信義商辦大樓 B 棟", "臺北市信義區松仁路102號", 25.0335, 121.5685, "intrusion,access,cctv"),
-    ("TPE-0003", "27505051", "大安藥局忠孝店", "臺北市大安區忠孝東路四段200號", 25.0416, 121.5510, "intrusion,cctv,panic"),
-    ("TPE-0004", "27505051", "大安藥局師大店", "臺北市大安區師大路80號", 25.0240, 121.5290, "intrusion,cctv,panic"),
-    ("TPE-0005", "27505051", "大安藥局內湖店", "臺北市內湖區成功路四段60號", 25.0830, 121.5940, "intrusion,cctv"),
-    ("NTP-0001", "72979298", "板橋精密工業 總廠", "新北市板橋區文化路一段50號", 25.0144, 121.4638, "intrusion,access,cctv,fire"),
-    ("NTP-0002", "72979298", "板橋精密工業 倉庫", "新北市土城區中央路三段120號", 24.9830, 121.4480, "intrusion,cctv"),
-    ("NTP-0003", "72979298", "板橋精密工業 新莊辦公室", "新北市新莊區中正路500號", 25.0360, 121.4400, "intrusion,access"),
+    (
+        "TPE-0001",
+        "83045210",
+        "信義商辦大樓 A 棟",
+        "臺北市信義區松仁路100號",
+        25.0330,
+        121.5680,
+        "intrusion,access,cctv,fire",
+    ),
+    (
+        "TPE-0002",
+        "83045210",
+        "信義商辦大樓 B 棟",
+        "臺北市信義區松仁路102號",
+        25.0335,
+        121.5685,
+        "intrusion,access,cctv",
+    ),
+    (
+        "TPE-0003",
+        "27505051",
+        "大安藥局忠孝店",
+        "臺北市大安區忠孝東路四段200號",
+        25.0416,
+        121.5510,
+        "intrusion,cctv,panic",
+    ),
+    (
+        "TPE-0004",
+        "27505051",
+        "大安藥局師大店",
+        "臺北市大安區師大路80號",
+        25.0240,
+        121.5290,
+        "intrusion,cctv,panic",
+    ),
+    (
+        "TPE-0005",
+        "27505051",
+        "大安藥局內湖店",
+        "臺北市內湖區成功路四段60號",
+        25.0830,
+        121.5940,
+        "intrusion,cctv",
+    ),
+    (
+        "NTP-0001",
+        "72979298",
+        "板橋精密工業 總廠",
+        "新北市板橋區文化路一段50號",
+        25.0144,
+        121.4638,
+        "intrusion,access,cctv,fire",
+    ),
+    (
+        "NTP-0002",
+        "72979298",
+        "板橋精密工業 倉庫",
+        "新北市土城區中央路三段120號",
+        24.9830,
+        121.4480,
+        "intrusion,cctv",
+    ),
+    (
+        "NTP-0003",
+        "72979298",
+        "板橋精密工業 新莊辦公室",
+        "新北市新莊區中正路500號",
+        25.0360,
+        121.4400,
+        "intrusion,access",
+    ),
 ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -11,12 +11,18 @@ from app.htmx import is_htmx
 
 MESSAGES = {
     400: (_l("Something in that request was not right"), _l("Go back and try again.")),
-    403: (_l("Not allowed"), _l("Your role does not allow this. Ask an administrator if you need it.")),
+    403: (
+        _l("Not allowed"),
+        _l("Your role does not allow this. Ask an administrator if you need it."),
+    ),
     404: (_l("Not found"), _l("This page does not exist, or you do not have access to it.")),
     405: (_l("Not allowed"), _l("This address cannot be used that way.")),
     413: (_l("Too large"), _l("The file or form you sent is too large.")),
     429: (_l("Too many attempts"), _l("Please wait a few minutes and try again.")),
-    500: (_l("Something went wrong"), _l("The error has been logged. Please try again in a moment.")),
+    500: (
+        _l("Something went wrong"),
+        _l("The error has been logged. Please try again in a moment."),
+    ),
     503: (_l("Temporarily unavailable"), _l("Please try again in a moment.")),
 }
 CSRF_MESSAGE = (
@@ -27,7 +33,10 @@ CSRF_MESSAGE = (
 
 def _render(status: int, title, hint):
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    return render_template(template, status=status, title=title, hint=hint), status
+    try:
+        return render_template(template, status=status, title=title, hint=hint), status
+    except Exception:  # a request too broken to build a page for (an untrusted Host, say)
+        return Response(f"{status} {title}", status=status, mimetype="text/plain")
 
 
 def handle_http_error(error: HTTPException):

@@ -1,4 +1,4 @@
-"""Draw the app icons (192, 512 and a maskable 512) into static/icons/. Run once; PNGs are committed."""
+"""Draw the app icons (192, 512, maskable 512) into static/icons/; the PNGs are committed."""
 
 from pathlib import Path
 
@@ -34,7 +34,11 @@ def draw(size: int, *, maskable: bool) -> Image.Image:
     ]
     d.polygon(shield, fill=WHITE)
     lw = int(w * 0.11)
-    check = [(x0 + w * 0.27, y0 + w * 0.55), (x0 + w * 0.45, y0 + w * 0.73), (x0 + w * 0.76, y0 + w * 0.36)]
+    check = [
+        (x0 + w * 0.27, y0 + w * 0.55),
+        (x0 + w * 0.45, y0 + w * 0.73),
+        (x0 + w * 0.76, y0 + w * 0.36),
+    ]
     d.line(check, fill=GOLD, width=lw, joint="curve")
     for cx, cy in (check[0], check[-1]):
         d.ellipse([cx - lw / 2, cy - lw / 2, cx + lw / 2, cy + lw / 2], fill=GOLD)

@@ -81,9 +81,16 @@ def migrated_database(tmp_path_factory) -> str:
 def _truncate_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-        ).scalars().all()
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables"
+                    " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
         # The audit table's append-only triggers stand aside only for the test harness.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         quoted = ", ".join(f'"{name}"' for name in tables)

@@ -155,7 +155,9 @@ def change_password():
             field.errors.append(PROBLEM_MESSAGES[exc.key])
         else:
             db.session.commit()
-            flash(_("Your password has been changed. Other devices have been signed out."), "success")
+            flash(
+                _("Your password has been changed. Other devices have been signed out."), "success"
+            )
             return redirect(url_for("main.home"), code=303)
     return render_template("auth/change_password.html", form=form)
 

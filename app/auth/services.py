@@ -209,7 +209,10 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record(
-        "user.created", actor=actor, target=f"user:{user.id}", detail={"role": role, "username": username}
+        "user.created",
+        actor=actor,
+        target=f"user:{user.id}",
+        detail={"role": role, "username": username},
     )
     return user
 
@@ -233,7 +236,9 @@ def update_user(
         # A new role means new permissions: make the user sign in again to get them cleanly.
         revoke_sessions(user, reason="role_changed")
         if role not in (Role.GUARD, Role.SUPERVISOR):
-            db.session.execute(SiteAssignment.__table__.delete().where(SiteAssignment.user_id == user.id))
+            db.session.execute(
+                SiteAssignment.__table__.delete().where(SiteAssignment.user_id == user.id)
+            )
     if new_client != user.client_id:
         changes["client_id"] = new_client
         user.client_id = new_client
@@ -296,14 +301,18 @@ def live_sessions(user: User) -> list[UserSession]:
 
 def assigned_site_ids(user: User) -> set[int]:
     """The ids of the sites a user is assigned to (read fresh on every request)."""
-    return set(db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)))
+    return set(
+        db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id))
+    )
 
 
 def set_site_assignments(user: User, *, actor: User, site_ids: set[int]) -> None:
     """Make the user's assignments exactly `site_ids` (only for guards and supervisors)."""
     if user.role not in (Role.GUARD, Role.SUPERVISOR):
         raise AuthError("not_assignable")
-    known = set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    known = (
+        set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    )
     current = assigned_site_ids(user)
     added, removed = known - current, current - known
     for site_id in sorted(added):

@@ -25,10 +25,7 @@ SHELL_FILES = [
 
 
 def shell_urls() -> list[str]:
-    urls = [static_url(name) for name in SHELL_FILES]
-    htmx = vendor()["htmx"]
-    urls.append(url_for("static", filename=htmx["local"]))
-    return urls
+    return [static_url(name) for name in SHELL_FILES] + [static_url(vendor()["htmx"]["local"])]
 
 
 @bp.get("/manifest.webmanifest")
@@ -70,9 +67,11 @@ def manifest():
 @public
 def service_worker():
     """The service worker, at root scope; its cache name changes whenever a shell file does."""
-    urls = shell_urls() + [url_for("pwa.offline")]
+    urls = [*shell_urls(), url_for("pwa.offline")]
     version = hashlib.sha256("\n".join(urls).encode()).hexdigest()[:12]
-    body = render_template("pwa/sw.js", version=version, urls=urls, offline_url=url_for("pwa.offline"))
+    body = render_template(
+        "pwa/sw.js", version=version, urls=urls, offline_url=url_for("pwa.offline")
+    )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"

@@ -39,5 +39,6 @@ def registry_counts() -> dict[str, int]:
     """Totals for the admin's and manager's home."""
     return {
         "clients": db.session.scalar(select(func.count(Client.id))) or 0,
-        "sites": db.session.scalar(select(func.count(Site.id)).where(Site.is_active.is_(True))) or 0,
+        "sites": db.session.scalar(select(func.count(Site.id)).where(Site.is_active.is_(True)))
+        or 0,
     }

@@ -37,7 +37,9 @@ def test_admin_creates_a_user_who_must_change_the_password(app, client, make_use
     first = phone.post("/login", data={"username": "lin.guard", "password": "first-password-1"})
     assert first.headers["Location"] == "/account/password"
     assert phone.get("/").headers["Location"] == "/account/password"
-    assert phone.get("/", headers={"HX-Request": "true"}).headers["HX-Redirect"] == "/account/password"
+    assert (
+        phone.get("/", headers={"HX-Request": "true"}).headers["HX-Redirect"] == "/account/password"
+    )
     phone.post(
         "/account/password",
         data={
@@ -54,7 +56,12 @@ def test_new_user_form_explains_its_errors_and_keeps_input(client, make_user, lo
     make_user("guard", username="taken")
     response = client.post(
         "/admin/users/new?lang=en",
-        data={"username": "taken", "display_name": "Someone", "role": "guard", "password": "first-password-1"},
+        data={
+            "username": "taken",
+            "display_name": "Someone",
+            "role": "guard",
+            "password": "first-password-1",
+        },
     )
     assert "This username is already in use." in response.text
     assert 'value="Someone"' in response.text
@@ -146,7 +153,10 @@ def test_reset_password_is_shown_once_and_works_once_changed(app, client, make_u
     assert temporary not in " ".join(e.detail for e in db.session.scalars(select(AuditEvent)))
     phone = app.test_client()
     assert login(guard, test_client=phone).status_code == 200  # old password is gone
-    assert login(guard, password=temporary, test_client=phone).headers["Location"] == "/account/password"
+    assert (
+        login(guard, password=temporary, test_client=phone).headers["Location"]
+        == "/account/password"
+    )
 
 
 def test_assign_sites_takes_effect_on_the_next_request(app, client, make_user, login):
@@ -191,10 +201,21 @@ def test_user_list_searches_filters_and_paginates(app, client, make_user, login)
 
 def test_create_user_command(runner):
     result = runner.invoke(
-        args=["create-user", "root.admin", "--role", "admin", "--name", "Root", "--password", "cli-password-1"]
+        args=[
+            "create-user",
+            "root.admin",
+            "--role",
+            "admin",
+            "--name",
+            "Root",
+            "--password",
+            "cli-password-1",
+        ]
     )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "root.admin"))
     assert user.role == "admin" and not user.must_change_password
-    bad = runner.invoke(args=["create-user", "x1", "--role", "admin", "--name", "X", "--password", "short"])
+    bad = runner.invoke(
+        args=["create-user", "x1", "--role", "admin", "--name", "X", "--password", "short"]
+    )
     assert bad.exit_code != 0 and "at least 10 characters" in bad.output

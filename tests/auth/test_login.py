@@ -13,7 +13,10 @@ FAILURE = "The username or password is not correct."
 
 
 def audit_actions():
-    return [(e.action, e.outcome) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    return [
+        (e.action, e.outcome)
+        for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+    ]
 
 
 def test_login_page_is_chinese_by_default(client):
@@ -57,9 +60,7 @@ def test_every_login_failure_gets_the_same_message_and_status(client, make_user,
         db.session.commit()
     username = "nobody" if case == "unknown user" else "known"
     password = "wrong-password-1" if case == "wrong password" else "correct-horse-battery"
-    response = client.post(
-        "/login?lang=en", data={"username": username, "password": password}
-    )
+    response = client.post("/login?lang=en", data={"username": username, "password": password})
     assert response.status_code == 200
     assert FAILURE in response.text
     assert ("auth.login", "failure") in audit_actions()
@@ -84,9 +85,16 @@ def test_logout_needs_post_and_revokes(client, make_user, login):
 def test_failed_logins_are_throttled_per_account(client, make_user, login):
     make_user("guard", username="target")
     for _ in range(5):
-        assert client.post("/login", data={"username": "target", "password": "bad-password-0"}).status_code == 200
+        assert (
+            client.post(
+                "/login", data={"username": "target", "password": "bad-password-0"}
+            ).status_code
+            == 200
+        )
     # Even the right password waits now: the account is being guessed at.
-    blocked = client.post("/login", data={"username": "target", "password": "correct-horse-battery"})
+    blocked = client.post(
+        "/login", data={"username": "target", "password": "correct-horse-battery"}
+    )
     assert blocked.status_code == 429
     # Another account from the same address is not locked out by it.
     make_user("guard", username="colleague")

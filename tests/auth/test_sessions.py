@@ -71,7 +71,11 @@ def test_password_change_revokes_other_sessions_but_keeps_this_one(app, client, 
 def test_password_change_explains_each_problem(client, make_user, login):
     login(make_user())
     cases = {
-        ("wrong-current-pass", "a-brand-new-secret", "a-brand-new-secret"): "current password is not correct",
+        (
+            "wrong-current-pass",
+            "a-brand-new-secret",
+            "a-brand-new-secret",
+        ): "current password is not correct",
         (PASSWORD, "short", "short"): "at least 10 characters",
         (PASSWORD, "a-brand-new-secret", "different-secret!"): "are not the same",
         (PASSWORD, "1234567890", "1234567890"): "too easy to guess",

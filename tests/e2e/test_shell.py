@@ -12,8 +12,20 @@ from app.demo import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, chromium_path, shot
 
 LABELS = {
-    "zh": {"username": "帳號", "password": "密碼", "sign_in": "登入", "sign_out": "登出", "more": "更多"},
-    "en": {"username": "Username", "password": "Password", "sign_in": "Sign in", "sign_out": "Sign out", "more": "More"},
+    "zh": {
+        "username": "帳號",
+        "password": "密碼",
+        "sign_in": "登入",
+        "sign_out": "登出",
+        "more": "更多",
+    },
+    "en": {
+        "username": "Username",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "more": "More",
+    },
 }
 
 
@@ -128,7 +140,8 @@ def test_pages_fit_a_320px_screen_with_44px_touch_targets(page):
         assert width <= 320, f"{path} is {width}px wide"
         small = page.evaluate(
             """() => [...document.querySelectorAll(
-                    '.tabbar a, .button, main input:not([type=hidden]):not([type=checkbox]), main select')]
+                    '.tabbar a, .button, main select,'
+                    + 'main input:not([type=hidden]):not([type=checkbox])')]
                 .filter(e => e.offsetParent !== null)
                 .filter(e => e.getBoundingClientRect().height < 44)
                 .map(e => e.outerHTML.slice(0, 80))"""

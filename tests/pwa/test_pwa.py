@@ -1,0 +1,66 @@
+"""Manifest, service worker and offline page."""
+
+from __future__ import annotations
+
+import re
+
+
+def test_manifest_is_installable(client):
+    response = client.get("/manifest.webmanifest")
+    assert response.mimetype == "application/manifest+json"
+    manifest = response.json
+    assert manifest["name"].startswith("Guardpost") and "保全" in manifest["name"]
+    assert manifest["display"] == "standalone"
+    assert manifest["start_url"].startswith("/")
+    assert manifest["theme_color"].startswith("#")
+    sizes = {(icon["sizes"], icon.get("purpose", "any")) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= sizes
+    for icon in manifest["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+
+
+def test_service_worker_is_served_at_root_scope_and_precaches_only_the_shell(client):
+    response = client.get("/sw.js")
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    assert response.headers["Cache-Control"] == "no-cache"
+    shell = re.search(r"const SHELL = (\[.*?\]);", response.text).group(1)
+    urls = re.findall(r'"([^"]+)"', shell)
+    assert "/offline" in urls
+    static = [u for u in urls if u != "/offline"]
+    assert static and all(u.startswith("/static/") and "?v=" in u for u in static)
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+
+
+def test_service_worker_version_changes_with_the_shell(app, client):
+    first = re.search(r"guardpost-shell-(\w+)", client.get("/sw.js").text).group(1)
+    from app.templating import _file_version
+
+    _file_version.cache_clear()
+    css = app.static_folder + "/css/app.css"
+    with open(css, encoding="utf-8") as fh:
+        original = fh.read()
+    try:
+        with open(css, "a", encoding="utf-8") as fh:
+            fh.write("\n/* changed */\n")
+        second = re.search(r"guardpost-shell-(\w+)", client.get("/sw.js").text).group(1)
+    finally:
+        with open(css, "w", encoding="utf-8") as fh:
+            fh.write(original)
+        _file_version.cache_clear()
+    assert first != second
+
+
+def test_offline_page_holds_nothing_personal(client, make_user, login):
+    login(make_user("supervisor", display_name="林督導"))
+    page = client.get("/offline").text
+    assert "林督導" not in page
+    assert "csrf" not in page.lower()
+    assert "You are offline" in page and "網路" in page
+
+
+def test_every_page_registers_the_service_worker(client):
+    page = client.get("/login").text
+    assert 'data-sw="/sw.js"' in page
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in page

@@ -1,0 +1,80 @@
+"""Configuration: environment, generated secrets (mode 0600), migrations from any directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from app import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_missing_secrets_are_generated_once_with_mode_0600(tmp_path):
+    first = config.build(tmp_path, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    second = config.build(tmp_path, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    path = tmp_path / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    for key in ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS"):
+        assert first[key] and first[key] == second[key]
+    assert first["DATA_KEYS"].startswith("k1:")
+    assert set(json.loads(path.read_text())) == {"SECRET_KEY", "AUDIT_KEY", "DATA_KEYS"}
+
+
+def test_given_secrets_are_not_written_to_disk(tmp_path):
+    config.build(tmp_path, {"SECRET_KEY": "a", "AUDIT_KEY": "b", "DATA_KEYS": "k1:c"})
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_environment_is_read():
+    env = {
+        "DATABASE_URL": "postgres://u:p@db/guardpost",
+        "TRUSTED_HOSTS": "a.example, b.example",
+        "PROXY_FIX": "1",
+        "SECURE_COOKIES": "true",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "SESSION_IDLE_MINUTES": "30",
+        "BASE_URL": "https://guardpost.example",
+    }
+    found = config.from_environment(env)
+    assert found["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/guardpost"
+    assert found["TRUSTED_HOSTS"] == ["a.example", "b.example"]
+    assert found["PROXY_FIX"] == 1 and found["SECURE_COOKIES"] is True
+    assert found["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    assert found["SESSION_IDLE_MINUTES"] == 30
+    assert found["BASE_URL"] == "https://guardpost.example"
+
+
+def test_flask_commands_find_the_migrations_from_any_directory(tmp_path):
+    env = dict(os.environ)
+    env.update(
+        FLASK_APP="app",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'elsewhere.db'}",
+        SECRET_KEY="s",
+        AUDIT_KEY="a",
+        DATA_KEYS="k1:d",
+        PYTHONPATH=str(ROOT),
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "current"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    upgrade = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "Running upgrade" in upgrade.stderr

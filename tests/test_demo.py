@@ -1,0 +1,51 @@
+"""`flask demo`: idempotent demo data."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.audit.services import verify_chain
+from app.auth.models import User
+from app.extensions import db
+from app.sites.models import Client, Site, SiteAssignment
+
+
+def counts():
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (User, Client, Site, SiteAssignment)
+    )
+
+
+def test_demo_loads_one_user_per_role_three_clients_eight_sites(runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "taipei-101-demo" in result.output
+    users, clients, sites, assignments = counts()
+    assert (users, clients, sites) == (5, 3, 8) and assignments > 0
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == {"guard", "supervisor", "manager", "admin", "client"}
+    addresses = db.session.scalars(select(Site.address)).all()
+    assert all(a.startswith(("臺北市", "新北市")) for a in addresses)
+    assert verify_chain().is_intact
+
+
+def test_demo_is_idempotent(runner):
+    runner.invoke(args=["demo"])
+    before = counts()
+    again = runner.invoke(args=["demo"])
+    assert "already present" in again.output
+    assert counts() == before
+
+
+def test_demo_if_empty_leaves_a_used_database_alone(runner, make_user):
+    make_user("admin")
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert "not loaded" in result.output
+    assert counts()[1] == 0
+
+
+def test_demo_users_can_sign_in(runner, client):
+    runner.invoke(args=["demo"])
+    response = client.post("/login", data={"username": "supervisor", "password": "taipei-101-demo"})
+    assert response.status_code == 303
