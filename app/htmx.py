@@ -19,11 +19,11 @@ def wants_fragment() -> bool:
     return is_htmx() and not is_boosted()
 
 
-def render(page: str, partial: str | None = None, **context) -> str:
+def render(template: str, partial: str | None = None, **context) -> str:
     """The fragment for a targeted htmx request, else the whole page that includes it."""
     if partial and wants_fragment():
         return render_template(partial, **context)
-    return render_template(page, **context)
+    return render_template(template, **context)
 
 
 def hx_redirect(url: str) -> Response:

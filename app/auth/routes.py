@@ -31,6 +31,7 @@ from app.auth.forms import (
 from app.auth.models import User, UserSession
 from app.authz import authorize
 from app.extensions import db, limiter
+from app.htmx import render
 from app.security import public, safe_next
 from app.sites.models import Client, Site
 
@@ -191,7 +192,7 @@ def users():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("auth/users.html", page=page, roles=role_choices())
+    return render("auth/users.html", "auth/_user_list.html", page=page, roles=role_choices())
 
 
 @bp.route("/admin/users/new", methods=["GET", "POST"])

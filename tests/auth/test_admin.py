@@ -219,3 +219,14 @@ def test_create_user_command(runner):
         args=["create-user", "x1", "--role", "admin", "--name", "X", "--password", "short"]
     )
     assert bad.exit_code != 0 and "at least 10 characters" in bad.output
+
+
+def test_user_search_answers_htmx_with_just_the_list(client, make_user, login):
+    login(make_user("admin"))
+    make_user("guard", username="findme")
+    response = client.get("/admin/users?q=findme", headers={"HX-Request": "true"})
+    assert "findme" in response.text
+    assert "<html" not in response.text and 'role="search"' not in response.text
+    assert "HX-Request" in response.headers["Vary"]
+    full = client.get("/admin/users?q=findme")
+    assert "<html" in full.text and 'id="user-list"' in full.text

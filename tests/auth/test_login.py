@@ -145,3 +145,46 @@ def test_password_hash_is_upgraded_at_login_when_parameters_change(app, make_use
 def test_signed_in_user_visiting_login_goes_home(client, make_user, login):
     login(make_user())
     assert client.get("/login").headers["Location"] == "/"
+
+
+def _redis_url() -> str | None:
+    import os
+
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:
+        return None
+    return url
+
+
+@pytest.mark.skipif(_redis_url() is None, reason="no Redis server to test against")
+def test_throttling_is_shared_through_redis_by_several_servers(tmp_path, database_url):
+    import uuid
+
+    from tests.conftest import make_app
+
+    settings = {
+        "RATELIMIT_STORAGE_URI": _redis_url(),
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+    }
+    first = make_app(tmp_path / "one", database_url, **settings)
+    second = make_app(tmp_path / "two", database_url, **settings)
+    with first.app_context():
+        from tests.factories import gen_user
+
+        gen_user("guard", username="shared")
+        db.session.commit()
+    for n in range(5):
+        server = first if n % 2 else second
+        server.test_client().post("/login", data={"username": "shared", "password": "bad-pass-00"})
+    blocked = first.test_client().post(
+        "/login", data={"username": "shared", "password": "correct-horse-battery"}
+    )
+    assert blocked.status_code == 429
+    import redis
+
+    stored = redis.Redis.from_url(_redis_url()).keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
+    assert stored, "the counters should live in Redis"
