@@ -50,7 +50,7 @@ browser:
 		echo "Installing Chromium for the browser tests (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 	@fc-list 2>/dev/null | grep -qi "cjk\|noto sans tc" || { \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk || true; }
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; } || true; }
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

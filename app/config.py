@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
+        # If Redis is down, throttle in memory rather than refuse every login.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SMTP_URL": "",
         "TRUSTED_HOSTS": None,
         "PROXY_FIX": 0,
@@ -129,6 +132,9 @@ def build(instance_path: Path, test_config: dict[str, Any] | None) -> dict[str, 
     missing = [key for key in GENERATED_SECRETS if not config.get(key)]
     if missing:
         config.update(load_or_create_secrets(instance_path, missing))
+    # The cookie outlives a closed browser (a PWA reopened mid-shift stays signed in); the
+    # server-side session row still ends it at idle timeout, lifetime or revocation.
+    config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=config["SESSION_MAX_HOURS"])
     if config["SECURE_COOKIES"]:
         # The __Host- prefix pins the cookie to this host, path / and HTTPS.
         config.setdefault("SESSION_COOKIE_NAME", "__Host-guardpost")

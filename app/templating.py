@@ -93,3 +93,32 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["datetime"] = i18n.datetime_filter
     app.jinja_env.filters["date"] = i18n.date_filter
+    app.jinja_env.filters["device"] = describe_device
+
+
+_BROWSERS = [
+    ("Edg/", "Edge"),
+    ("SamsungBrowser/", "Samsung Internet"),
+    ("Line/", "LINE"),
+    ("Firefox/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+]
+
+
+def describe_device(user_agent: str | None) -> str:
+    """'Chrome · Android' from a User-Agent string, for people to recognise their devices."""
+    ua = user_agent or ""
+    browser = next((name for token, name in _BROWSERS if token in ua), "")
+    system = next((name for token, name in _SYSTEMS if token in ua), "")
+    return " · ".join(part for part in (browser, system) if part)

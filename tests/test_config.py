@@ -59,22 +59,19 @@ def test_flask_commands_find_the_migrations_from_any_directory(tmp_path):
         DATA_KEYS="k1:d",
         PYTHONPATH=str(ROOT),
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "db", "current"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    upgrade = subprocess.run(
-        [sys.executable, "-m", "flask", "db", "upgrade"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def flask(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    current = flask("db", "current")
+    assert current.returncode == 0, current.stderr
+    upgrade = flask("db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
     assert "Running upgrade" in upgrade.stderr

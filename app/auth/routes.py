@@ -89,6 +89,7 @@ def login():
                 ip=request.remote_addr or "",
             )
             session["sid"] = token
+            session.permanent = True
             login_user(user)
             if session.get("lang") and not user.locale:
                 user.locale = session["lang"]
@@ -263,6 +264,13 @@ def user_edit(user_id: int):
     return _user_page(user, form)
 
 
+def _saved(user: User, message: str):
+    """Commit the request's one transaction and go back to the user's page with a note."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+
+
 def _admin_action(user_id: int) -> User:
     authorize(policy.can_manage_users(current_user))
     user = db.get_or_404(User, user_id)
@@ -304,9 +312,7 @@ def user_revoke_session(user_id: int, session_id: int):
     if row.user_id != user.id:
         abort(404)
     services.revoke_session(row, actor=current_user)
-    db.session.commit()
-    flash(_("The session has been ended."), "success")
-    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    return _saved(user, _("The session has been ended."))
 
 
 @bp.post("/admin/users/<int:user_id>/sessions/revoke-all")
@@ -314,9 +320,7 @@ def user_revoke_all(user_id: int):
     """End every session of a user."""
     user = _admin_action(user_id)
     services.revoke_all_sessions(user, actor=current_user)
-    db.session.commit()
-    flash(_("All sessions of this user have been ended."), "success")
-    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    return _saved(user, _("All sessions of this user have been ended."))
 
 
 @bp.post("/admin/users/<int:user_id>/sites")

@@ -173,3 +173,9 @@ def test_activity_keeps_the_session_alive(client, make_user, login):
     assert client.get("/").status_code == 200
     db.session.refresh(row)
     assert row.last_seen_at > before
+
+
+def test_cookie_survives_closing_the_browser_for_one_shift(client, make_user, login, app):
+    response = login(make_user())
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie
