@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.main.routes import bp as main_bp
     from app.pwa.routes import bp as pwa_bp
+    from app.sites.routes import bp as sites_bp
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -50,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(pwa_bp)
+    app.register_blueprint(sites_bp)
 
     app.cli.add_command(audit_cli)
     register_cli(app)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.extensions import db
-from app.sites.models import Client, Site
+from app.sites.models import Client, Equipment, Site
 
 #: Stated in README; every demo account uses it. Change it before any real use.
 DEMO_PASSWORD = "taipei-101-demo"  # noqa: S105 (demo only, stated in README)
@@ -112,6 +112,15 @@ DEMO_SITES = [
 ]
 
 
+#: kind, model, location, maintenance interval (days), last maintained on
+DEMO_EQUIPMENT = [
+    ("control_panel", "DSC PowerSeries Neo", "1F 管理室", 180, date(2026, 6, 1)),
+    ("battery", "12V 7Ah", "1F 管理室", 365, date(2025, 10, 1)),
+    ("detector", "PIR LC-100", "1F 大廳", 180, date(2026, 8, 15)),
+    ("cctv", "Hikvision 4MP", "B1 停車場", 90, date(2026, 9, 1)),
+]
+
+
 def load_demo() -> bool:
     """Create whatever demo data is missing; returns True if anything was created."""
     created = False
@@ -148,6 +157,23 @@ def load_demo() -> bool:
             db.session.add(site)
             created = True
         sites[code] = site
+    db.session.flush()
+
+    for site in sites.values():
+        if not site.equipment:
+            for kind, model, location, interval, last in DEMO_EQUIPMENT:
+                db.session.add(
+                    Equipment(
+                        site=site,
+                        kind=kind,
+                        model=model,
+                        location=location,
+                        installed_on=date(2024, 3, 1),
+                        maintenance_interval_days=interval,
+                        last_maintained_on=last,
+                    )
+                )
+            created = True
     db.session.flush()
 
     for username, display_name, role, client_tax_id, site_codes in DEMO_USERS:

@@ -66,6 +66,8 @@ class NavItem:
 #: The tab bar on phones and the top menu on wide screens. Later features add their tabs here.
 NAV_ITEMS = [
     NavItem("main.home", _l("Home"), "home", policy.is_signed_in),
+    NavItem("sites.scanner", _l("Scan"), "scan", policy.can_scan),
+    NavItem("sites.sites", _l("Sites"), "site", policy.can_list_sites),
     NavItem("auth.users", _l("Users"), "users", policy.can_manage_users),
     NavItem("auth.account", _l("More"), "more", policy.is_signed_in),
 ]

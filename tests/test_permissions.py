@@ -3,6 +3,7 @@ entry here fails the suite, and so does an entry whose route is gone."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -10,6 +11,8 @@ from sqlalchemy import select
 
 from app.auth.models import UserSession
 from app.extensions import db
+from app.sites.models import Equipment
+from tests import factories
 
 ANONYMOUS = "anonymous"
 ROLES = ["guard", "supervisor", "manager", "admin", "client"]
@@ -18,25 +21,42 @@ SIGNED_IN = frozenset(ROLES)
 ADMIN = frozenset(["admin"])
 
 
+FIELD = frozenset(["guard", "supervisor"])
+REGISTRY = frozenset(["manager", "admin"])
+
+
 @dataclass(frozen=True)
 class Entry:
     method: str
-    path: str  # may name {target} (another user), {target_session}, {own_session}
+    #: May name {target} (another user), {target_session}, {own_session}, {site} (assigned to
+    #: the acting guard or supervisor), {other_site} (not assigned), {token}, {other_token},
+    #: {client}, {equipment}, {uuid} (a fresh one).
+    path: str
     allowed: frozenset
+    data: tuple = ()
 
 
 TABLE: dict[str, Entry] = {
     "static": Entry("GET", "/static/css/app.css", EVERYONE),
     "main.home": Entry("GET", "/", SIGNED_IN),
     "main.healthz": Entry("GET", "/healthz", EVERYONE),
-    "auth.login": Entry("GET", "/login", EVERYONE),
+    "auth.login": [Entry("GET", "/login", EVERYONE), Entry("POST", "/login", EVERYONE)],
     "auth.logout": Entry("POST", "/logout", SIGNED_IN),
     "auth.account": Entry("GET", "/account", SIGNED_IN),
     "auth.revoke_own_session": Entry("POST", "/account/sessions/{own_session}/revoke", SIGNED_IN),
-    "auth.change_password": Entry("GET", "/account/password", SIGNED_IN),
+    "auth.change_password": [
+        Entry("GET", "/account/password", SIGNED_IN),
+        Entry("POST", "/account/password", SIGNED_IN),
+    ],
     "auth.users": Entry("GET", "/admin/users", ADMIN),
-    "auth.user_new": Entry("GET", "/admin/users/new", ADMIN),
-    "auth.user_edit": Entry("GET", "/admin/users/{target}", ADMIN),
+    "auth.user_new": [
+        Entry("GET", "/admin/users/new", ADMIN),
+        Entry("POST", "/admin/users/new", ADMIN),
+    ],
+    "auth.user_edit": [
+        Entry("GET", "/admin/users/{target}", ADMIN),
+        Entry("POST", "/admin/users/{target}", ADMIN),
+    ],
     "auth.user_set_active": Entry("POST", "/admin/users/{target}/active", ADMIN),
     "auth.user_reset_password": Entry("POST", "/admin/users/{target}/reset-password", ADMIN),
     "auth.user_revoke_session": Entry(
@@ -44,6 +64,56 @@ TABLE: dict[str, Entry] = {
     ),
     "auth.user_revoke_all": Entry("POST", "/admin/users/{target}/sessions/revoke-all", ADMIN),
     "auth.user_sites": Entry("POST", "/admin/users/{target}/sites", ADMIN),
+    "sites.clients": Entry("GET", "/clients", REGISTRY),
+    "sites.client_new": [
+        Entry("GET", "/clients/new", ADMIN),
+        Entry("POST", "/clients/new", ADMIN),
+    ],
+    "sites.client_edit": [
+        Entry("GET", "/clients/{client}", REGISTRY),
+        Entry("POST", "/clients/{client}", ADMIN),
+    ],
+    "sites.sites": Entry("GET", "/sites", FIELD | REGISTRY),
+    "sites.site_new": [
+        Entry("GET", "/sites/new", ADMIN),
+        Entry("POST", "/sites/new", ADMIN),
+    ],
+    "sites.site_edit": [
+        Entry("GET", "/sites/{site}/edit", ADMIN),
+        Entry("POST", "/sites/{site}/edit", ADMIN),
+    ],
+    "sites.site": [
+        Entry("GET", "/sites/{site}", FIELD | REGISTRY),
+        Entry("GET", "/sites/{other_site}", REGISTRY),
+    ],
+    "sites.site_users": Entry("POST", "/sites/{site}/users", ADMIN),
+    "sites.bulk_assign": [
+        Entry("GET", "/sites/bulk-assign", ADMIN),
+        Entry("POST", "/sites/bulk-assign", ADMIN),
+    ],
+    "sites.equipment_new": [
+        Entry("GET", "/sites/{site}/equipment/new", ADMIN),
+        Entry("POST", "/sites/{site}/equipment/new", ADMIN),
+    ],
+    "sites.equipment_edit": [
+        Entry("GET", "/equipment/{equipment}", ADMIN),
+        Entry("POST", "/equipment/{equipment}", ADMIN),
+    ],
+    "sites.qr_svg": Entry("GET", "/sites/{site}/qr.svg", REGISTRY),
+    "sites.qr_png": Entry("GET", "/sites/{site}/qr.png", REGISTRY),
+    "sites.qr_rotate": Entry("POST", "/sites/{site}/qr/rotate", ADMIN),
+    "sites.labels_sheet": Entry("GET", "/sites/labels?site={site}", REGISTRY),
+    "sites.scan_landing": [
+        Entry("GET", "/s/{token}", FIELD | {"manager"}),
+        Entry("GET", "/s/{other_token}", frozenset(["manager"])),
+    ],
+    "sites.check_in": [
+        Entry("POST", "/s/{token}/check-in", FIELD | {"manager"}, (("uuid", "{uuid}"),)),
+        Entry("POST", "/s/{other_token}/check-in", frozenset(["manager"]), (("uuid", "{uuid}"),)),
+    ],
+    "sites.scanner": Entry("GET", "/scan", FIELD | {"manager"}),
+    "sites.scan_code": Entry("POST", "/scan/code", FIELD | {"manager"}, (("code", "NOPE-1"),)),
+    "sites.check_ins": Entry("GET", "/check-ins", FIELD | {"manager"}),
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -56,9 +126,38 @@ def test_every_route_has_an_entry_and_every_entry_a_route(app):
     assert TABLE.keys() - routes == set(), "these entries name routes that no longer exist"
 
 
-def test_every_entry_uses_a_method_its_route_accepts(app):
+def entries(endpoint: str) -> list[Entry]:
+    value = TABLE[endpoint]
+    return value if isinstance(value, list) else [value]
+
+
+CASES = [(endpoint, n) for endpoint in sorted(TABLE) for n in range(len(entries(endpoint)))]
+
+
+def test_every_method_of_every_route_has_an_entry(app):
     for rule in app.url_map.iter_rules():
-        assert TABLE[rule.endpoint].method in rule.methods, rule.endpoint
+        tested = {entry.method for entry in entries(rule.endpoint)}
+        assert tested <= rule.methods, f"{rule.endpoint}: {tested - rule.methods} not accepted"
+        untested = rule.methods - {"HEAD", "OPTIONS"} - tested
+        assert not untested, f"{rule.endpoint}: add entries for {untested}"
+
+
+def build_world(make_user, role: str | None) -> dict:
+    """Objects the paths name; the acting field user is assigned to {site} only."""
+    site = factories.gen_site()
+    other = factories.gen_site(client=site.client)
+    equipment = Equipment(site_id=site.id, kind="battery")
+    db.session.add(equipment)
+    db.session.commit()
+    return {
+        "site": site.id,
+        "other_site": other.id,
+        "token": site.qr_token,
+        "other_token": other.qr_token,
+        "client": site.client_id,
+        "equipment": equipment.id,
+        "site_obj": site,
+    }
 
 
 def _session_id(user) -> int:
@@ -68,21 +167,32 @@ def _session_id(user) -> int:
 
 
 @pytest.mark.parametrize("role", [ANONYMOUS, *ROLES])
-@pytest.mark.parametrize("endpoint", sorted(TABLE))
-def test_permission_table(app, client, make_user, login, endpoint, role):
-    entry = TABLE[endpoint]
+@pytest.mark.parametrize(("endpoint", "n"), CASES)
+def test_permission_table(app, client, make_user, login, endpoint, n, role):
+    entry = entries(endpoint)[n]
+    world = build_world(make_user, role)
     target = make_user("guard")
     login(target, test_client=app.test_client())
-    ids = {"target": target.id, "target_session": _session_id(target)}
+    ids = {
+        **world,
+        "target": target.id,
+        "target_session": _session_id(target),
+        "uuid": uuid.uuid4(),
+    }
     if role != ANONYMOUS:
-        actor = make_user(role)
+        extra = {"client_id": world["client"]} if role == "client" else {}
+        actor = make_user(role, **extra)
+        if role in FIELD:
+            factories.assign(actor, world["site_obj"])
+            db.session.commit()
         login(actor)
         ids["own_session"] = _session_id(actor)
     else:
         ids["own_session"] = ids["target_session"]
     path = entry.path.format(**ids)
+    data = {key: value.format(**ids) for key, value in entry.data}
 
-    response = client.open(path, method=entry.method)
+    response = client.open(path, method=entry.method, data=data)
 
     status = response.status_code
     went_to_login = status == 302 and "/login" in response.headers.get("Location", "")
@@ -95,11 +205,14 @@ def test_permission_table(app, client, make_user, login, endpoint, role):
 
 
 @pytest.mark.parametrize(
-    "endpoint", sorted(e for e, v in TABLE.items() if ANONYMOUS not in v.allowed)
+    ("endpoint", "n"), [(e, n) for e, n in CASES if ANONYMOUS not in entries(e)[n].allowed]
 )
-def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpoint):
-    entry = TABLE[endpoint]
-    path = entry.path.format(target=1, target_session=1, own_session=1)
+def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpoint, n):
+    entry = entries(endpoint)[n]
+    placeholders = dict.fromkeys(
+        ("target", "target_session", "own_session", "site", "other_site", "client", "equipment"), 1
+    )
+    path = entry.path.format(**placeholders, token="x", other_token="y", uuid="u")
     for headers in (
         {"HX-Request": "true", "HX-Current-URL": "http://localhost/admin/users"},
         {"Accept": "application/json"},

@@ -64,3 +64,65 @@ def can_revoke_session(user, session_owner) -> bool:
     """Users may end their own sessions; admins anyone's."""
     role = _role(user)
     return role == Role.ADMIN or (role is not None and user.id == session_owner.id)
+
+
+# ---------------------------------------------------------------- sites registry and check-ins
+
+#: Roles that read the registry of clients, sites and equipment.
+REGISTRY_READERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def can_view_registry(user) -> bool:
+    """Clients, sites and equipment lists: admins edit them, managers read them."""
+    return _role(user) in REGISTRY_READERS
+
+
+def can_edit_registry(user) -> bool:
+    """Create and change clients, sites, equipment and assignments; rotate QR codes."""
+    return _role(user) == Role.ADMIN
+
+
+def can_list_sites(user) -> bool:
+    """The sites list (scoped to what each role may see)."""
+    return _role(user) in (REGISTRY_READERS | FIELD_ROLES)
+
+
+def can_open_site(user, site, *, assigned_site_ids: set[int]) -> bool:
+    """A site's page: its card for those who work there, its registry entry for admins.
+
+    Clients read what is released to them (sheets, summaries), not the working site card.
+    """
+    role = _role(user)
+    if role == Role.ADMIN or role in ALL_SITES_ROLES:
+        return True
+    return role in FIELD_ROLES and site.id in assigned_site_ids
+
+
+def can_check_in(user, site, *, assigned_site_ids: set[int]) -> bool:
+    """Scan a site's code: guards and supervisors where assigned, managers anywhere."""
+    role = _role(user)
+    if role is None or not site.is_active:
+        return False
+    if role in ALL_SITES_ROLES:
+        return True
+    return role in FIELD_ROLES and site.id in assigned_site_ids
+
+
+def can_scan(user) -> bool:
+    """The in-app scanner is for the roles that check in."""
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+def can_print_labels(user) -> bool:
+    """QR images and the printable label sheet."""
+    return _role(user) in REGISTRY_READERS
+
+
+def can_view_check_ins(user) -> bool:
+    """Check-in history: a guard his own, a supervisor his sites', a manager all."""
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+def sees_others_check_ins(user) -> bool:
+    """Guards see only their own check-ins."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})

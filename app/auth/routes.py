@@ -33,6 +33,7 @@ from app.authz import authorize
 from app.extensions import db, limiter
 from app.htmx import render
 from app.security import public, safe_next
+from app.sites import services as site_services
 from app.sites.models import Client, Site
 
 bp = Blueprint("auth", __name__)
@@ -231,7 +232,7 @@ def _user_page(user: User, form: UserForm, status: int = 200, temporary: str | N
             action=ActionForm(),
             sessions=services.live_sessions(user),
             sites=sites,
-            assigned=services.assigned_site_ids(user),
+            assigned=site_services.assigned_site_ids(user),
             temporary=temporary,
         ),
         status,

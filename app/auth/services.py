@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -16,6 +15,8 @@ from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
 from app.extensions import db
+from app.pagination import paginate
+from app.sites import services as site_services
 from app.sites.models import Site, SiteAssignment
 
 #: How often a session's last_seen_at is written (not on every request).
@@ -151,14 +152,6 @@ def change_own_password(
 # ---------------------------------------------------------------- administration
 
 
-@dataclass
-class UserPage:
-    users: list[User]
-    page: int
-    pages: int
-    total: int
-
-
 def list_users(*, q: str = "", role: str = "", active: str = "", page: int = 1, per_page: int = 25):
     """Users filtered by a search text, role and active flag, one page at a time."""
     stmt = select(User)
@@ -169,13 +162,7 @@ def list_users(*, q: str = "", role: str = "", active: str = "", page: int = 1, 
         stmt = stmt.where(User.role == role)
     if active in ("1", "0"):
         stmt = stmt.where(User.is_active.is_(active == "1"))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    users = db.session.scalars(
-        stmt.order_by(User.username).offset((page - 1) * per_page).limit(per_page)
-    ).all()
-    return UserPage(list(users), page, pages, total)
+    return paginate(stmt.order_by(User.username), page=page, per_page=per_page)
 
 
 def create_user(
@@ -299,13 +286,6 @@ def live_sessions(user: User) -> list[UserSession]:
     return [s for s in user.sessions if s.revoked_at is None]
 
 
-def assigned_site_ids(user: User) -> set[int]:
-    """The ids of the sites a user is assigned to (read fresh on every request)."""
-    return set(
-        db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id))
-    )
-
-
 def set_site_assignments(user: User, *, actor: User, site_ids: set[int]) -> None:
     """Make the user's assignments exactly `site_ids` (only for guards and supervisors)."""
     if user.role not in (Role.GUARD, Role.SUPERVISOR):
@@ -313,7 +293,7 @@ def set_site_assignments(user: User, *, actor: User, site_ids: set[int]) -> None
     known = (
         set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
     )
-    current = assigned_site_ids(user)
+    current = site_services.assigned_site_ids(user)
     added, removed = known - current, current - known
     for site_id in sorted(added):
         db.session.add(SiteAssignment(user_id=user.id, site_id=site_id))

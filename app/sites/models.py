@@ -1,14 +1,31 @@
-"""Client 業主, Site 案場 and SiteAssignment (the registry pages come with the sites issue)."""
+"""Client 業主, Site 案場, SiteAssignment, Equipment, retired QR codes and CheckIn."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, TimestampMixin
+from app.db import Base, TimestampMixin, utcnow
+
+#: System types a site can have (DESIGN.md: K02 of the standard).
+SYSTEM_TYPES = ("intrusion", "access", "cctv", "fire", "panic")
+#: Equipment kinds named by the default checklist.
+EQUIPMENT_KINDS = (
+    "control_panel",
+    "battery",
+    "detector",
+    "panic_button",
+    "cctv",
+    "access_control",
+    "other",
+)
+EQUIPMENT_STATUSES = ("ok", "fault", "under_repair", "retired")
+VERDICTS = ("on_site", "off_site", "no_fix")
+#: A device clock this far from the server's is flagged on the check-in.
+CLOCK_SKEW_LIMIT = timedelta(minutes=5)
 
 
 def new_qr_token() -> str:
@@ -45,7 +62,7 @@ class Site(TimestampMixin, Base):
     longitude: Mapped[float | None]
     #: Radius in metres within which a check-in counts as on site.
     geofence_m: Mapped[int] = mapped_column(default=150)
-    #: Comma-separated system types: intrusion, access, cctv, fire, panic.
+    #: Comma-separated system types, a subset of SYSTEM_TYPES.
     system_types: Mapped[str] = mapped_column(String(100), default="intrusion")
     inspection_interval_days: Mapped[int] = mapped_column(default=30)
     #: Random token in the site's QR code; rotating it retires printed labels.
@@ -56,6 +73,17 @@ class Site(TimestampMixin, Base):
     assignments: Mapped[list[SiteAssignment]] = relationship(
         back_populates="site", cascade="all, delete-orphan"
     )
+    equipment: Mapped[list[Equipment]] = relationship(
+        back_populates="site", order_by="Equipment.kind, Equipment.id"
+    )
+
+    @property
+    def system_type_list(self) -> list[str]:
+        return [t for t in self.system_types.split(",") if t]
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
 
 
 class SiteAssignment(TimestampMixin, Base):
@@ -70,3 +98,103 @@ class SiteAssignment(TimestampMixin, Base):
 
     site: Mapped[Site] = relationship(back_populates="assignments")
     user = relationship("User")
+
+
+class RetiredQrToken(Base):
+    """A QR token that was replaced: scanning it says so instead of 'unknown code'."""
+
+    __tablename__ = "retired_qr_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="CASCADE"), index=True)
+    retired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    site: Mapped[Site] = relationship()
+
+
+class Equipment(TimestampMixin, Base):
+    __tablename__ = "equipment"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('control_panel', 'battery', 'detector', 'panic_button', 'cctv', "
+            "'access_control', 'other')",
+            name="kind",
+        ),
+        CheckConstraint("status IN ('ok', 'fault', 'under_repair', 'retired')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    #: One of EQUIPMENT_KINDS.
+    kind: Mapped[str] = mapped_column(String(30))
+    model: Mapped[str] = mapped_column(String(120), default="")
+    serial: Mapped[str] = mapped_column(String(120), default="")
+    #: Where on the site, e.g. "1F 大廳" or "B1 機房".
+    location: Mapped[str] = mapped_column(String(200), default="")
+    installed_on: Mapped[date | None]
+    #: Days between maintenance visits; null means no plan.
+    maintenance_interval_days: Mapped[int | None]
+    #: Last maintenance done (set by hand now, by maintenance logs later).
+    last_maintained_on: Mapped[date | None]
+    #: One of EQUIPMENT_STATUSES.
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+
+    site: Mapped[Site] = relationship(back_populates="equipment")
+
+    @property
+    def maintenance_due_on(self) -> date | None:
+        """The next maintenance date: last maintenance (or installation) plus the interval."""
+        base = self.last_maintained_on or self.installed_on
+        if base is None or not self.maintenance_interval_days or self.status == "retired":
+            return None
+        return base + timedelta(days=self.maintenance_interval_days)
+
+
+class CheckIn(Base):
+    """A user reached a site: scanned its QR code (or typed its code) with the phone."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (
+        CheckConstraint("verdict IN ('on_site', 'off_site', 'no_fix')", name="verdict"),
+        CheckConstraint("method IN ('qr', 'manual')", name="method"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Made on the device: the idempotency key of a retried or queued check-in.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
+    #: "qr" (scanned) or "manual" (typed the site code).
+    method: Mapped[str] = mapped_column(String(10), default="qr")
+    #: The device's clock at the scan (as the device reported it).
+    scanned_at: Mapped[datetime | None]
+    #: The server's clock when the check-in arrived.
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    #: The browser's reported accuracy radius in metres.
+    accuracy_m: Mapped[float | None]
+    #: Distance from the site's coordinates in metres, when both are known.
+    distance_m: Mapped[float | None]
+    #: on_site, off_site or no_fix.
+    verdict: Mapped[str] = mapped_column(String(10))
+
+    site: Mapped[Site] = relationship()
+    user = relationship("User")
+
+    @property
+    def clock_skew(self) -> timedelta | None:
+        if self.scanned_at is None:
+            return None
+        return self.scanned_at - self.received_at
+
+    @property
+    def is_clock_skewed(self) -> bool:
+        skew = self.clock_skew
+        return skew is not None and abs(skew) > CLOCK_SKEW_LIMIT
+
+    @property
+    def is_flagged(self) -> bool:
+        return self.verdict != "on_site" or self.is_clock_skewed

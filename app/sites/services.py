@@ -1,17 +1,78 @@
-"""Queries scoped to what a user may see."""
+"""Registry, assignments, QR tokens and check-ins. Services flush and audit, never commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from datetime import date, datetime
 
+from flask import current_app, request
+from sqlalchemy import Select, func, or_, select
+
+from app import audit
 from app.auth import policy
+from app.auth.models import User
 from app.auth.roles import Role
+from app.db import utcnow
 from app.extensions import db
-from app.sites.models import Client, Site, SiteAssignment
+from app.pagination import Page, paginate
+from app.sites import geo
+from app.sites.models import (
+    CheckIn,
+    Client,
+    Equipment,
+    RetiredQrToken,
+    Site,
+    SiteAssignment,
+    new_qr_token,
+)
+
+CLIENT_FIELDS = ("name", "tax_id", "address", "main_phone", "contract_start_on", "contract_end_on")
+SITE_FIELDS = (
+    "client_id",
+    "code",
+    "name",
+    "address",
+    "latitude",
+    "longitude",
+    "geofence_m",
+    "system_types",
+    "inspection_interval_days",
+    "is_active",
+)
+EQUIPMENT_FIELDS = (
+    "kind",
+    "model",
+    "serial",
+    "location",
+    "installed_on",
+    "maintenance_interval_days",
+    "last_maintained_on",
+    "status",
+)
+
+
+class RegistryError(Exception):
+    """A refused change, with the field it concerns and a message key the route translates."""
+
+    def __init__(self, field: str, key: str):
+        super().__init__(f"{field}: {key}")
+        self.field = field
+        self.key = key
+
+
+class CheckInConflict(Exception):
+    """The same device uuid came back with a different check-in."""
+
+
+# ---------------------------------------------------------------- scoping
+
+
+def assigned_site_ids(user) -> set[int]:
+    """The sites a user is assigned to, read fresh on every request (unassigning is immediate)."""
+    return set(db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)))
 
 
 def visible_sites_query(user) -> Select:
-    """Sites whose operational data the user may see (DESIGN.md §3: one scoping helper)."""
+    """Active sites whose operational data the user may see (DESIGN.md §3: one scoping helper)."""
     stmt = select(Site).where(Site.is_active.is_(True))
     if policy.sees_all_sites(user):
         return stmt
@@ -22,6 +83,13 @@ def visible_sites_query(user) -> Select:
     if role == Role.CLIENT and user.client_id is not None:
         return stmt.where(Site.client_id == user.client_id)
     return stmt.where(False)
+
+
+def listable_sites_query(user) -> Select:
+    """The sites list: the registry (active or not) for admins and managers, else visible sites."""
+    if policy.can_view_registry(user):
+        return select(Site)
+    return visible_sites_query(user)
 
 
 def visible_sites(user, *, limit: int | None = None) -> list[Site]:
@@ -39,6 +107,326 @@ def registry_counts() -> dict[str, int]:
     """Totals for the admin's and manager's home."""
     return {
         "clients": db.session.scalar(select(func.count(Client.id))) or 0,
-        "sites": db.session.scalar(select(func.count(Site.id)).where(Site.is_active.is_(True)))
-        or 0,
+        "sites": db.session.scalar(select(func.count(Site.id)).where(Site.is_active.is_(True))) or 0,
     }
+
+
+# ---------------------------------------------------------------- clients
+
+
+def list_clients(*, q: str = "", page: int = 1, per_page: int = 25) -> Page:
+    stmt = select(Client)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Client.name.like(like), Client.tax_id.like(like), Client.address.like(like)))
+    return paginate(stmt.order_by(Client.name), page=page, per_page=per_page)
+
+
+def all_clients() -> list[Client]:
+    return list(db.session.scalars(select(Client).order_by(Client.name)))
+
+
+def _check_client(values: dict, client: Client | None) -> None:
+    if values.get("tax_id"):
+        clash = db.session.scalar(select(Client).where(Client.tax_id == values["tax_id"]))
+        if clash is not None and clash is not client:
+            raise RegistryError("tax_id", "tax_id_taken")
+    start, end = values.get("contract_start_on"), values.get("contract_end_on")
+    if start and end and end < start:
+        raise RegistryError("contract_end_on", "end_before_start")
+
+
+def save_client(client: Client | None, *, actor: User, **values) -> Client:
+    """Create (client=None) or change a client."""
+    values = {k: v for k, v in values.items() if k in CLIENT_FIELDS}
+    values["tax_id"] = values.get("tax_id") or None
+    _check_client(values, client)
+    created = client is None
+    client = client or Client()
+    changed = _assign(client, values)
+    if created:
+        db.session.add(client)
+    db.session.flush()
+    if created or changed:
+        audit.record(
+            "client.created" if created else "client.updated",
+            actor=actor,
+            target=f"client:{client.id}",
+            detail={"fields": sorted(changed)},
+        )
+    return client
+
+
+def _assign(obj, values: dict) -> set[str]:
+    """Set attributes, returning the names of those that changed."""
+    changed = set()
+    for key, value in values.items():
+        if getattr(obj, key, None) != value:
+            setattr(obj, key, value)
+            changed.add(key)
+    return changed
+
+
+# ---------------------------------------------------------------- sites
+
+
+def list_sites(
+    user, *, q: str = "", client_id: int | None = None, active: str = "", page: int = 1, per_page: int = 25
+) -> Page:
+    """Sites the user may list, searched by code, name or address, filtered by client and status."""
+    stmt = listable_sites_query(user)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(Site.code.ilike(like), Site.name.like(like), Site.address.like(like)))
+    if client_id:
+        stmt = stmt.where(Site.client_id == client_id)
+    if active in ("1", "0"):
+        stmt = stmt.where(Site.is_active.is_(active == "1"))
+    return paginate(stmt.order_by(Site.code), page=page, per_page=per_page)
+
+
+def save_site(site: Site | None, *, actor: User, **values) -> Site:
+    """Create (site=None) or change a site."""
+    values = {k: v for k, v in values.items() if k in SITE_FIELDS}
+    if "code" in values:
+        values["code"] = values["code"].strip().upper()
+        clash = db.session.scalar(select(Site).where(Site.code == values["code"]))
+        if clash is not None and clash is not site:
+            raise RegistryError("code", "code_taken")
+    if db.session.get(Client, values.get("client_id") or (site.client_id if site else 0)) is None:
+        raise RegistryError("client_id", "client_required")
+    if (values.get("latitude") is None) != (values.get("longitude") is None):
+        raise RegistryError("longitude", "both_coordinates")
+    created = site is None
+    site = site or Site()
+    changed = _assign(site, values)
+    if created:
+        db.session.add(site)
+    db.session.flush()
+    if created or changed:
+        audit.record(
+            "site.created" if created else "site.updated",
+            actor=actor,
+            target=f"site:{site.id}",
+            detail={"fields": sorted(changed)},
+        )
+    return site
+
+
+def assignable_users() -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role.in_([Role.GUARD, Role.SUPERVISOR]), User.is_active.is_(True))
+            .order_by(User.role.desc(), User.display_name)
+        )
+    )
+
+
+def site_user_ids(site: Site) -> set[int]:
+    return set(db.session.scalars(select(SiteAssignment.user_id).where(SiteAssignment.site_id == site.id)))
+
+
+def set_site_users(site: Site, *, actor: User, user_ids: set[int]) -> None:
+    """Make exactly these guards and supervisors assigned to the site."""
+    allowed = {u.id for u in assignable_users()}
+    wanted = user_ids & allowed
+    current = site_user_ids(site)
+    added, removed = wanted - current, current - wanted
+    for user_id in sorted(added):
+        db.session.add(SiteAssignment(user_id=user_id, site_id=site.id))
+    if removed:
+        db.session.execute(
+            SiteAssignment.__table__.delete().where(
+                SiteAssignment.site_id == site.id, SiteAssignment.user_id.in_(removed)
+            )
+        )
+    db.session.flush()
+    if added or removed:
+        audit.record(
+            "site.assignments_changed",
+            actor=actor,
+            target=f"site:{site.id}",
+            detail={"added": sorted(added), "removed": sorted(removed)},
+        )
+
+
+def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
+    """Add the users to every one of the sites (keeping what they had); returns rows added."""
+    allowed = {u.id for u in assignable_users()} & user_ids
+    sites = set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    existing = set(
+        db.session.execute(
+            select(SiteAssignment.user_id, SiteAssignment.site_id).where(
+                SiteAssignment.site_id.in_(sites), SiteAssignment.user_id.in_(allowed)
+            )
+        ).tuples()
+    )
+    pairs = sorted((u, s) for u in allowed for s in sites if (u, s) not in existing)
+    for user_id, site_id in pairs:
+        db.session.add(SiteAssignment(user_id=user_id, site_id=site_id))
+    db.session.flush()
+    if pairs:
+        audit.record(
+            "site.bulk_assigned",
+            actor=actor,
+            detail={"sites": sorted(sites), "users": sorted(allowed), "added": len(pairs)},
+        )
+    return len(pairs)
+
+
+# ---------------------------------------------------------------- QR codes
+
+
+def qr_url(site: Site) -> str:
+    """The URL in the site's QR code: BASE_URL (or this request's host) + /s/<token>."""
+    base = current_app.config.get("BASE_URL") or request.host_url
+    return f"{base.rstrip('/')}/s/{site.qr_token}"
+
+
+def rotate_qr_token(site: Site, *, actor: User) -> None:
+    """Give the site a new code; printed labels with the old one stop working (and say so)."""
+    db.session.add(RetiredQrToken(token=site.qr_token, site_id=site.id, retired_by_id=actor.id))
+    site.qr_token = new_qr_token()
+    db.session.flush()
+    audit.record("site.qr_rotated", actor=actor, target=f"site:{site.id}")
+
+
+def find_site_by_token(token: str) -> tuple[Site | None, RetiredQrToken | None]:
+    """(the site whose current code this is, or the retired entry if it was replaced)."""
+    site = db.session.scalar(select(Site).where(Site.qr_token == token))
+    if site is not None:
+        return site, None
+    return None, db.session.scalar(select(RetiredQrToken).where(RetiredQrToken.token == token))
+
+
+def find_site_by_code(code: str) -> Site | None:
+    return db.session.scalar(select(Site).where(Site.code == code.strip().upper()))
+
+
+# ---------------------------------------------------------------- equipment
+
+
+def save_equipment(equipment: Equipment | None, *, site: Site, actor: User, **values) -> Equipment:
+    """Add equipment to a site (equipment=None) or change it."""
+    values = {k: v for k, v in values.items() if k in EQUIPMENT_FIELDS}
+    created = equipment is None
+    equipment = equipment or Equipment(site_id=site.id)
+    changed = _assign(equipment, values)
+    if created:
+        db.session.add(equipment)
+    db.session.flush()
+    if created or changed:
+        audit.record(
+            "equipment.created" if created else "equipment.updated",
+            actor=actor,
+            target=f"equipment:{equipment.id}",
+            detail={"site": site.id, "fields": sorted(changed)},
+        )
+    return equipment
+
+
+def equipment_due(site: Site, *, on: date) -> list[Equipment]:
+    """Equipment of the site whose maintenance is due on or before `on`."""
+    return [e for e in site.equipment if e.maintenance_due_on and e.maintenance_due_on <= on]
+
+
+# ---------------------------------------------------------------- check-ins
+
+
+def record_check_in(
+    site: Site,
+    *,
+    user: User,
+    uuid: str,
+    method: str,
+    scanned_at: datetime | None,
+    latitude: float | None,
+    longitude: float | None,
+    accuracy_m: float | None,
+) -> CheckIn:
+    """Record that the user reached the site; the same uuid again returns the first record."""
+    existing = db.session.scalar(select(CheckIn).where(CheckIn.uuid == uuid))
+    if existing is not None:
+        if existing.site_id != site.id or existing.user_id != user.id:
+            raise CheckInConflict(uuid)
+        return existing
+    verdict, distance = geo.verdict(
+        site_lat=site.latitude,
+        site_lon=site.longitude,
+        geofence_m=site.geofence_m,
+        lat=latitude,
+        lon=longitude,
+        accuracy_m=accuracy_m,
+    )
+    check_in = CheckIn(
+        uuid=uuid,
+        site_id=site.id,
+        user_id=user.id,
+        method=method,
+        scanned_at=scanned_at,
+        received_at=utcnow(),
+        latitude=latitude,
+        longitude=longitude,
+        accuracy_m=accuracy_m,
+        distance_m=round(distance, 1) if distance is not None else None,
+        verdict=verdict,
+    )
+    db.session.add(check_in)
+    db.session.flush()
+    return check_in
+
+
+def check_ins_query(user) -> Select:
+    """Check-ins the user may see: his own (guard), his sites' (supervisor), all (manager)."""
+    stmt = select(CheckIn)
+    if policy.sees_all_sites(user):
+        return stmt
+    if policy.sees_others_check_ins(user):
+        assigned = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+        return stmt.where(or_(CheckIn.site_id.in_(assigned), CheckIn.user_id == user.id))
+    return stmt.where(CheckIn.user_id == user.id)
+
+
+def check_in_people(user) -> list[User]:
+    """The people whose check-ins the user may filter by: all field staff, or his sites' staff."""
+    stmt = select(User).where(User.role.in_([Role.GUARD, Role.SUPERVISOR])).order_by(User.display_name)
+    if not policy.sees_all_sites(user):
+        mine = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+        colleagues = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(mine))
+        stmt = stmt.where(or_(User.id.in_(colleagues), User.id == user.id))
+    return list(db.session.scalars(stmt))
+
+
+def list_check_ins(
+    user,
+    *,
+    site_id: int | None = None,
+    user_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    flagged: bool = False,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page:
+    stmt = check_ins_query(user)
+    if site_id:
+        stmt = stmt.where(CheckIn.site_id == site_id)
+    if user_id:
+        stmt = stmt.where(CheckIn.user_id == user_id)
+    if since:
+        stmt = stmt.where(CheckIn.received_at >= since)
+    if until:
+        stmt = stmt.where(CheckIn.received_at < until)
+    if flagged:
+        stmt = stmt.where(CheckIn.verdict != "on_site")
+    return paginate(stmt.order_by(CheckIn.received_at.desc()), page=page, per_page=per_page)
+
+
+def last_check_in(site: Site, user: User) -> CheckIn | None:
+    return db.session.scalar(
+        select(CheckIn)
+        .where(CheckIn.site_id == site.id, CheckIn.user_id == user.id)
+        .order_by(CheckIn.received_at.desc())
+        .limit(1)
+    )

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.auth.services import assigned_site_ids
+from app.sites.services import assigned_site_ids
 from app.extensions import db
 from tests import factories
 

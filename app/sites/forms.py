@@ -1,0 +1,208 @@
+"""Forms for clients, sites, equipment and check-ins."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.sites.models import EQUIPMENT_KINDS, EQUIPMENT_STATUSES, SYSTEM_TYPES
+from app.sites.validators import is_valid_tax_id
+
+SYSTEM_TYPE_LABELS = {
+    "intrusion": _l("Intrusion alarm"),
+    "access": _l("Access control"),
+    "cctv": _l("CCTV"),
+    "fire": _l("Fire alarm"),
+    "panic": _l("Panic buttons"),
+}
+EQUIPMENT_KIND_LABELS = {
+    "control_panel": _l("Control panel"),
+    "battery": _l("Backup battery"),
+    "detector": _l("Detector"),
+    "panic_button": _l("Panic button"),
+    "cctv": _l("CCTV camera"),
+    "access_control": _l("Access control"),
+    "other": _l("Other"),
+}
+EQUIPMENT_STATUS_LABELS = {
+    "ok": _l("Working"),
+    "fault": _l("Fault"),
+    "under_repair": _l("Under repair"),
+    "retired": _l("Retired"),
+}
+VERDICT_LABELS = {
+    "on_site": _l("On site"),
+    "off_site": _l("Off site"),
+    "no_fix": _l("No location"),
+}
+#: Messages for RegistryError keys.
+REGISTRY_MESSAGES = {
+    "tax_id_taken": _l("Another client already has this tax ID."),
+    "end_before_start": _l("The contract cannot end before it starts."),
+    "code_taken": _l("Another site already has this code."),
+    "client_required": _l("Choose the client."),
+    "both_coordinates": _l("Give both latitude and longitude, or neither."),
+}
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class ClientForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter the client's name.")), Length(max=200)],
+        filters=[_strip],
+    )
+    tax_id = StringField(
+        _l("Tax ID (統一編號)"),
+        validators=[Optional(), Regexp(r"^\d{8}$", message=_l("Eight digits."))],
+        filters=[_strip],
+        render_kw={"inputmode": "numeric", "maxlength": 8, "autocomplete": "off"},
+    )
+    address = StringField(_l("Address"), validators=[Length(max=300)], filters=[_strip])
+    main_phone = StringField(
+        _l("Main phone"),
+        validators=[Length(max=40)],
+        filters=[_strip],
+        description=_l("The company's switchboard, not a person's number."),
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    contract_start_on = DateField(_l("Contract start"), validators=[Optional()])
+    contract_end_on = DateField(_l("Contract end"), validators=[Optional()])
+
+    def validate_tax_id(self, field):
+        if field.data and not is_valid_tax_id(field.data):
+            raise ValidationError(_l("This tax ID's check digit is wrong. Check the number."))
+
+
+class SiteForm(FlaskForm):
+    client_id = SelectField(_l("Client"), coerce=int, validators=[DataRequired(message=_l("Choose the client."))])
+    code = StringField(
+        _l("Site code"),
+        validators=[
+            DataRequired(message=_l("Enter the site code.")),
+            Regexp(r"^[A-Za-z0-9-]{3,20}$", message=_l("3 to 20 letters, digits or dashes, e.g. TPE-0012.")),
+        ],
+        filters=[_strip],
+        render_kw={"autocapitalize": "characters", "autocomplete": "off"},
+    )
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter the site's name.")), Length(max=200)],
+        filters=[_strip],
+    )
+    address = StringField(_l("Address"), validators=[Length(max=300)], filters=[_strip])
+    latitude = DecimalField(
+        _l("Latitude"),
+        places=None,
+        validators=[Optional(), NumberRange(min=-90, max=90, message=_l("Between -90 and 90."))],
+        render_kw={"inputmode": "decimal", "step": "any"},
+    )
+    longitude = DecimalField(
+        _l("Longitude"),
+        places=None,
+        validators=[Optional(), NumberRange(min=-180, max=180, message=_l("Between -180 and 180."))],
+        render_kw={"inputmode": "decimal", "step": "any"},
+    )
+    geofence_m = IntegerField(
+        _l("Geofence radius (m)"),
+        default=150,
+        validators=[NumberRange(min=20, max=5000, message=_l("Between 20 and 5000 metres."))],
+        description=_l("A check-in within this distance counts as on site."),
+        render_kw={"inputmode": "numeric"},
+    )
+    system_types = MultiCheckboxField(
+        _l("Systems at this site"),
+        choices=[],
+        validators=[DataRequired(message=_l("Choose at least one system."))],
+    )
+    inspection_interval_days = IntegerField(
+        _l("Inspect every (days)"),
+        default=30,
+        validators=[NumberRange(min=1, max=366, message=_l("Between 1 and 366 days."))],
+        render_kw={"inputmode": "numeric"},
+    )
+    is_active = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.system_types.choices = [(t, SYSTEM_TYPE_LABELS[t]) for t in SYSTEM_TYPES]
+
+    def values(self) -> dict:
+        data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+        data["system_types"] = ",".join(t for t in SYSTEM_TYPES if t in (self.system_types.data or []))
+        for key in ("latitude", "longitude"):
+            data[key] = float(data[key]) if data[key] is not None else None
+        return data
+
+
+class EquipmentForm(FlaskForm):
+    kind = SelectField(_l("Kind"), validators=[DataRequired()])
+    model = StringField(_l("Model"), validators=[Length(max=120)], filters=[_strip])
+    serial = StringField(_l("Serial number"), validators=[Length(max=120)], filters=[_strip])
+    location = StringField(
+        _l("Location on site"),
+        validators=[Length(max=200)],
+        filters=[_strip],
+        description=_l("For example: 1F lobby, B1 plant room."),
+    )
+    installed_on = DateField(_l("Installed on"), validators=[Optional()])
+    maintenance_interval_days = IntegerField(
+        _l("Maintain every (days)"),
+        validators=[Optional(), NumberRange(min=1, max=3660, message=_l("Between 1 and 3660 days."))],
+        render_kw={"inputmode": "numeric"},
+    )
+    last_maintained_on = DateField(_l("Last maintained on"), validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = [(k, EQUIPMENT_KIND_LABELS[k]) for k in EQUIPMENT_KINDS]
+        self.status.choices = [(s, EQUIPMENT_STATUS_LABELS[s]) for s in EQUIPMENT_STATUSES]
+
+    def values(self) -> dict:
+        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+
+class CheckInForm(FlaskForm):
+    """Sent by the scan page: a device uuid, the device clock and, if granted, a location."""
+
+    uuid = HiddenField(
+        validators=[
+            DataRequired(),
+            Regexp(r"^[0-9a-fA-F-]{36}$"),
+        ]
+    )
+    scanned_at = HiddenField()
+    latitude = HiddenField()
+    longitude = HiddenField()
+    accuracy = HiddenField()
+    method = HiddenField(default="qr")
+
+
+class SiteCodeForm(FlaskForm):
+    code = StringField(
+        _l("Site code"),
+        validators=[DataRequired(message=_l("Enter the code printed under the QR code.")), Length(max=20)],
+        filters=[_strip],
+        render_kw={"autocapitalize": "characters", "autocomplete": "off", "placeholder": "TPE-0012"},
+    )
