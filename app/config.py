@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SECURE_COOKIES": False,
         "SESSION_IDLE_MINUTES": 120,
         "SESSION_MAX_HOURS": 14,
+        # A temporary (admin-given) password must be replaced within this many hours.
+        "TEMP_PASSWORD_HOURS": 72,
         "LOGIN_LIMIT_ACCOUNT": "5 per 5 minutes;20 per hour",
         "LOGIN_LIMIT_ADDRESS": "60 per 5 minutes",
         "ARGON2_TIME_COST": 3,
@@ -97,21 +101,26 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
 
 
 def load_or_create_secrets(instance_path: Path, missing: list[str]) -> dict[str, str]:
-    """Read generated secrets from instance/secrets.json, creating any missing ones (mode 0600)."""
+    """Read generated secrets from instance/secrets.json, creating any missing ones (mode 0600).
+
+    Several gunicorn workers may start at once: a file lock makes them agree on one set.
+    """
     path = instance_path / "secrets.json"
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = json.loads(path.read_text())
-    fresh = {key: _new_secret(key) for key in missing if key not in stored}
-    if fresh:
-        stored.update(fresh)
-        instance_path.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(stored, fh, indent=2)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    lock_fd = os.open(instance_path / "secrets.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        fresh = {key: _new_secret(key) for key in missing if key not in stored}
+        if fresh:
+            stored.update(fresh)
+            fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".secrets-")
+            with os.fdopen(fd, "w") as fh:
+                json.dump(stored, fh, indent=2)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+    finally:
+        os.close(lock_fd)
     return {key: stored[key] for key in missing}
 
 

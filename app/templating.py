@@ -49,7 +49,12 @@ def vendor() -> dict:
 
 
 def lang_url(code: str) -> str:
-    """The current page with ?lang= set, other query arguments kept."""
+    """The current page with ?lang= set, other query arguments kept.
+
+    A page that answered a POST (e.g. a password reset) cannot be fetched again: go home.
+    """
+    if request.url_rule is None or "GET" not in request.url_rule.methods:
+        return url_for("main.home", lang=code)
     args = request.args.to_dict(flat=False)
     args["lang"] = [code]
     return f"{request.path}?{urlencode(args, doseq=True)}"

@@ -113,3 +113,8 @@ def test_menu_has_a_language_switch_that_keeps_the_page(client, make_user, login
 def test_times_are_shown_in_taipei(app):
     with app.test_request_context("/?lang=en"):
         assert datetime_filter(datetime(2026, 11, 25, 16, 30, tzinfo=UTC)) == "2026-11-26 00:30"
+
+
+def test_form_library_messages_are_in_traditional_chinese(client):
+    page = client.post("/login", data={"username": "x" * 61, "password": "whatever"}).text
+    assert "欄位長度不能超過 60 個字元" in page  # not WTForms' Simplified "字段长度"

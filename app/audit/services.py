@@ -52,6 +52,10 @@ def _lock_chain() -> None:
     """Serialise appends so two writers never chain onto the same previous row."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(7261001)"))
+    else:
+        # A write that touches no row still takes SQLite's write lock now, before the read
+        # below; busy_timeout then queues concurrent writers instead of failing them.
+        db.session.execute(text("UPDATE audit_event SET seq = seq WHERE 0"))
 
 
 def record(
@@ -65,7 +69,7 @@ def record(
 ) -> AuditEvent:
     """Append one event in the current transaction; the caller commits (or it never happened)."""
     clean = {k: v for k, v in (detail or {}).items() if k not in FORBIDDEN_DETAIL_KEYS}
-    ip = request.remote_addr or "" if has_request_context() else ""
+    ip = (request.remote_addr or "") if has_request_context() else ""
     actor_id = getattr(actor, "id", None)
     name = actor_name or getattr(actor, "username", "") or ""
     _lock_chain()

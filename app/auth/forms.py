@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from app.auth.roles import ROLE_ORDER, Role
+from app.forms import Form
 
 #: Messages for the keys that services raise (AuthError) and password_problems() returns.
 PROBLEM_MESSAGES = {
@@ -32,7 +32,7 @@ def role_choices():
     return [(role.value, ROLE_LABELS[role]) for role in ROLE_ORDER]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(message=_l("Enter your username.")), Length(max=60)],
@@ -45,7 +45,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(message=_l("Enter your current password."))],
@@ -74,7 +74,7 @@ USERNAME_RULE = Regexp(
 )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     display_name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the person's name.")), Length(max=120)],
@@ -100,6 +100,3 @@ class NewUserForm(UserForm):
         render_kw={"autocomplete": "new-password"},
     )
 
-
-class ActionForm(FlaskForm):
-    """An empty form: a POST button with its CSRF token."""

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from app.auth import policy, services
 from app.auth.forms import (
     PROBLEM_MESSAGES,
-    ActionForm,
     ChangePasswordForm,
     LoginForm,
     NewUserForm,
@@ -31,6 +30,7 @@ from app.auth.forms import (
 from app.auth.models import User, UserSession
 from app.authz import authorize
 from app.extensions import db, limiter
+from app.forms import ActionForm
 from app.htmx import render
 from app.security import public, safe_next
 from app.sites import services as site_services
@@ -45,6 +45,12 @@ def _account_key() -> str:
 
 def _login_failed(response) -> bool:
     return bool(g.get("login_failed"))
+
+
+def _audit_throttled(limit) -> None:
+    """A refused (throttled) login attempt leaves a trace too."""
+    services.record_throttled_login(request.form.get("username", ""))
+    db.session.commit()
 
 
 def _fresh_cookie_session() -> None:
@@ -62,12 +68,14 @@ def _fresh_cookie_session() -> None:
     key_func=_account_key,
     methods=["POST"],
     deduct_when=_login_failed,
+    on_breach=_audit_throttled,
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
     methods=["POST"],
     deduct_when=_login_failed,
     scope="login-address",
+    on_breach=_audit_throttled,
 )
 def login():
     """Sign in with username and password; comes back to ?next= afterwards."""
@@ -139,7 +147,16 @@ def revoke_own_session(session_id: int):
     return redirect(url_for("auth.account"), code=303)
 
 
+def _own_account_key() -> str:
+    return (
+        f"password-check:{current_user.id}" if current_user.is_authenticated else "password-check:-"
+    )
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(
+    "5 per 15 minutes", key_func=_own_account_key, methods=["POST"], deduct_when=_login_failed
+)
 def change_password():
     """Change my own password; my other sessions end."""
     authorize(policy.can_change_own_password(current_user))
@@ -153,6 +170,7 @@ def change_password():
                 session_row=g.get("user_session"),
             )
         except services.AuthError as exc:
+            g.login_failed = exc.key == "wrong_current"  # counts towards the guessing limit
             db.session.commit()  # a wrong current password is audited
             field = form.current_password if exc.key == "wrong_current" else form.new_password
             field.errors.append(PROBLEM_MESSAGES[exc.key])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import timedelta
 
@@ -48,7 +49,10 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None:
         passwords.burn_time(password)
         audit.record(
-            "auth.login", actor_name=username[:120], outcome="failure", detail={"why": "unknown"}
+            "auth.login",
+            actor_name=unknown_name(username),
+            outcome="failure",
+            detail={"why": "unknown"},
         )
         return None
     if not passwords.verify_password(user.password_hash, password):
@@ -57,9 +61,42 @@ def authenticate(username: str, password: str) -> User | None:
     if not user.is_active:
         audit.record("auth.login", actor=user, outcome="failure", detail={"why": "inactive"})
         return None
+    if user.must_change_password and _temporary_password_expired(user):
+        audit.record("auth.login", actor=user, outcome="failure", detail={"why": "temp_expired"})
+        return None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return user
+
+
+def unknown_name(username: str) -> str:
+    """How an unknown username is kept in the audit log: a keyed digest, never the text.
+
+    People type passwords into the username field; the append-only log must not keep them.
+    The digest still shows repeated guesses at the same name.
+    """
+    digest = hmac.new(
+        current_app.config["AUDIT_KEY"].encode(), normalise_username(username).encode(), "sha256"
+    ).hexdigest()
+    return f"unknown:{digest[:16]}"
+
+
+def record_throttled_login(username: str) -> None:
+    """Audit a login attempt refused by the throttle."""
+    user = find_user(username)
+    audit.record(
+        "auth.login",
+        actor=user,
+        actor_name="" if user else unknown_name(username),
+        outcome="denied",
+        detail={"why": "throttled"},
+    )
+
+
+def _temporary_password_expired(user: User) -> bool:
+    hours = current_app.config["TEMP_PASSWORD_HOURS"]
+    changed = user.password_changed_at or user.created_at
+    return utcnow() - changed > timedelta(hours=hours)
 
 
 def _hash_token(token: str) -> str:
@@ -157,7 +194,7 @@ def list_users(*, q: str = "", role: str = "", active: str = "", page: int = 1, 
     stmt = select(User)
     if q:
         like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(or_(func.lower(User.username).like(like), User.display_name.like(like)))
+        stmt = stmt.where(or_(func.lower(User.username).like(like), User.display_name.ilike(like)))
     if role in set(Role):
         stmt = stmt.where(User.role == role)
     if active in ("1", "0"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.forms import Form
 from app.sites.models import EQUIPMENT_KINDS, EQUIPMENT_STATUSES, SYSTEM_TYPES
 from app.sites.validators import is_valid_tax_id
 
@@ -66,7 +66,7 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class ClientForm(FlaskForm):
+class ClientForm(Form):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the client's name.")), Length(max=200)],
@@ -94,13 +94,18 @@ class ClientForm(FlaskForm):
             raise ValidationError(_l("This tax ID's check digit is wrong. Check the number."))
 
 
-class SiteForm(FlaskForm):
-    client_id = SelectField(_l("Client"), coerce=int, validators=[DataRequired(message=_l("Choose the client."))])
+class SiteForm(Form):
+    client_id = SelectField(
+        _l("Client"), coerce=int, validators=[DataRequired(message=_l("Choose the client."))]
+    )
     code = StringField(
         _l("Site code"),
         validators=[
             DataRequired(message=_l("Enter the site code.")),
-            Regexp(r"^[A-Za-z0-9-]{3,20}$", message=_l("3 to 20 letters, digits or dashes, e.g. TPE-0012.")),
+            Regexp(
+                r"^[A-Za-z0-9-]{3,20}$",
+                message=_l("3 to 20 letters, digits or dashes, e.g. TPE-0012."),
+            ),
         ],
         filters=[_strip],
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
@@ -120,7 +125,10 @@ class SiteForm(FlaskForm):
     longitude = DecimalField(
         _l("Longitude"),
         places=None,
-        validators=[Optional(), NumberRange(min=-180, max=180, message=_l("Between -180 and 180."))],
+        validators=[
+            Optional(),
+            NumberRange(min=-180, max=180, message=_l("Between -180 and 180.")),
+        ],
         render_kw={"inputmode": "decimal", "step": "any"},
     )
     geofence_m = IntegerField(
@@ -149,13 +157,15 @@ class SiteForm(FlaskForm):
 
     def values(self) -> dict:
         data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
-        data["system_types"] = ",".join(t for t in SYSTEM_TYPES if t in (self.system_types.data or []))
+        data["system_types"] = ",".join(
+            t for t in SYSTEM_TYPES if t in (self.system_types.data or [])
+        )
         for key in ("latitude", "longitude"):
             data[key] = float(data[key]) if data[key] is not None else None
         return data
 
 
-class EquipmentForm(FlaskForm):
+class EquipmentForm(Form):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     model = StringField(_l("Model"), validators=[Length(max=120)], filters=[_strip])
     serial = StringField(_l("Serial number"), validators=[Length(max=120)], filters=[_strip])
@@ -168,7 +178,10 @@ class EquipmentForm(FlaskForm):
     installed_on = DateField(_l("Installed on"), validators=[Optional()])
     maintenance_interval_days = IntegerField(
         _l("Maintain every (days)"),
-        validators=[Optional(), NumberRange(min=1, max=3660, message=_l("Between 1 and 3660 days."))],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=3660, message=_l("Between 1 and 3660 days.")),
+        ],
         render_kw={"inputmode": "numeric"},
     )
     last_maintained_on = DateField(_l("Last maintained on"), validators=[Optional()])
@@ -183,7 +196,7 @@ class EquipmentForm(FlaskForm):
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(Form):
     """Sent by the scan page: a device uuid, the device clock and, if granted, a location."""
 
     uuid = HiddenField(
@@ -199,10 +212,17 @@ class CheckInForm(FlaskForm):
     method = HiddenField(default="qr")
 
 
-class SiteCodeForm(FlaskForm):
+class SiteCodeForm(Form):
     code = StringField(
         _l("Site code"),
-        validators=[DataRequired(message=_l("Enter the code printed under the QR code.")), Length(max=20)],
+        validators=[
+            DataRequired(message=_l("Enter the code printed under the QR code.")),
+            Length(max=20),
+        ],
         filters=[_strip],
-        render_kw={"autocapitalize": "characters", "autocomplete": "off", "placeholder": "TPE-0012"},
+        render_kw={
+            "autocapitalize": "characters",
+            "autocomplete": "off",
+            "placeholder": "TPE-0012",
+        },
     )

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.auth import policy
-from app.auth.forms import ActionForm
+from app.forms import ActionForm
 from app.authz import authorize
 from app.db import utcnow
 from app.extensions import db
@@ -80,11 +80,15 @@ def _load_site(site_id: int, allowed) -> Site:
 
 
 def _can_open(site: Site) -> bool:
-    return policy.can_open_site(current_user, site, assigned_site_ids=svc.assigned_site_ids(current_user))
+    return policy.can_open_site(
+        current_user, site, assigned_site_ids=svc.assigned_site_ids(current_user)
+    )
 
 
 def _can_check_in(site: Site) -> bool:
-    return policy.can_check_in(current_user, site, assigned_site_ids=svc.assigned_site_ids(current_user))
+    return policy.can_check_in(
+        current_user, site, assigned_site_ids=svc.assigned_site_ids(current_user)
+    )
 
 
 def _registry_error(form, exc: svc.RegistryError) -> None:
@@ -157,9 +161,13 @@ def sites():
         per_page=current_app.config["PAGE_SIZE"],
     )
     client_options = (
-        [(c.id, c.name) for c in svc.all_clients()] if policy.can_view_registry(current_user) else []
+        [(c.id, c.name) for c in svc.all_clients()]
+        if policy.can_view_registry(current_user)
+        else []
     )
-    return render("sites/sites.html", "sites/_site_list.html", page=page, client_options=client_options)
+    return render(
+        "sites/sites.html", "sites/_site_list.html", page=page, client_options=client_options
+    )
 
 
 def _site_form(site: Site | None) -> SiteForm:
@@ -255,7 +263,9 @@ def bulk_assign():
     """Assign several people to several sites at once."""
     authorize(policy.can_edit_registry(current_user))
     form = ActionForm()
-    all_sites = list(db.session.scalars(select(Site).where(Site.is_active.is_(True)).order_by(Site.code)))
+    all_sites = list(
+        db.session.scalars(select(Site).where(Site.is_active.is_(True)).order_by(Site.code))
+    )
     people = svc.assignable_users()
     error = None
     if form.validate_on_submit():
@@ -268,7 +278,9 @@ def bulk_assign():
             db.session.commit()
             flash(_("%(count)s assignments added.", count=added), "success")
             return redirect(url_for("sites.sites"), code=303)
-    return render_template("sites/bulk_assign.html", sites=all_sites, people=people, error=error, form=form)
+    return render_template(
+        "sites/bulk_assign.html", sites=all_sites, people=people, error=error, form=form
+    )
 
 
 # ---------------------------------------------------------------- equipment
@@ -343,7 +355,11 @@ def labels_sheet():
     """A printable A4 sheet of QR labels for the chosen sites."""
     authorize(policy.can_print_labels(current_user))
     ids = [int(v) for v in request.args.getlist("site") if v.isdigit()][:MAX_LABELS]
-    chosen = list(db.session.scalars(select(Site).where(Site.id.in_(ids)).order_by(Site.code))) if ids else []
+    chosen = (
+        list(db.session.scalars(select(Site).where(Site.id.in_(ids)).order_by(Site.code)))
+        if ids
+        else []
+    )
     return render_template("sites/labels.html", sites=chosen)
 
 
@@ -369,7 +385,9 @@ def scan_landing(token: str):
         audit.record("site.scan", actor=current_user, target=f"site:{site.id}", outcome="denied")
         db.session.commit()
         abort(404)
-    form = CheckInForm(uuid=str(uuid_lib.uuid4()), method="manual" if request.args.get("via") == "code" else "qr")
+    form = CheckInForm(
+        uuid=str(uuid_lib.uuid4()), method="manual" if request.args.get("via") == "code" else "qr"
+    )
     return render_template("sites/check_in.html", site=site, form=form, token=token)
 
 
@@ -378,7 +396,9 @@ def _float(value: str | None) -> float | None:
         number = float(value) if value not in (None, "") else None
     except ValueError:
         return None
-    return number if number is not None and abs(number) != float("inf") and number == number else None
+    return (
+        number if number is not None and abs(number) != float("inf") and number == number else None
+    )
 
 
 def _device_time(value: str | None) -> datetime | None:
@@ -434,11 +454,17 @@ def scan_code():
     if form.validate_on_submit():
         site = svc.find_site_by_code(form.code.data)
         if site is not None and _can_check_in(site):
-            return redirect(url_for("sites.scan_landing", token=site.qr_token, via="code"), code=303)
+            return redirect(
+                url_for("sites.scan_landing", token=site.qr_token, via="code"), code=303
+            )
         if site is not None:
-            audit.record("site.scan", actor=current_user, target=f"site:{site.id}", outcome="denied")
+            audit.record(
+                "site.scan", actor=current_user, target=f"site:{site.id}", outcome="denied"
+            )
             db.session.commit()
-        form.code.errors.append(_("None of your sites has this code. Check the label and try again."))
+        form.code.errors.append(
+            _("None of your sites has this code. Check the label and try again.")
+        )
     return render_template("sites/scan.html", form=form), 200
 
 
@@ -477,4 +503,3 @@ def check_ins():
         sites=svc.visible_sites(current_user),
         people=people,
     )
-

@@ -68,7 +68,9 @@ class CheckInConflict(Exception):
 
 def assigned_site_ids(user) -> set[int]:
     """The sites a user is assigned to, read fresh on every request (unassigning is immediate)."""
-    return set(db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)))
+    return set(
+        db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id))
+    )
 
 
 def visible_sites_query(user) -> Select:
@@ -107,7 +109,8 @@ def registry_counts() -> dict[str, int]:
     """Totals for the admin's and manager's home."""
     return {
         "clients": db.session.scalar(select(func.count(Client.id))) or 0,
-        "sites": db.session.scalar(select(func.count(Site.id)).where(Site.is_active.is_(True))) or 0,
+        "sites": db.session.scalar(select(func.count(Site.id)).where(Site.is_active.is_(True)))
+        or 0,
     }
 
 
@@ -118,7 +121,9 @@ def list_clients(*, q: str = "", page: int = 1, per_page: int = 25) -> Page:
     stmt = select(Client)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Client.name.like(like), Client.tax_id.like(like), Client.address.like(like)))
+        stmt = stmt.where(
+            or_(Client.name.like(like), Client.tax_id.like(like), Client.address.like(like))
+        )
     return paginate(stmt.order_by(Client.name), page=page, per_page=per_page)
 
 
@@ -171,7 +176,13 @@ def _assign(obj, values: dict) -> set[str]:
 
 
 def list_sites(
-    user, *, q: str = "", client_id: int | None = None, active: str = "", page: int = 1, per_page: int = 25
+    user,
+    *,
+    q: str = "",
+    client_id: int | None = None,
+    active: str = "",
+    page: int = 1,
+    per_page: int = 25,
 ) -> Page:
     """Sites the user may list, searched by code, name or address, filtered by client and status."""
     stmt = listable_sites_query(user)
@@ -224,7 +235,9 @@ def assignable_users() -> list[User]:
 
 
 def site_user_ids(site: Site) -> set[int]:
-    return set(db.session.scalars(select(SiteAssignment.user_id).where(SiteAssignment.site_id == site.id)))
+    return set(
+        db.session.scalars(select(SiteAssignment.user_id).where(SiteAssignment.site_id == site.id))
+    )
 
 
 def set_site_users(site: Site, *, actor: User, user_ids: set[int]) -> None:
@@ -254,7 +267,9 @@ def set_site_users(site: Site, *, actor: User, user_ids: set[int]) -> None:
 def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
     """Add the users to every one of the sites (keeping what they had); returns rows added."""
     allowed = {u.id for u in assignable_users()} & user_ids
-    sites = set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    sites = (
+        set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    )
     existing = set(
         db.session.execute(
             select(SiteAssignment.user_id, SiteAssignment.site_id).where(
@@ -390,7 +405,9 @@ def check_ins_query(user) -> Select:
 
 def check_in_people(user) -> list[User]:
     """The people whose check-ins the user may filter by: all field staff, or his sites' staff."""
-    stmt = select(User).where(User.role.in_([Role.GUARD, Role.SUPERVISOR])).order_by(User.display_name)
+    stmt = (
+        select(User).where(User.role.in_([Role.GUARD, Role.SUPERVISOR])).order_by(User.display_name)
+    )
     if not policy.sees_all_sites(user):
         mine = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
         colleagues = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(mine))

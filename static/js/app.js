@@ -32,7 +32,7 @@
     toast((doc.body.textContent || "").trim() || String(xhr.status));
   });
   document.addEventListener("htmx:sendError", function () {
-    toast(document.documentElement.lang === "en" ? "No network connection." : "目前沒有網路連線。");
+    toast(document.body.dataset.msgOffline || "");
   });
 
   // Buttons with data-confirm ask before their form is sent.

@@ -188,3 +188,44 @@ def test_throttling_is_shared_through_redis_by_several_servers(tmp_path, databas
 
     stored = redis.Redis.from_url(_redis_url()).keys(f"*{settings['RATELIMIT_KEY_PREFIX']}*")
     assert stored, "the counters should live in Redis"
+
+
+def test_throttled_attempts_are_audited(client, make_user):
+    make_user("guard", username="pressed")
+    for _ in range(6):
+        client.post("/login", data={"username": "pressed", "password": "bad-password-0"})
+    rows = audit_actions()
+    assert ("auth.login", "denied") in rows
+
+
+def test_a_password_typed_as_username_is_not_kept_in_the_audit_log(client):
+    client.post("/login", data={"username": "my-secret-pass-123", "password": "x-x-x-x-x-x"})
+    names = [e.actor_name for e in db.session.scalars(select(AuditEvent))]
+    assert names and all("my-secret" not in n for n in names)
+
+
+def test_temporary_password_expires(client, make_user, login, app):
+    from datetime import timedelta
+
+    from app.db import utcnow
+
+    user = make_user("guard", must_change_password=True)
+    user.password_changed_at = utcnow() - timedelta(hours=app.config["TEMP_PASSWORD_HOURS"] + 1)
+    db.session.commit()
+    response = login(user, lang="en")
+    assert response.status_code == 200
+
+
+def test_guessing_the_current_password_is_throttled(client, make_user, login):
+    login(make_user())
+    for _ in range(5):
+        client.post(
+            "/account/password",
+            data={
+                "current_password": "wrong-guess-00",
+                "new_password": "n" * 12 + "x1",
+                "confirm_password": "n" * 12 + "x1",
+            },
+        )
+    blocked = client.post("/account/password", data={"current_password": "x"})
+    assert blocked.status_code == 429

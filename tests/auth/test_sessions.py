@@ -29,13 +29,20 @@ def test_login_stores_only_a_hash_of_the_token(client, make_user, login):
         assert flask_session["sid"] != row.token_hash
 
 
-def test_each_login_gets_a_new_session_id(app, make_user, login):
+def test_login_replaces_whatever_session_the_browser_had(client, make_user, login):
     user = make_user()
-    first, second = app.test_client(), app.test_client()
-    login(user, test_client=first)
-    login(user, test_client=second)
-    with first.session_transaction() as a, second.session_transaction() as b:
-        assert a["sid"] != b["sid"]
+    with client.session_transaction() as planted:
+        planted["sid"] = "attacker-chosen-id"
+        planted["_user_id"] = str(user.id)
+    assert client.get("/").status_code == 302  # a planted id opens nothing
+    login(user)
+    with client.session_transaction() as after:
+        first = after["sid"]
+    assert first != "attacker-chosen-id"
+    client.post("/logout")
+    login(user)
+    with client.session_transaction() as again:
+        assert again["sid"] not in (first, "attacker-chosen-id")
     assert len(sessions_of(user)) == 2
 
 

@@ -33,22 +33,16 @@ def test_service_worker_is_served_at_root_scope_and_precaches_only_the_shell(cli
         assert client.get(url).status_code == 200, url
 
 
-def test_service_worker_version_changes_with_the_shell(app, client):
-    first = re.search(r"guardpost-shell-(\w+)", client.get("/sw.js").text).group(1)
-    from app.templating import _file_version
+def test_service_worker_version_changes_with_the_shell(app, client, tmp_path):
+    import shutil
 
-    _file_version.cache_clear()
-    css = app.static_folder + "/css/app.css"
-    with open(css, encoding="utf-8") as fh:
-        original = fh.read()
-    try:
-        with open(css, "a", encoding="utf-8") as fh:
-            fh.write("\n/* changed */\n")
-        second = re.search(r"guardpost-shell-(\w+)", client.get("/sw.js").text).group(1)
-    finally:
-        with open(css, "w", encoding="utf-8") as fh:
-            fh.write(original)
-        _file_version.cache_clear()
+    static = tmp_path / "static"
+    shutil.copytree(app.static_folder, static)
+    app.static_folder = str(static)  # a copy: the test never touches the checkout
+    first = re.search(r"guardpost-shell-(\w+)", client.get("/sw.js").text).group(1)
+    with (static / "css" / "app.css").open("a", encoding="utf-8") as fh:
+        fh.write("\n/* changed */\n")
+    second = re.search(r"guardpost-shell-(\w+)", client.get("/sw.js").text).group(1)
     assert first != second
 
 
