@@ -21,15 +21,17 @@ def register_cli(app: Flask) -> None:
 
         if if_empty and db.session.scalar(select(func.count(User.id))):
             click.echo("Database has users already: demo data not loaded.")
-            return
-        created = load_demo()
-        db.session.commit()
-        click.echo("Demo data " + ("loaded." if created else "already present."))
-        click.echo(
-            f"Demo logins (password for all: {DEMO_PASSWORD}) — change them before real use:"
-        )
-        for username, _name, role, *_rest in DEMO_USERS:
-            click.echo(f"  {role:<11} {username}")
+        else:
+            created = load_demo()
+            db.session.commit()
+            click.echo("Demo data " + ("loaded." if created else "already present."))
+        names = [username for username, *_rest in DEMO_USERS]
+        present = set(db.session.scalars(select(User.username).where(User.username.in_(names))))
+        if present:
+            click.echo(f"Demo logins (password: {DEMO_PASSWORD}) — change them before real use:")
+            for username, _name, role, *_rest in DEMO_USERS:
+                if username in present:
+                    click.echo(f"  {role:<11} {username}")
 
     @app.cli.command("create-user")
     @click.argument("username")
