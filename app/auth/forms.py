@@ -99,4 +99,3 @@ class NewUserForm(UserForm):
         description=_l("The user must change it at the first login."),
         render_kw={"autocomplete": "new-password"},
     )
-

@@ -270,13 +270,14 @@ def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
     sites = (
         set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
     )
-    existing = set(
-        db.session.execute(
+    existing = {
+        (row.user_id, row.site_id)
+        for row in db.session.execute(
             select(SiteAssignment.user_id, SiteAssignment.site_id).where(
                 SiteAssignment.site_id.in_(sites), SiteAssignment.user_id.in_(allowed)
             )
-        ).tuples()
-    )
+        )
+    }
     pairs = sorted((u, s) for u in allowed for s in sites if (u, s) not in existing)
     for user_id, site_id in pairs:
         db.session.add(SiteAssignment(user_id=user_id, site_id=site_id))
