@@ -23,10 +23,10 @@ from sqlalchemy import select
 
 from app import audit
 from app.auth import policy
-from app.forms import ActionForm
 from app.authz import authorize
 from app.db import utcnow
 from app.extensions import db
+from app.forms import ActionForm
 from app.htmx import render
 from app.sites import qr
 from app.sites import services as svc

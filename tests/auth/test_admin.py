@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from app.audit.models import AuditEvent
 from app.auth.models import User
-from app.sites.services import assigned_site_ids
 from app.extensions import db
+from app.sites.services import assigned_site_ids
 from tests import factories
 
 
