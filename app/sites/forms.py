@@ -68,7 +68,7 @@ def _strip(value):
 
 class ClientForm(Form):
     name = StringField(
-        _l("Name"),
+        _l("Client name"),
         validators=[DataRequired(message=_l("Enter the client's name.")), Length(max=200)],
         filters=[_strip],
     )
@@ -111,7 +111,7 @@ class SiteForm(Form):
         render_kw={"autocapitalize": "characters", "autocomplete": "off"},
     )
     name = StringField(
-        _l("Name"),
+        _l("Site name"),
         validators=[DataRequired(message=_l("Enter the site's name.")), Length(max=200)],
         filters=[_strip],
     )

@@ -1,0 +1,119 @@
+"""Sites on a phone: the label sheet, the scanner with a real (fake) camera, the site card."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.sites.models import CheckIn, Site
+from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, chromium_path, shot
+from tests.e2e.fake_camera import picture_to_y4m
+from tests.e2e.test_shell import sign_in
+
+
+def demo_site(code: str) -> Site:
+    return db.session.scalar(select(Site).where(Site.code == code))
+
+
+@pytest.fixture
+def printed_label(page, tmp_path):
+    """Sign in as the admin, open the label sheet of TPE-0001 and 'print' one label."""
+    site = demo_site("TPE-0001")
+    page.goto(page.base_url + "/login")
+    sign_in(page, "admin")
+    page.goto(page.base_url + f"/sites/labels?site={site.id}&site={demo_site('NTP-0001').id}")
+    expect(page.locator(".label")).to_have_count(2)
+    page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth)")
+    shot(page, "zh-labels")
+    label = tmp_path / "label.png"
+    page.locator(".label", has_text="TPE-0001").screenshot(path=str(label))
+    page.goto(page.base_url + f"/sites/labels?site={site.id}&lang=en")
+    shot(page, "en-labels")
+    return label
+
+
+def test_supervisor_scans_a_printed_label_with_the_camera_and_lands_on_the_site_card(
+    playwright, live_server, printed_label, tmp_path
+):
+    video = picture_to_y4m(printed_label, tmp_path / "camera.y4m")
+    browser = playwright.chromium.launch(
+        executable_path=chromium_path(),
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+    site = demo_site("TPE-0001")
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-TW",
+        permissions=["camera", "geolocation"],
+        geolocation={
+            "latitude": site.latitude + 0.0002,
+            "longitude": site.longitude,
+            "accuracy": 15,
+        },
+    )
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    page = context.new_page()
+    page.goto(live_server + "/login")
+    sign_in(page, "supervisor")
+    page.locator('.tabbar a[href="/scan"]').click()
+
+    expect(page).to_have_url(re.compile(rf"/sites/{site.id}\?check_in="), timeout=20_000)
+    banner = page.locator(".check-in-result")
+    expect(banner).to_contain_text("在案場內")
+    shot(page, "zh-supervisor-site-card")
+    record = db.session.scalar(select(CheckIn).where(CheckIn.site_id == site.id))
+    assert record.verdict == "on_site" and record.method == "qr" and record.distance_m < 50
+
+    page.get_by_role("link", name="EN", exact=True).click()
+    expect(page.locator(".check-in-result")).to_contain_text("On site")
+    shot(page, "en-supervisor-site-card")
+    context.close()
+    browser.close()
+
+
+def test_scanner_without_a_camera_offers_a_photo_and_the_typed_code(page):
+    page.goto(page.base_url + "/login")
+    sign_in(page, "guard")
+    page.goto(page.base_url + "/scan")
+    expect(page.get_by_role("status").first).to_contain_text("無法使用相機", timeout=10_000)
+    expect(page.get_by_label("拍下代碼照片")).to_be_attached()
+    shot(page, "zh-guard-scanner")
+
+    page.goto(page.base_url + "/scan?lang=en")
+    page.get_by_label("Site code").fill("tpe-0003")
+    page.get_by_role("button", name="Check in").click()
+    expect(page.get_by_text("None of your sites has this code.")).to_be_visible()
+    shot(page, "en-guard-scanner-wrong-code")
+
+    page.get_by_label("Site code").fill("tpe-0001")
+    page.get_by_role("button", name="Check in").click()
+    expect(page.locator(".check-in-result")).to_contain_text("No location")
+    shot(page, "en-guard-site-card-no-location")
+
+
+def test_admin_site_page_shows_equipment_people_and_the_qr_code(page):
+    site = demo_site("TPE-0001")
+    page.goto(page.base_url + "/login?lang=en")
+    sign_in(page, "admin", "en")
+    page.goto(page.base_url + f"/sites/{site.id}")
+    expect(page.get_by_role("heading", name="Equipment")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("QR code of TPE-0001"))).to_be_visible()
+    shot(page, "en-admin-site")
+    page.goto(page.base_url + "/sites?lang=zh-TW")
+    shot(page, "zh-admin-sites")
+    page.goto(page.base_url + "/sites/new")
+    page.locator("form.form button[type=submit]").click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    shot(page, "zh-admin-site-new-errors")
