@@ -25,7 +25,7 @@ EQUIPMENT_KINDS = (
 EQUIPMENT_STATUSES = ("ok", "fault", "under_repair", "retired")
 VERDICTS = ("on_site", "off_site", "no_fix")
 #: A device clock this far from the server's is flagged on the check-in.
-CLOCK_SKEW_LIMIT = timedelta(minutes=5)
+CLOCK_SKEW_LIMIT_S = 5 * 60
 
 
 def new_qr_token() -> str:
@@ -180,20 +180,15 @@ class CheckIn(Base):
     distance_m: Mapped[float | None]
     #: on_site, off_site or no_fix.
     verdict: Mapped[str] = mapped_column(String(10))
+    #: Device clock minus server clock at arrival, in seconds (null without a device time).
+    clock_skew_s: Mapped[int | None]
 
     site: Mapped[Site] = relationship()
     user = relationship("User")
 
     @property
-    def clock_skew(self) -> timedelta | None:
-        if self.scanned_at is None:
-            return None
-        return self.scanned_at - self.received_at
-
-    @property
     def is_clock_skewed(self) -> bool:
-        skew = self.clock_skew
-        return skew is not None and abs(skew) > CLOCK_SKEW_LIMIT
+        return self.clock_skew_s is not None and abs(self.clock_skew_s) > CLOCK_SKEW_LIMIT_S
 
     @property
     def is_flagged(self) -> bool:

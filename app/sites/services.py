@@ -16,6 +16,7 @@ from app.extensions import db
 from app.pagination import Page, paginate
 from app.sites import geo
 from app.sites.models import (
+    CLOCK_SKEW_LIMIT_S,
     CheckIn,
     Client,
     Equipment,
@@ -375,13 +376,15 @@ def record_check_in(
         lon=longitude,
         accuracy_m=accuracy_m,
     )
+    received_at = utcnow()
     check_in = CheckIn(
         uuid=uuid,
         site_id=site.id,
         user_id=user.id,
         method=method,
         scanned_at=scanned_at,
-        received_at=utcnow(),
+        received_at=received_at,
+        clock_skew_s=round((scanned_at - received_at).total_seconds()) if scanned_at else None,
         latitude=latitude,
         longitude=longitude,
         accuracy_m=accuracy_m,
@@ -437,7 +440,8 @@ def list_check_ins(
     if until:
         stmt = stmt.where(CheckIn.received_at < until)
     if flagged:
-        stmt = stmt.where(CheckIn.verdict != "on_site")
+        skewed = func.abs(CheckIn.clock_skew_s) > CLOCK_SKEW_LIMIT_S
+        stmt = stmt.where(or_(CheckIn.verdict != "on_site", skewed))
     return paginate(stmt.order_by(CheckIn.received_at.desc()), page=page, per_page=per_page)
 
 

@@ -201,3 +201,20 @@ class TestHistory:
         assert "No check-ins found" in future
         today = client.get("/check-ins?from=2000-01-01&to=2099-12-31&lang=en").text
         assert "2 check-ins" in today
+
+
+def test_history_flags_a_wrong_clock_even_on_site(client, world, login, make_user):
+    login(world["guard"])
+    post_check_in(
+        client,
+        world["site"],
+        lat=25.0331,
+        lon=121.5655,
+        accuracy=5,
+        device_ms=int((time.time() + 900) * 1000),
+    )
+    record = db.session.scalar(select(CheckIn))
+    assert record.verdict == "on_site" and 890 <= record.clock_skew_s <= 910
+    login(make_user("manager"))
+    flagged = client.get("/check-ins?flagged=1&lang=en").text
+    assert "1 check-in" in flagged and "Clock off" in flagged

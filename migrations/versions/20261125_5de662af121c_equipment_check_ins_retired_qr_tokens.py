@@ -1,8 +1,8 @@
 """equipment check-ins retired qr tokens
 
-Revision ID: 57f5595f1f77
+Revision ID: 5de662af121c
 Revises: 4a38790f2958
-Create Date: 2026-11-25 02:26:46.217624
+Create Date: 2026-11-25 02:39:10.571492
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '57f5595f1f77'
+revision = '5de662af121c'
 down_revision = '4a38790f2958'
 branch_labels = None
 depends_on = None
@@ -31,6 +31,7 @@ def upgrade():
     sa.Column('accuracy_m', sa.Double(), nullable=True),
     sa.Column('distance_m', sa.Double(), nullable=True),
     sa.Column('verdict', sa.String(length=10), nullable=False),
+    sa.Column('clock_skew_s', sa.Integer(), nullable=True),
     sa.CheckConstraint("method IN ('qr', 'manual')", name=op.f('ck_check_in_method')),
     sa.CheckConstraint("verdict IN ('on_site', 'off_site', 'no_fix')", name=op.f('ck_check_in_verdict')),
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_check_in_site_id_site'), ondelete='RESTRICT'),
