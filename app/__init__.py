@@ -33,7 +33,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.auth.routes import bp as auth_bp
     from app.cli import register_cli
     from app.extensions import babel, csrf, db, limiter, migrate
+    from app.inspections.routes import bp as inspections_bp
     from app.main.routes import bp as main_bp
+    from app.photos.routes import bp as photos_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
 
@@ -52,6 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(pwa_bp)
     app.register_blueprint(sites_bp)
+    app.register_blueprint(inspections_bp)
+    app.register_blueprint(photos_bp)
 
     app.cli.add_command(audit_cli)
     register_cli(app)
@@ -63,4 +67,6 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic) knows all tables."""
     import app.audit.models
     import app.auth.models
+    import app.inspections.models
+    import app.photos.models
     import app.sites.models  # noqa: F401

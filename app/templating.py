@@ -73,6 +73,7 @@ NAV_ITEMS = [
     NavItem("main.home", _l("Home"), "home", policy.is_signed_in),
     NavItem("sites.scanner", _l("Scan"), "scan", policy.can_scan),
     NavItem("sites.sites", _l("Sites"), "site", policy.can_list_sites),
+    NavItem("inspections.inspections", _l("Inspections"), "history", policy.can_list_inspections),
     NavItem("auth.users", _l("Users"), "users", policy.can_manage_users),
     NavItem("auth.account", _l("More"), "more", policy.is_signed_in),
 ]

@@ -63,3 +63,41 @@ def assign(user: User, site: Site) -> SiteAssignment:
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def gen_inspection(site: Site, inspector: User, **overrides):
+    from app.db import new_uuid, utcnow
+    from app.inspections.models import Inspection
+    from app.inspections.services import active_template
+
+    fields = {
+        "uuid": new_uuid(),
+        "site_id": site.id,
+        "template_id": active_template().id,
+        "inspector_id": inspector.id,
+        "status": "draft",
+    }
+    fields.update(overrides)
+    if fields["status"] != "draft":
+        fields.setdefault("submitted_at", utcnow())
+        fields.setdefault("score", 100.0)
+    inspection = Inspection(**fields)
+    db.session.add(inspection)
+    db.session.flush()
+    return inspection
+
+
+def png_bytes(size=(64, 48), colour=(200, 30, 30)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def gen_photo(owner: User, site: Site):
+    from app.photos.services import store_photo
+
+    return store_photo(png_bytes(), owner=owner, site_id=site.id)

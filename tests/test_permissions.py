@@ -22,6 +22,9 @@ ADMIN = frozenset(["admin"])
 
 
 FIELD = frozenset(["guard", "supervisor"])
+SUPERVISOR_MANAGER = frozenset(["supervisor", "manager"])
+MANAGER = frozenset(["manager"])
+NOBODY = frozenset()
 REGISTRY = frozenset(["manager", "admin"])
 
 
@@ -114,6 +117,42 @@ TABLE: dict[str, Entry] = {
     "sites.scanner": Entry("GET", "/scan", FIELD | {"manager"}),
     "sites.scan_code": Entry("POST", "/scan/code", FIELD | {"manager"}, (("code", "NOPE-1"),)),
     "sites.check_ins": Entry("GET", "/check-ins", FIELD | {"manager"}),
+    "inspections.checklists": Entry("GET", "/checklists", REGISTRY),
+    "inspections.checklist": Entry("GET", "/checklists/1", REGISTRY),
+    "inspections.checklist_preview": Entry("GET", "/checklists/1/preview", REGISTRY),
+    "inspections.item_new": [
+        Entry("GET", "/checklists/1/items/new", REGISTRY),
+        Entry("POST", "/checklists/1/items/new", REGISTRY),
+    ],
+    "inspections.item_edit": [
+        Entry("GET", "/checklist-items/1", REGISTRY),
+        Entry("POST", "/checklist-items/1", REGISTRY),
+    ],
+    "inspections.item_move": Entry("POST", "/checklist-items/1/move", REGISTRY),
+    "inspections.item_retire": Entry("POST", "/checklist-items/1/retire", REGISTRY),
+    "inspections.start": [
+        Entry("POST", "/sites/{site}/inspections", SUPERVISOR_MANAGER),
+        Entry("POST", "/sites/{other_site}/inspections", MANAGER),
+    ],
+    "inspections.inspections": Entry("GET", "/inspections", SUPERVISOR_MANAGER),
+    # {draft} and {submitted} were run at {site} by another supervisor: only he answers.
+    "inspections.inspection": [
+        Entry("GET", "/inspections/{draft}", SUPERVISOR_MANAGER),
+        Entry("GET", "/inspections/{foreign}", MANAGER),
+    ],
+    "inspections.answer": Entry(
+        "POST", "/inspections/{draft}/items/1", NOBODY, (("value", "pass"),)
+    ),
+    "inspections.answer_photo": Entry("POST", "/inspections/{draft}/items/1/photos", NOBODY),
+    "inspections.submit": Entry("POST", "/inspections/{draft}/submit", NOBODY),
+    "inspections.amend": Entry(
+        "POST",
+        "/inspections/{submitted}/amend",
+        MANAGER,
+        (("item_id", "1"), ("value", "pass"), ("reason", "typo")),
+    ),
+    "photos.photo": Entry("GET", "/photos/{photo}", SUPERVISOR_MANAGER),
+    "photos.thumb": Entry("GET", "/photos/{photo}/thumb", SUPERVISOR_MANAGER),
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -148,8 +187,18 @@ def build_world(make_user, role: str | None) -> dict:
     other = factories.gen_site(client=site.client)
     equipment = Equipment(site_id=site.id, kind="battery")
     db.session.add(equipment)
+    inspector = factories.gen_user("supervisor")
+    factories.assign(inspector, site)
+    draft = factories.gen_inspection(site, inspector)
+    submitted = factories.gen_inspection(site, inspector, status="submitted")
+    foreign = factories.gen_inspection(other, factories.gen_user("manager"))
+    photo = factories.gen_photo(inspector, site)
     db.session.commit()
     return {
+        "draft": draft.uuid,
+        "submitted": submitted.uuid,
+        "foreign": foreign.uuid,
+        "photo": photo.uuid,
         "site": site.id,
         "other_site": other.id,
         "token": site.qr_token,
@@ -212,7 +261,10 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
     placeholders = dict.fromkeys(
         ("target", "target_session", "own_session", "site", "other_site", "client", "equipment"), 1
     )
-    path = entry.path.format(**placeholders, token="x", other_token="y", uuid="u")
+    placeholders |= dict.fromkeys(
+        ("token", "other_token", "uuid", "draft", "submitted", "foreign", "photo"), "x"
+    )
+    path = entry.path.format(**placeholders)
     for headers in (
         {"HX-Request": "true", "HX-Current-URL": "http://localhost/admin/users"},
         {"Accept": "application/json"},

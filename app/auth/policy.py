@@ -126,3 +126,57 @@ def can_view_check_ins(user) -> bool:
 def sees_others_check_ins(user) -> bool:
     """Guards see only their own check-ins."""
     return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+# ---------------------------------------------------------------- checklists and inspections
+
+
+def can_manage_checklists(user) -> bool:
+    """Checklist templates: admins and managers edit them."""
+    return _role(user) in REGISTRY_READERS
+
+
+def can_inspect(user, site, *, assigned_site_ids: set[int]) -> bool:
+    """Run an inspection: supervisors where assigned, managers anywhere."""
+    role = _role(user)
+    if role is None or not site.is_active:
+        return False
+    return role in ALL_SITES_ROLES or (role == Role.SUPERVISOR and site.id in assigned_site_ids)
+
+
+def can_list_inspections(user) -> bool:
+    """The inspections list (scoped): supervisors and managers."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+def can_view_inspection(user, inspection, *, assigned_site_ids: set[int]) -> bool:
+    """A report: managers all, supervisors of the site, and whoever ran it."""
+    role = _role(user)
+    if role is None:
+        return False
+    if role in ALL_SITES_ROLES or inspection.inspector_id == user.id:
+        return True
+    return role == Role.SUPERVISOR and inspection.site_id in assigned_site_ids
+
+
+def can_answer(user, inspection) -> bool:
+    """Only the inspector answers, and only while the inspection is a draft."""
+    return is_signed_in(user) and inspection.is_draft and inspection.inspector_id == user.id
+
+
+def can_amend(user, inspection) -> bool:
+    """A submitted inspection is corrected by its inspector or a manager, with a reason."""
+    role = _role(user)
+    if role is None or inspection.is_draft:
+        return False
+    return inspection.inspector_id == user.id or role in ALL_SITES_ROLES
+
+
+def can_view_photo(user, photo, *, assigned_site_ids: set[int]) -> bool:
+    """Photos follow their site: managers, supervisors of the site, and the one who took it."""
+    role = _role(user)
+    if role is None:
+        return False
+    if role in ALL_SITES_ROLES or photo.owner_id == user.id:
+        return True
+    return role == Role.SUPERVISOR and photo.site_id in assigned_site_ids

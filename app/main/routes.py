@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, jsonify, render_template
 from flask_babel import format_date
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
+from app.auth import policy
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
 from app.extensions import db
+from app.inspections import services as inspection_services
 from app.security import public
 from app.sites import services as site_services
 
@@ -36,6 +40,9 @@ def home():
         context["site_total"] = site_services.count_visible_sites(current_user)
         if role == Role.MANAGER:
             context["counts"] = site_services.registry_counts()
+        if policy.can_list_inspections(current_user):
+            today = utcnow().astimezone(ZoneInfo("Asia/Taipei")).date()
+            context["due"] = inspection_services.inspections_due(current_user, today=today)
     return render_template("main/home.html", **context)
 
 

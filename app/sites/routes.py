@@ -241,7 +241,23 @@ def site(site_id: int):
         qr_url=svc.qr_url(site) if policy.can_print_labels(current_user) else None,
         may_check_in=_can_check_in(site),
         action=ActionForm(),
+        **_inspection_context(site),
     )
+
+
+def _inspection_context(site: Site) -> dict:
+    """What the card shows of inspections: the last one, a draft to continue, whether to start."""
+    from app.inspections import services as inspections
+
+    assigned = svc.assigned_site_ids(current_user)
+    may_inspect = policy.can_inspect(current_user, site, assigned_site_ids=assigned)
+    return {
+        "may_inspect": may_inspect,
+        "draft": inspections.open_draft(site, current_user) if may_inspect else None,
+        "last_inspection": inspections.last_inspection(site)
+        if policy.can_list_inspections(current_user)
+        else None,
+    }
 
 
 @bp.post("/sites/<int:site_id>/users")

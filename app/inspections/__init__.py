@@ -1,0 +1,1 @@
+"""Checklist templates (versioned), inspections, answers, amendments."""

@@ -1,0 +1,125 @@
+"""Forms for checklist items, signatures and amendments."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from app.forms import Form
+from app.inspections.models import INDICATORS, ITEM_KINDS
+from app.sites.forms import EQUIPMENT_KIND_LABELS
+from app.sites.models import EQUIPMENT_KINDS
+
+ITEM_KIND_LABELS = {
+    "pass_fail": _l("Pass / fail"),
+    "pass_fail_na": _l("Pass / fail / n.a."),
+    "number": _l("Number"),
+    "text": _l("Text"),
+    "choice": _l("Single choice"),
+}
+#: Messages for InspectionError keys.
+INSPECTION_MESSAGES = {
+    "already_submitted": _l("This inspection has been submitted; it can only be amended."),
+    "wrong_item": _l("This item does not belong to this inspection."),
+    "bad_value": _l("That answer is not one of the choices."),
+    "uuid_conflict": _l("This inspection belongs to another site or person."),
+    "no_template": _l("There is no active checklist. Ask an administrator."),
+    "incomplete": _l("Some items still need an answer, a note or a photo."),
+    "signature_required": _l("Sign with your finger and type your name to submit."),
+    "not_submitted": _l("Only a submitted inspection can be amended."),
+    "reason_required": _l("Give the reason for the correction."),
+}
+PHOTO_MESSAGES = {
+    "too_large": _l("The photo is larger than 10 MB. Take it again at a lower resolution."),
+    "not_an_image": _l("That file is not a photo (JPEG, PNG, WebP or HEIC)."),
+    "too_many_pixels": _l(
+        "The image has too many pixels to be a photo. Take it again with the camera."
+    ),
+}
+
+
+class ItemForm(Form):
+    indicator = SelectField(_l("Indicator"), choices=[])
+    knowledge = StringField(
+        _l("Knowledge codes"), validators=[Length(max=40)], description="K01 K12"
+    )
+    text_zh = StringField(
+        _l("Text in Chinese"),
+        validators=[DataRequired(message=_l("Enter the Chinese text.")), Length(max=300)],
+    )
+    text_en = StringField(
+        _l("Text in English"),
+        validators=[DataRequired(message=_l("Enter the English text.")), Length(max=300)],
+    )
+    kind = SelectField(_l("Answer"), choices=[])
+    min_value = DecimalField(_l("Lowest passing value"), places=None, validators=[Optional()])
+    max_value = DecimalField(_l("Highest passing value"), places=None, validators=[Optional()])
+    unit = StringField(_l("Unit"), validators=[Length(max=20)], description="V, °C, %")
+    choices = TextAreaField(
+        _l("Choices"),
+        description=_l("One per line, Chinese|English, e.g. 正常|Normal"),
+        validators=[Length(max=2000)],
+    )
+    is_required = BooleanField(_l("An answer is required"), default=True)
+    note_on_fail = BooleanField(_l("A failure needs a note"), default=True)
+    photo_on_fail = BooleanField(_l("A failure needs a photo"))
+    weight = DecimalField(
+        _l("Weight in the score"),
+        places=None,
+        default=1,
+        validators=[NumberRange(min=0, max=100, message=_l("Between 0 and 100."))],
+    )
+    equipment_kind = SelectField(_l("Equipment concerned"), choices=[], default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.indicator.choices = [(i, i) for i in INDICATORS]
+        self.kind.choices = [(k, ITEM_KIND_LABELS[k]) for k in ITEM_KINDS]
+        self.equipment_kind.choices = [("", _l("— none —"))] + [
+            (k, EQUIPMENT_KIND_LABELS[k]) for k in EQUIPMENT_KINDS
+        ]
+
+    def validate_max_value(self, field):
+        if (
+            field.data is not None
+            and self.min_value.data is not None
+            and field.data < self.min_value.data
+        ):
+            raise ValidationError(_l("The highest value is below the lowest."))
+
+    def validate_choices(self, field):
+        if self.kind.data == "choice" and not (field.data or "").strip():
+            raise ValidationError(_l("A single-choice item needs its choices."))
+
+    def values(self) -> dict:
+        data = {name: f.data for name, f in self._fields.items() if name != "csrf_token"}
+        for key in ("min_value", "max_value", "weight"):
+            data[key] = float(data[key]) if data[key] is not None else None
+        data["weight"] = data["weight"] if data["weight"] is not None else 1.0
+        data["equipment_kind"] = data["equipment_kind"] or None
+        return data
+
+
+class SubmitForm(Form):
+    signer_name = StringField(
+        _l("Your name"), validators=[DataRequired(message=_l("Type your name.")), Length(max=120)]
+    )
+    signature = StringField(validators=[Length(max=600_000)])
+    contact_name = StringField(_l("Site contact's name (optional)"), validators=[Length(max=120)])
+    contact_signature = StringField(validators=[Length(max=600_000)])
+
+
+class AmendForm(Form):
+    item_id = SelectField(_l("Item"), coerce=int, choices=[])
+    value = StringField(
+        _l("Corrected answer"), validators=[DataRequired(message=_l("Give the corrected answer."))]
+    )
+    note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    reason = TextAreaField(
+        _l("Reason for the correction"),
+        validators=[
+            DataRequired(message=_l("Give the reason for the correction.")),
+            Length(max=2000),
+        ],
+    )

@@ -1,0 +1,205 @@
+"""ChecklistTemplate → ChecklistItem; Inspection → Answer, InspectionPhoto, Amendment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, utcnow
+
+ITEM_KINDS = ("pass_fail", "pass_fail_na", "number", "text", "choice")
+#: Kinds whose answers count towards the score.
+SCORED_KINDS = ("pass_fail", "pass_fail_na", "number")
+INDICATORS = ("P3.2.1", "P3.2.2", "P3.2.3", "P3.3.1", "P3.3.2", "P3.3.3", "P3.3.4", "T3.1")
+
+
+class ChecklistTemplate(Base):
+    """One version of a checklist. Versions of the same checklist share a `key`."""
+
+    __tablename__ = "checklist_template"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable name of the checklist across its versions, e.g. "default".
+    key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(default=1)
+    name_zh: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200))
+    #: The version new inspections use; older versions stay for the inspections run with them.
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    items: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="template", order_by="ChecklistItem.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def live_items(self) -> list[ChecklistItem]:
+        return [item for item in self.items if not item.is_retired]
+
+
+class ChecklistItem(Base):
+    __tablename__ = "checklist_item"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('pass_fail', 'pass_fail_na', 'number', 'text', 'choice')", name="kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("checklist_template.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    #: The behaviour indicator it serves (P3.2.1 … P3.3.4, T3.1): findings roll up by it.
+    indicator: Mapped[str] = mapped_column(String(10))
+    #: Knowledge codes of the standard, e.g. "K13 K14".
+    knowledge: Mapped[str] = mapped_column(String(40), default="")
+    text_zh: Mapped[str] = mapped_column(String(300))
+    text_en: Mapped[str] = mapped_column(String(300))
+    #: One of ITEM_KINDS.
+    kind: Mapped[str] = mapped_column(String(20), default="pass_fail")
+    min_value: Mapped[float | None]
+    max_value: Mapped[float | None]
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    #: For "choice": one option a line, "中文|English".
+    choices: Mapped[str] = mapped_column(Text, default="")
+    is_required: Mapped[bool] = mapped_column(default=True)
+    note_on_fail: Mapped[bool] = mapped_column(default=True)
+    photo_on_fail: Mapped[bool] = mapped_column(default=False)
+    weight: Mapped[float] = mapped_column(default=1.0)
+    #: The equipment kind it concerns (sites.models.EQUIPMENT_KINDS), if any.
+    equipment_kind: Mapped[str | None] = mapped_column(String(30))
+    is_retired: Mapped[bool] = mapped_column(default=False)
+
+    template: Mapped[ChecklistTemplate] = relationship(back_populates="items")
+
+    def text(self, locale: str) -> str:
+        return self.text_en if locale == "en" else self.text_zh
+
+    def choice_options(self, locale: str) -> list[tuple[str, str]]:
+        """[(value, label)] — the value is the Chinese text, the label in the locale."""
+        options = []
+        for line in self.choices.splitlines():
+            zh, _, en = line.partition("|")
+            if zh.strip():
+                options.append(
+                    (zh.strip(), (en.strip() or zh.strip()) if locale == "en" else zh.strip())
+                )
+        return options
+
+
+class Inspection(Base):
+    """A supervisor's visit: the checklist answered at a site, signed and submitted."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'submitted', 'amended')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Made on the device: the idempotency key of the whole visit.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    template_id: Mapped[int] = mapped_column(
+        ForeignKey("checklist_template.id", ondelete="RESTRICT"), index=True
+    )
+    inspector_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="RESTRICT"), index=True
+    )
+    check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_in.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: draft, submitted or amended (submitted, then corrected).
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    #: Weighted share of passes, 0–100, n.a. excluded; set at submission.
+    score: Mapped[float | None]
+    failed_count: Mapped[int] = mapped_column(default=0)
+    signer_name: Mapped[str] = mapped_column(String(120), default="")
+    signature_photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("photo.id", ondelete="RESTRICT")
+    )
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    contact_signature_photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("photo.id", ondelete="RESTRICT")
+    )
+
+    site = relationship("Site")
+    template: Mapped[ChecklistTemplate] = relationship()
+    inspector = relationship("User")
+    answers: Mapped[list[Answer]] = relationship(back_populates="inspection")
+    amendments: Mapped[list[Amendment]] = relationship(
+        back_populates="inspection", order_by="Amendment.amended_at"
+    )
+    signature = relationship("Photo", foreign_keys=[signature_photo_id])
+    contact_signature = relationship("Photo", foreign_keys=[contact_signature_photo_id])
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+    __table_args__ = (UniqueConstraint("inspection_id", "item_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_item.id", ondelete="RESTRICT"))
+    #: "pass", "fail", "na", a number, a text or a choice.
+    value: Mapped[str] = mapped_column(Text, default="")
+    #: Derived from value and the item: True pass, False fail, None not scored (n.a., text).
+    is_pass: Mapped[bool | None]
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: The unit of the item's equipment kind that failed, if the supervisor picked one.
+    equipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("equipment.id", ondelete="SET NULL")
+    )
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="answers")
+    item: Mapped[ChecklistItem] = relationship()
+    equipment = relationship("Equipment")
+    photos: Mapped[list[AnswerPhoto]] = relationship(
+        back_populates="answer", order_by="AnswerPhoto.id", cascade="all, delete-orphan"
+    )
+
+
+class AnswerPhoto(Base):
+    """A photo attached to an answer (a fault)."""
+
+    __tablename__ = "answer_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answer.id", ondelete="CASCADE"), index=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="RESTRICT"), unique=True)
+
+    answer: Mapped[Answer] = relationship(back_populates="photos")
+    photo = relationship("Photo")
+
+
+class Amendment(Base):
+    """A correction of a submitted inspection: what changed, why, by whom."""
+
+    __tablename__ = "amendment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(
+        ForeignKey("inspection.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_item.id", ondelete="RESTRICT"))
+    old_value: Mapped[str] = mapped_column(Text, default="")
+    new_value: Mapped[str] = mapped_column(Text, default="")
+    old_note: Mapped[str] = mapped_column(Text, default="")
+    new_note: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    amended_by_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    amended_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    inspection: Mapped[Inspection] = relationship(back_populates="amendments")
+    item: Mapped[ChecklistItem] = relationship()
+    amended_by = relationship("User")

@@ -1,0 +1,478 @@
+"""Checklist editor, running an inspection, submitting, amending and reading reports."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from datetime import timedelta
+from itertools import groupby
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import audit
+from app.auth import policy
+from app.authz import authorize
+from app.db import utcnow
+from app.extensions import db
+from app.forms import ActionForm
+from app.htmx import render, wants_fragment
+from app.inspections import services as svc
+from app.inspections.forms import (
+    INSPECTION_MESSAGES,
+    ITEM_KIND_LABELS,
+    PHOTO_MESSAGES,
+    AmendForm,
+    ItemForm,
+    SubmitForm,
+)
+from app.inspections.models import ChecklistItem, ChecklistTemplate, Inspection
+from app.photos.services import PhotoError
+from app.sites import services as site_services
+from app.sites.models import Equipment, Site
+from app.sites.routes import TAIPEI, _int_arg, _page_arg, _taipei_day_start
+
+bp = Blueprint("inspections", __name__)
+
+
+@bp.app_context_processor
+def inspection_labels():
+    from app.inspections.labels import INDICATOR_LABELS
+
+    return {"indicator_labels": INDICATOR_LABELS, "item_kind_labels": ITEM_KIND_LABELS}
+
+
+def _locale() -> str:
+    return "en" if str(get_locale()).startswith("en") else "zh"
+
+
+# ---------------------------------------------------------------- checklist editor
+
+
+@bp.get("/checklists")
+def checklists():
+    """Checklist templates and their versions."""
+    authorize(policy.can_manage_checklists(current_user))
+    templates = svc.list_templates()
+    return render_template(
+        "inspections/checklists.html",
+        templates=templates,
+        in_use={t.id: svc.template_in_use(t) for t in templates},
+    )
+
+
+@bp.get("/checklists/<int:template_id>")
+def checklist(template_id: int):
+    """One version: its items in order, with edit, move and retire."""
+    authorize(policy.can_manage_checklists(current_user))
+    template = db.get_or_404(ChecklistTemplate, template_id)
+    return render_template(
+        "inspections/checklist.html",
+        template=template,
+        in_use=svc.template_in_use(template),
+        action=ActionForm(),
+        locale=_locale(),
+    )
+
+
+def _item_page(template: ChecklistTemplate, item: ChecklistItem | None):
+    form = ItemForm(obj=item)
+    if request.method == "GET" and item is not None:
+        form.equipment_kind.data = item.equipment_kind or ""
+    if form.validate_on_submit():
+        saved = svc.save_item(
+            template, item.id if item else None, actor=current_user, **form.values()
+        )
+        db.session.commit()
+        if saved.template_id != template.id:
+            flash(
+                _(
+                    "The checklist was in use, so your change made version %(v)s.",
+                    v=saved.template.version,
+                ),
+                "info",
+            )
+        else:
+            flash(_("Item saved."), "success")
+        return redirect(
+            url_for("inspections.checklist", template_id=saved.template_id) + f"#item-{saved.id}",
+            code=303,
+        )
+    return render_template("inspections/item_form.html", form=form, template=template, item=item)
+
+
+@bp.route("/checklists/<int:template_id>/items/new", methods=["GET", "POST"])
+def item_new(template_id: int):
+    """Add an item to a checklist."""
+    authorize(policy.can_manage_checklists(current_user))
+    return _item_page(db.get_or_404(ChecklistTemplate, template_id), None)
+
+
+@bp.route("/checklist-items/<int:item_id>", methods=["GET", "POST"])
+def item_edit(item_id: int):
+    """Change a checklist item."""
+    authorize(policy.can_manage_checklists(current_user))
+    item = db.get_or_404(ChecklistItem, item_id)
+    return _item_page(item.template, item)
+
+
+def _item_action(item_id: int) -> ChecklistItem:
+    authorize(policy.can_manage_checklists(current_user))
+    item = db.get_or_404(ChecklistItem, item_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return item
+
+
+@bp.post("/checklist-items/<int:item_id>/move")
+def item_move(item_id: int):
+    """Move an item up or down."""
+    item = _item_action(item_id)
+    offset = -1 if request.form.get("direction") == "up" else 1
+    target = svc.move_item(item.template, item.id, actor=current_user, offset=offset)
+    db.session.commit()
+    return redirect(url_for("inspections.checklist", template_id=target.id), code=303)
+
+
+@bp.post("/checklist-items/<int:item_id>/retire")
+def item_retire(item_id: int):
+    """Retire an item (or bring it back): new inspections skip retired items."""
+    item = _item_action(item_id)
+    target = svc.set_item_retired(
+        item.template, item.id, actor=current_user, retired=request.form.get("retired") != "0"
+    )
+    db.session.commit()
+    flash(
+        _("Item retired.") if request.form.get("retired") != "0" else _("Item restored."), "success"
+    )
+    return redirect(url_for("inspections.checklist", template_id=target.id), code=303)
+
+
+@bp.get("/checklists/<int:template_id>/preview")
+def checklist_preview(template_id: int):
+    """The checklist as a supervisor will see it on a phone (nothing is saved)."""
+    authorize(policy.can_manage_checklists(current_user))
+    template = db.get_or_404(ChecklistTemplate, template_id)
+    return render_template(
+        "inspections/run.html",
+        preview=True,
+        inspection=None,
+        template=template,
+        sections=_sections(template),
+        answers={},
+        equipment={},
+        progress=(0, len(template.live_items)),
+        missing=[],
+        form=SubmitForm(),
+        locale=_locale(),
+    )
+
+
+# ---------------------------------------------------------------- running an inspection
+
+
+def _sections(template: ChecklistTemplate):
+    return [
+        (indicator, list(items))
+        for indicator, items in groupby(template.live_items, key=lambda i: i.indicator)
+    ]
+
+
+def _load(uuid: str) -> Inspection:
+    inspection = db.session.scalar(select(Inspection).where(Inspection.uuid == uuid))
+    if inspection is None:
+        abort(404)
+    assigned = site_services.assigned_site_ids(current_user)
+    if not policy.can_view_inspection(current_user, inspection, assigned_site_ids=assigned):
+        audit.record(
+            "inspection.access",
+            actor=current_user,
+            target=f"inspection:{inspection.id}",
+            outcome="denied",
+        )
+        db.session.commit()
+        abort(404)
+    return inspection
+
+
+def _equipment_by_kind(site_id: int) -> dict[str, list[Equipment]]:
+    units: dict[str, list[Equipment]] = {}
+    for unit in db.session.scalars(
+        select(Equipment)
+        .where(Equipment.site_id == site_id, Equipment.status != "retired")
+        .order_by(Equipment.id)
+    ):
+        units.setdefault(unit.kind, []).append(unit)
+    return units
+
+
+def _progress(inspection: Inspection) -> tuple[int, int]:
+    live = inspection.template.live_items
+    answers = svc.answers_by_item(inspection)
+    done = sum(1 for item in live if item.id in answers and answers[item.id].value != "")
+    return done, len(live)
+
+
+def _run_page(inspection: Inspection, *, missing=None, form=None, status=200):
+    return (
+        render_template(
+            "inspections/run.html",
+            preview=False,
+            inspection=inspection,
+            template=inspection.template,
+            sections=_sections(inspection.template),
+            answers=svc.answers_by_item(inspection),
+            equipment=_equipment_by_kind(inspection.site_id),
+            progress=_progress(inspection),
+            missing=missing or [],
+            form=form or SubmitForm(signer_name=current_user.display_name),
+            locale=_locale(),
+        ),
+        status,
+    )
+
+
+@bp.post("/sites/<int:site_id>/inspections")
+def start(site_id: int):
+    """Start (or, with the same uuid, reopen) an inspection of this site."""
+    site = db.get_or_404(Site, site_id)
+    assigned = site_services.assigned_site_ids(current_user)
+    if not policy.can_inspect(current_user, site, assigned_site_ids=assigned):
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    key = (request.form.get("uuid") or "").lower()
+    try:
+        key = str(uuid_lib.UUID(key))
+    except ValueError:
+        key = str(uuid_lib.uuid4())
+    try:
+        inspection = svc.start_inspection(site, user=current_user, uuid=key)
+    except svc.InspectionError as exc:
+        db.session.rollback()
+        flash(INSPECTION_MESSAGES[exc.key], "error")
+        return redirect(url_for("sites.site", site_id=site.id), code=303)
+    db.session.commit()
+    return redirect(url_for("inspections.inspection", uuid=inspection.uuid), code=303)
+
+
+@bp.get("/inspections/<uuid>")
+def inspection(uuid: str):
+    """A draft opens where it stopped (for its inspector); otherwise the report."""
+    inspection = _load(uuid)
+    if policy.can_answer(current_user, inspection):
+        return _run_page(inspection)
+    amend_form = None
+    if policy.can_amend(current_user, inspection):
+        amend_form = AmendForm()
+        amend_form.item_id.choices = [
+            (i.id, f"{i.position}. {i.text(_locale())}") for i in inspection.template.live_items
+        ]
+    return render_template(
+        "inspections/report.html",
+        inspection=inspection,
+        sections=_sections(inspection.template),
+        answers=svc.answers_by_item(inspection),
+        amend_form=amend_form,
+        locale=_locale(),
+    )
+
+
+def _item_response(
+    inspection: Inspection, item: ChecklistItem, *, error: str | None = None, status: int = 200
+):
+    if wants_fragment():
+        return (
+            render_template(
+                "inspections/_item_response.html",
+                inspection=inspection,
+                item=item,
+                answer=svc.answers_by_item(inspection).get(item.id),
+                equipment=_equipment_by_kind(inspection.site_id),
+                progress=_progress(inspection),
+                error=error,
+                locale=_locale(),
+                preview=False,
+            ),
+            status,
+        )
+    if error:
+        flash(error, "error")
+    return redirect(
+        url_for("inspections.inspection", uuid=inspection.uuid) + f"#item-{item.id}", code=303
+    )
+
+
+def _answerable(uuid: str, item_id: int) -> tuple[Inspection, ChecklistItem]:
+    inspection = _load(uuid)
+    item = db.get_or_404(ChecklistItem, item_id)
+    if item.template_id != inspection.template_id:
+        abort(404)
+    if not policy.can_answer(current_user, inspection):
+        abort(409 if not inspection.is_draft else 403)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return inspection, item
+
+
+def _equipment_choice(value: str | None) -> int | None:
+    """None: not sent (keep); 0: cleared; else the chosen unit's id."""
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else 0
+
+
+@bp.post("/inspections/<uuid>/items/<int:item_id>")
+def answer(uuid: str, item_id: int):
+    """Save one answer as it is given (idempotent: the same answer again changes nothing)."""
+    inspection, item = _answerable(uuid, item_id)
+    form = request.form
+    try:
+        svc.record_answer(
+            inspection,
+            item,
+            user=current_user,
+            value=form.get("value"),
+            note=form.get("note"),
+            equipment_id=_equipment_choice(form.get("equipment_id")),
+        )
+    except svc.InspectionError as exc:
+        db.session.rollback()
+        return _item_response(inspection, item, error=str(INSPECTION_MESSAGES[exc.key]), status=422)
+    db.session.commit()
+    return _item_response(inspection, item)
+
+
+@bp.post("/inspections/<uuid>/items/<int:item_id>/photos")
+def answer_photo(uuid: str, item_id: int):
+    """Attach a photo of a fault (downscaled on the phone, re-encoded here)."""
+    inspection, item = _answerable(uuid, item_id)
+    upload = request.files.get("photo")
+    key = request.form.get("photo_uuid") or None
+    if key:
+        try:
+            key = str(uuid_lib.UUID(key))
+        except ValueError:
+            key = None
+    try:
+        if upload is None or not upload.filename:
+            raise PhotoError("not_an_image")
+        svc.attach_photo(inspection, item, user=current_user, data=upload.read(), uuid=key)
+    except PhotoError as exc:
+        db.session.rollback()
+        return _item_response(inspection, item, error=str(PHOTO_MESSAGES[exc.key]), status=422)
+    db.session.commit()
+    return _item_response(inspection, item)
+
+
+@bp.post("/inspections/<uuid>/submit")
+def submit(uuid: str):
+    """Sign and submit; points to whatever is still missing."""
+    inspection = _load(uuid)
+    if not inspection.is_draft:
+        return redirect(url_for("inspections.inspection", uuid=uuid), code=303)  # a double tap
+    if not policy.can_answer(current_user, inspection):
+        abort(403)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        return _run_page(
+            inspection, form=form, missing=svc.missing_for_submit(inspection), status=422
+        )
+    missing = svc.missing_for_submit(inspection)
+    signature = svc.decode_signature(form.signature.data)
+    if missing or signature is None:
+        if signature is None:
+            form.signature.errors.append(INSPECTION_MESSAGES["signature_required"])
+        return _run_page(inspection, form=form, missing=missing, status=422)
+    try:
+        svc.submit(
+            inspection,
+            user=current_user,
+            signer_name=form.signer_name.data,
+            signature_png=signature,
+            contact_name=form.contact_name.data or "",
+            contact_signature_png=svc.decode_signature(form.contact_signature.data),
+        )
+    except PhotoError:
+        db.session.rollback()
+        form.signature.errors.append(INSPECTION_MESSAGES["signature_required"])
+        return _run_page(inspection, form=form, missing=missing, status=422)
+    db.session.commit()
+    flash(
+        _("Inspection submitted. Score %(score)s.", score=_score_text(inspection.score)), "success"
+    )
+    return redirect(url_for("inspections.inspection", uuid=uuid), code=303)
+
+
+def _score_text(value) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+@bp.post("/inspections/<uuid>/amend")
+def amend(uuid: str):
+    """Correct a submitted inspection, with a reason; the history keeps the old answer."""
+    inspection = _load(uuid)
+    authorize(policy.can_amend(current_user, inspection))
+    form = AmendForm()
+    form.item_id.choices = [(i.id, str(i.id)) for i in inspection.template.live_items]
+    if form.validate_on_submit():
+        item = db.session.get(ChecklistItem, form.item_id.data)
+        try:
+            svc.amend(
+                inspection,
+                item,
+                user=current_user,
+                value=form.value.data,
+                note=form.note.data or "",
+                reason=form.reason.data,
+            )
+        except svc.InspectionError as exc:
+            db.session.rollback()
+            flash(INSPECTION_MESSAGES[exc.key], "error")
+        else:
+            db.session.commit()
+            flash(_("The correction has been recorded."), "success")
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+    return redirect(url_for("inspections.inspection", uuid=uuid) + "#amendments", code=303)
+
+
+@bp.get("/inspections")
+def inspections():
+    """Submitted inspections: per site and overall, by date, inspector, score and failures."""
+    authorize(policy.can_list_inspections(current_user))
+    since = _taipei_day_start(request.args.get("from"))
+    until = _taipei_day_start(request.args.get("to"))
+    max_score = request.args.get("max_score", type=float)
+    page = svc.list_inspections(
+        current_user,
+        site_id=_int_arg("site"),
+        inspector_id=_int_arg("inspector"),
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+        max_score=max_score,
+        with_failures=request.args.get("failures") == "1",
+        page=_page_arg(),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render(
+        "inspections/inspections.html",
+        "inspections/_inspection_list.html",
+        page=page,
+        sites=site_services.visible_sites(current_user),
+        inspectors=svc.inspectors(current_user),
+        today=utcnow().astimezone(TAIPEI).date(),
+    )
