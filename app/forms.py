@@ -24,3 +24,11 @@ class Form(FlaskForm):
 
 class ActionForm(Form):
     """An empty form: a POST button with its CSRF token."""
+
+
+def require_action_form() -> None:
+    """A bare POST button must carry a valid CSRF token (when CSRF is on), else 400."""
+    from flask import abort
+
+    if not ActionForm().validate_on_submit():
+        abort(400)

@@ -30,7 +30,7 @@ from app.auth.forms import (
 from app.auth.models import User, UserSession
 from app.authz import authorize
 from app.extensions import db, limiter
-from app.forms import ActionForm
+from app.forms import ActionForm, require_action_form
 from app.htmx import render
 from app.security import public, safe_next
 from app.sites import services as site_services
@@ -139,8 +139,7 @@ def revoke_own_session(session_id: int):
     """End one of my own sessions (another phone, a lost device)."""
     row = db.get_or_404(UserSession, session_id)
     authorize(policy.can_revoke_session(current_user, row.user), hide=True)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     services.revoke_session(row, actor=current_user)
     db.session.commit()
     flash(_("The session has been ended."), "success")
@@ -293,8 +292,7 @@ def _saved(user: User, message: str):
 def _admin_action(user_id: int) -> User:
     authorize(policy.can_manage_users(current_user))
     user = db.get_or_404(User, user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     return user
 
 

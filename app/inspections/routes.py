@@ -26,7 +26,7 @@ from app.auth import policy
 from app.authz import authorize
 from app.db import utcnow
 from app.extensions import db
-from app.forms import ActionForm
+from app.forms import ActionForm, require_action_form
 from app.htmx import render, wants_fragment
 from app.inspections import services as svc
 from app.inspections.forms import (
@@ -130,8 +130,7 @@ def item_edit(item_id: int):
 def _item_action(item_id: int) -> ChecklistItem:
     authorize(policy.can_manage_checklists(current_user))
     item = db.get_or_404(ChecklistItem, item_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     return item
 
 
@@ -250,8 +249,7 @@ def start(site_id: int):
     assigned = site_services.assigned_site_ids(current_user)
     if not policy.can_inspect(current_user, site, assigned_site_ids=assigned):
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     key = (request.form.get("uuid") or "").lower()
     try:
         key = str(uuid_lib.UUID(key))
@@ -321,8 +319,7 @@ def _answerable(uuid: str, item_id: int) -> tuple[Inspection, ChecklistItem]:
         abort(404)
     if not policy.can_answer(current_user, inspection):
         abort(409 if not inspection.is_draft else 403)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     return inspection, item
 
 

@@ -26,7 +26,7 @@ from app.auth import policy
 from app.authz import authorize
 from app.db import utcnow
 from app.extensions import db
-from app.forms import ActionForm
+from app.forms import ActionForm, require_action_form
 from app.htmx import render
 from app.sites import qr
 from app.sites import services as svc
@@ -265,8 +265,7 @@ def site_users(site_id: int):
     """Set which guards and supervisors serve this site."""
     authorize(policy.can_edit_registry(current_user))
     site = db.get_or_404(Site, site_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     user_ids = {int(v) for v in request.form.getlist("user_id") if v.isdigit()}
     svc.set_site_users(site, actor=current_user, user_ids=user_ids)
     db.session.commit()
@@ -358,8 +357,7 @@ def qr_rotate(site_id: int):
     """Replace the site's code: labels printed before stop working."""
     authorize(policy.can_edit_registry(current_user))
     site = db.get_or_404(Site, site_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    require_action_form()
     svc.rotate_qr_token(site, actor=current_user)
     db.session.commit()
     flash(_("The QR code has been replaced. Print and put up the new label."), "success")

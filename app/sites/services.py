@@ -147,30 +147,29 @@ def save_client(client: Client | None, *, actor: User, **values) -> Client:
     values = {k: v for k, v in values.items() if k in CLIENT_FIELDS}
     values["tax_id"] = values.get("tax_id") or None
     _check_client(values, client)
-    created = client is None
-    client = client or Client()
-    changed = _assign(client, values)
-    if created:
-        db.session.add(client)
-    db.session.flush()
-    if created or changed:
-        audit.record(
-            "client.created" if created else "client.updated",
-            actor=actor,
-            target=f"client:{client.id}",
-            detail={"fields": sorted(changed)},
-        )
-    return client
+    return _save(client, Client, values, actor=actor, noun="client")
 
 
-def _assign(obj, values: dict) -> set[str]:
-    """Set attributes, returning the names of those that changed."""
+def _save(obj, model, values: dict, *, actor, noun: str, detail: dict | None = None):
+    """Create (obj None) or change a registry row; audit what changed (names, not values)."""
+    created = obj is None
+    obj = obj or model()
     changed = set()
     for key, value in values.items():
         if getattr(obj, key, None) != value:
             setattr(obj, key, value)
             changed.add(key)
-    return changed
+    if created:
+        db.session.add(obj)
+    db.session.flush()
+    if created or changed:
+        audit.record(
+            f"{noun}.created" if created else f"{noun}.updated",
+            actor=actor,
+            target=f"{noun}:{obj.id}",
+            detail={**(detail or {}), "fields": sorted(changed)},
+        )
+    return obj
 
 
 # ---------------------------------------------------------------- sites
@@ -209,20 +208,7 @@ def save_site(site: Site | None, *, actor: User, **values) -> Site:
         raise RegistryError("client_id", "client_required")
     if (values.get("latitude") is None) != (values.get("longitude") is None):
         raise RegistryError("longitude", "both_coordinates")
-    created = site is None
-    site = site or Site()
-    changed = _assign(site, values)
-    if created:
-        db.session.add(site)
-    db.session.flush()
-    if created or changed:
-        audit.record(
-            "site.created" if created else "site.updated",
-            actor=actor,
-            target=f"site:{site.id}",
-            detail={"fields": sorted(changed)},
-        )
-    return site
+    return _save(site, Site, values, actor=actor, noun="site")
 
 
 def assignable_users() -> list[User]:
@@ -327,20 +313,11 @@ def find_site_by_code(code: str) -> Site | None:
 def save_equipment(equipment: Equipment | None, *, site: Site, actor: User, **values) -> Equipment:
     """Add equipment to a site (equipment=None) or change it."""
     values = {k: v for k, v in values.items() if k in EQUIPMENT_FIELDS}
-    created = equipment is None
-    equipment = equipment or Equipment(site_id=site.id)
-    changed = _assign(equipment, values)
-    if created:
-        db.session.add(equipment)
-    db.session.flush()
-    if created or changed:
-        audit.record(
-            "equipment.created" if created else "equipment.updated",
-            actor=actor,
-            target=f"equipment:{equipment.id}",
-            detail={"site": site.id, "fields": sorted(changed)},
-        )
-    return equipment
+    if equipment is None:
+        values["site_id"] = site.id
+    return _save(
+        equipment, Equipment, values, actor=actor, noun="equipment", detail={"site": site.id}
+    )
 
 
 def equipment_due(site: Site, *, on: date) -> list[Equipment]:
