@@ -33,8 +33,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.auth.routes import bp as auth_bp
     from app.cli import register_cli
     from app.extensions import babel, csrf, db, limiter, migrate
+    from app.incidents.routes import bp as incidents_bp
     from app.inspections.routes import bp as inspections_bp
     from app.main.routes import bp as main_bp
+    from app.maintenance.routes import bp as maintenance_bp
+    from app.notifications.routes import bp as notifications_bp
+    from app.notifications.services import deliver_pending_after_request
     from app.photos.routes import bp as photos_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
@@ -56,6 +60,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sites_bp)
     app.register_blueprint(inspections_bp)
     app.register_blueprint(photos_bp)
+    app.register_blueprint(incidents_bp)
+    app.register_blueprint(maintenance_bp)
+    app.register_blueprint(notifications_bp)
+    app.after_request(deliver_pending_after_request)
 
     app.cli.add_command(audit_cli)
     register_cli(app)
@@ -67,6 +75,9 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic) knows all tables."""
     import app.audit.models
     import app.auth.models
+    import app.incidents.models
     import app.inspections.models
+    import app.maintenance.models
+    import app.notifications.models
     import app.photos.models
     import app.sites.models  # noqa: F401

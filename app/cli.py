@@ -33,6 +33,25 @@ def register_cli(app: Flask) -> None:
                 if username in present:
                     click.echo(f"  {role:<11} {username}")
 
+    @app.cli.command("notify-overdue")
+    def notify_overdue_command() -> None:
+        """Notify late alarm responses and overdue repairs (run it every few minutes)."""
+        from sqlalchemy import select
+
+        from app.db import utcnow
+        from app.extensions import db
+        from app.maintenance.services import scan_overdue
+        from app.notifications.models import Notification
+        from app.notifications.services import deliver_email
+
+        count = scan_overdue(utcnow())
+        db.session.commit()
+        pending = list(
+            db.session.scalars(select(Notification.id).where(Notification.emailed_at.is_(None)))
+        )
+        sent = deliver_email(pending)
+        click.echo(f"{count} notifications, {sent} e-mailed")
+
     @app.cli.command("create-user")
     @click.argument("username")
     @click.option("--role", type=click.Choice([r.value for r in ROLE_ORDER]), required=True)

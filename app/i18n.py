@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import g, has_request_context, request, session
 from flask_babel import format_date, format_datetime
 from flask_login import current_user
@@ -70,3 +73,20 @@ def date_filter(value) -> str:
     if value is None:
         return ""
     return format_date(value, "yyyy-MM-dd")
+
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+
+
+def from_taipei(value: datetime) -> datetime:
+    """A wall-clock time typed in Taiwan (a naive datetime-local value) as an aware UTC instant."""
+    return value.replace(tzinfo=TAIPEI).astimezone(UTC)
+
+
+def taipei_now_input() -> datetime:
+    """Now, as Taiwan's wall clock, without a zone: the default of a datetime-local field."""
+    return datetime.now(TAIPEI).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def taipei_today():
+    return datetime.now(TAIPEI).date()

@@ -16,6 +16,7 @@ from flask_login import current_user
 from app import i18n
 from app.auth import policy
 from app.auth.roles import Role
+from app.db import new_uuid
 
 ROLE_LABELS = {
     Role.GUARD: _l("Guard"),
@@ -72,16 +73,27 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("main.home", _l("Home"), "home", policy.is_signed_in),
     NavItem("sites.scanner", _l("Scan"), "scan", policy.can_scan),
-    NavItem("sites.sites", _l("Sites"), "site", policy.can_list_sites),
+    NavItem("incidents.incidents", _l("Incidents"), "alert", policy.can_list_incidents),
     NavItem("inspections.inspections", _l("Inspections"), "history", policy.can_list_inspections),
+    NavItem("sites.sites", _l("Sites"), "site", policy.can_list_sites),
     NavItem("auth.users", _l("Users"), "users", policy.can_manage_users),
     NavItem("auth.account", _l("More"), "more", policy.is_signed_in),
 ]
+#: A phone's tab bar holds five; the rest stay in the top menu and on the "more" page.
+TAB_LIMIT = 5
 
 
 def nav_items() -> list[NavItem]:
     """The navigation entries the current user may use."""
     return [item for item in NAV_ITEMS if item.allowed(current_user)]
+
+
+def tab_items() -> list[NavItem]:
+    """The tab bar: the first four entries and "more"."""
+    items = nav_items()
+    if len(items) <= TAB_LIMIT:
+        return items
+    return [*items[: TAB_LIMIT - 1], items[-1]]
 
 
 def role_label(role: str):
@@ -94,9 +106,11 @@ def init_app(app: Flask) -> None:
         vendor=vendor,
         lang_url=lang_url,
         nav_items=nav_items,
+        tab_items=tab_items,
         html_lang=i18n.html_lang,
         current_locale=i18n.select_locale,
         role_label=role_label,
+        new_uuid=new_uuid,
         policy=policy,
     )
     app.jinja_env.filters["datetime"] = i18n.datetime_filter

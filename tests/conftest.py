@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 
 from app import create_app
 from app.extensions import db
@@ -75,7 +75,28 @@ def migrated_database(tmp_path_factory) -> str:
     with app.app_context():
         upgrade()
         db.engine.dispose()
+    if is_postgres():
+        _remember_seed_rows(url)
     return url
+
+
+#: Rows the migrations install (the default checklist), in foreign-key order: put back
+#: after each truncation.
+_SEED_ROWS: list[tuple] = []
+
+
+def _remember_seed_rows(url: str) -> None:
+    engine = create_engine(url)
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name == "alembic_version":
+                continue
+            rows = [dict(r._mapping) for r in conn.execute(table.select())]
+            if rows:
+                _SEED_ROWS.append((table, rows))
+    engine.dispose()
 
 
 def _truncate_postgres(url: str) -> None:
@@ -95,6 +116,13 @@ def _truncate_postgres(url: str) -> None:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         quoted = ", ".join(f'"{name}"' for name in tables)
         conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        for table, rows in _SEED_ROWS:
+            conn.execute(table.insert(), rows)
+            if "id" in table.c:
+                sequence = f"pg_get_serial_sequence('\"{table.name}\"', 'id')"
+                conn.execute(
+                    text(f'SELECT setval({sequence}, (SELECT max(id) FROM "{table.name}"))')  # noqa: S608
+                )
     engine.dispose()
 
 

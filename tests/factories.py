@@ -101,3 +101,23 @@ def gen_photo(owner: User, site: Site):
     from app.photos.services import store_photo
 
     return store_photo(png_bytes(), owner=owner, site_id=site.id)
+
+
+def gen_incident(site: Site, reporter: User, **overrides):
+    from app.db import new_uuid, utcnow
+    from app.incidents.models import Incident
+
+    fields = {
+        "uuid": new_uuid(),
+        "site_id": site.id,
+        "reporter_id": reporter.id,
+        "category": "intrusion",
+        "severity": "medium",
+        "occurred_at": utcnow(),
+        "narrative": "Door contact triggered at the back entrance.",
+    }
+    fields.update(overrides)
+    incident = Incident(**fields)
+    db.session.add(incident)
+    db.session.flush()
+    return incident

@@ -10,7 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import UserSession
+from app.db import new_uuid, utcnow
 from app.extensions import db
+from app.incidents.models import AlarmResponse
+from app.inspections.models import Answer
+from app.maintenance.models import RepairTicket
 from app.sites.models import Equipment
 from tests import factories
 
@@ -153,6 +157,48 @@ TABLE: dict[str, Entry] = {
     ),
     "photos.photo": Entry("GET", "/photos/{photo}", SUPERVISOR_MANAGER),
     "photos.thumb": Entry("GET", "/photos/{photo}/thumb", SUPERVISOR_MANAGER),
+    "incidents.incidents": Entry("GET", "/incidents", FIELD | MANAGER),
+    "incidents.incident_new": [
+        Entry("GET", "/incidents/new", FIELD | MANAGER),
+        Entry("POST", "/incidents/new", FIELD | MANAGER),
+    ],
+    "incidents.incident": [
+        Entry("GET", "/incidents/{incident}", FIELD | MANAGER),
+        Entry("GET", "/incidents/{foreign_incident}", MANAGER),
+    ],
+    "incidents.incident_update": Entry(
+        "POST", "/incidents/{incident}/updates", SUPERVISOR_MANAGER, (("note", "checked"),)
+    ),
+    "incidents.incident_notified": Entry(
+        "POST", "/incidents/{incident}/notified", SUPERVISOR_MANAGER, (("who", "client"),)
+    ),
+    "incidents.incident_photo": Entry("POST", "/incidents/{incident}/photos", SUPERVISOR_MANAGER),
+    "incidents.alarms": Entry("GET", "/alarms", FIELD | MANAGER),
+    "incidents.alarm_new": [
+        Entry("GET", "/alarms/new", SUPERVISOR_MANAGER),
+        Entry("POST", "/alarms/new", SUPERVISOR_MANAGER),
+    ],
+    "incidents.alarm": Entry("GET", "/alarms/{alarm}", SUPERVISOR_MANAGER),
+    "incidents.alarm_step": Entry("POST", "/alarms/{alarm}/arrive", SUPERVISOR_MANAGER),
+    "maintenance.repairs": Entry("GET", "/repairs", SUPERVISOR_MANAGER),
+    "maintenance.repair_new": [
+        Entry("GET", "/repairs/new", SUPERVISOR_MANAGER),
+        Entry("POST", "/repairs/new", SUPERVISOR_MANAGER),
+    ],
+    "maintenance.repair_from_item": Entry(
+        "POST", "/inspections/{submitted}/items/1/repair", SUPERVISOR_MANAGER
+    ),
+    "maintenance.repair": Entry("GET", "/repairs/{ticket}", SUPERVISOR_MANAGER),
+    "maintenance.repair_status": Entry(
+        "POST", "/repairs/{ticket}/status", SUPERVISOR_MANAGER, (("status", "dispatched"),)
+    ),
+    "maintenance.maintenance": Entry("GET", "/maintenance", SUPERVISOR_MANAGER),
+    "maintenance.maintenance_done": [
+        Entry("GET", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER),
+        Entry("POST", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER),
+    ],
+    "notifications.notifications": Entry("GET", "/notifications", SIGNED_IN),
+    "notifications.mark_read": Entry("POST", "/notifications/read", SIGNED_IN),
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -193,8 +239,24 @@ def build_world(make_user, role: str | None) -> dict:
     submitted = factories.gen_inspection(site, inspector, status="submitted")
     foreign = factories.gen_inspection(other, factories.gen_user("manager"))
     photo = factories.gen_photo(inspector, site)
+    failed = Answer(inspection_id=submitted.id, item_id=1, value="fail", is_pass=False, note="x")
+    db.session.add(failed)
+    incident = factories.gen_incident(site, inspector)
+    foreign_incident = factories.gen_incident(other, factories.gen_user("manager"))
+    alarm = AlarmResponse(
+        uuid=new_uuid(), site_id=site.id, created_by_id=inspector.id, received_at=utcnow()
+    )
+    db.session.add(alarm)
+    ticket = RepairTicket(
+        uuid=new_uuid(), site_id=site.id, problem="broken", reported_by_id=inspector.id
+    )
+    db.session.add(ticket)
     db.session.commit()
     return {
+        "incident": incident.id,
+        "foreign_incident": foreign_incident.id,
+        "alarm": alarm.id,
+        "ticket": ticket.id,
         "draft": draft.uuid,
         "submitted": submitted.uuid,
         "foreign": foreign.uuid,
@@ -260,7 +322,7 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
     entry = entries(endpoint)[n]
     placeholders = dict.fromkeys(
         ("target", "target_session", "own_session", "site", "other_site", "client", "equipment"), 1
-    )
+    ) | dict.fromkeys(("incident", "foreign_incident", "alarm", "ticket"), 1)
     placeholders |= dict.fromkeys(
         ("token", "other_token", "uuid", "draft", "submitted", "foreign", "photo"), "x"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.auth.roles import ROLE_ORDER, Role
 from app.forms import Form
@@ -78,6 +78,15 @@ class UserForm(Form):
     display_name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the person's name.")), Length(max=120)],
+    )
+    email = StringField(
+        _l("E-mail for notifications"),
+        validators=[
+            Optional(),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=200),
+        ],
+        render_kw={"type": "email", "autocomplete": "off", "inputmode": "email"},
     )
     role = SelectField(_l("Role"), choices=[], validators=[DataRequired()])
     client_id = SelectField(_l("Client (for client users)"), choices=[], coerce=str, default="")

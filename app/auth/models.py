@@ -27,6 +27,8 @@ class User(UserMixin, TimestampMixin, Base):
     display_name: Mapped[str] = mapped_column(String(120))
     #: One of Role.
     role: Mapped[str] = mapped_column(String(20))
+    #: Where notifications are e-mailed, if anywhere.
+    email: Mapped[str | None] = mapped_column(String(200))
     #: Preferred interface language ("zh_Hant_TW" or "en"); null follows the browser.
     locale: Mapped[str | None] = mapped_column(String(20))
     #: Argon2id hash (argon2-cffi encoded form).

@@ -150,33 +150,91 @@ def can_list_inspections(user) -> bool:
 
 
 def can_view_inspection(user, inspection, *, assigned_site_ids: set[int]) -> bool:
-    """A report: managers all, supervisors of the site, and whoever ran it."""
+    """A report: managers all, supervisors of the site (an unassigned inspector loses it too)."""
     role = _role(user)
     if role is None:
         return False
-    if role in ALL_SITES_ROLES or inspection.inspector_id == user.id:
-        return True
-    return role == Role.SUPERVISOR and inspection.site_id in assigned_site_ids
+    return role in ALL_SITES_ROLES or (
+        role == Role.SUPERVISOR and inspection.site_id in assigned_site_ids
+    )
 
 
-def can_answer(user, inspection) -> bool:
-    """Only the inspector answers, and only while the inspection is a draft."""
-    return is_signed_in(user) and inspection.is_draft and inspection.inspector_id == user.id
+def can_answer(user, inspection, *, assigned_site_ids: set[int]) -> bool:
+    """Only the inspector answers, only while it is a draft, only while he serves the site."""
+    return (
+        is_signed_in(user)
+        and inspection.is_draft
+        and inspection.inspector_id == user.id
+        and (sees_all_sites(user) or inspection.site_id in assigned_site_ids)
+    )
 
 
-def can_amend(user, inspection) -> bool:
-    """A submitted inspection is corrected by its inspector or a manager, with a reason."""
+def can_amend(user, inspection, *, assigned_site_ids: set[int]) -> bool:
+    """A submitted inspection is corrected by a manager, or by its inspector while assigned."""
     role = _role(user)
     if role is None or inspection.is_draft:
         return False
-    return inspection.inspector_id == user.id or role in ALL_SITES_ROLES
+    if role in ALL_SITES_ROLES:
+        return True
+    return inspection.inspector_id == user.id and inspection.site_id in assigned_site_ids
 
 
 def can_view_photo(user, photo, *, assigned_site_ids: set[int]) -> bool:
-    """Photos follow their site: managers, supervisors of the site, and the one who took it."""
+    """Photos follow their site: managers; supervisors of the site; the one who took it,
+    while he still serves the site."""
     role = _role(user)
     if role is None:
         return False
-    if role in ALL_SITES_ROLES or photo.owner_id == user.id:
+    if role in ALL_SITES_ROLES:
         return True
-    return role == Role.SUPERVISOR and photo.site_id in assigned_site_ids
+    if photo.site_id not in assigned_site_ids:
+        return False
+    return role == Role.SUPERVISOR or photo.owner_id == user.id
+
+
+# ---------------------------------------------------------------- incidents, alarms, repairs
+
+
+def _works_at(user, site_id: int, assigned_site_ids: set[int], roles) -> bool:
+    role = _role(user)
+    if role is None:
+        return False
+    return role in ALL_SITES_ROLES or (role in roles and site_id in assigned_site_ids)
+
+
+def can_report_incident(user, site, *, assigned_site_ids: set[int]) -> bool:
+    """Guards and supervisors where assigned, managers anywhere."""
+    return site.is_active and _works_at(user, site.id, assigned_site_ids, FIELD_ROLES)
+
+
+def can_list_incidents(user) -> bool:
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+def can_view_incident(user, incident, *, assigned_site_ids: set[int]) -> bool:
+    """The reporter, the site's guards and supervisors, managers."""
+    if is_signed_in(user) and incident.reporter_id == user.id:
+        return True
+    return _works_at(user, incident.site_id, assigned_site_ids, FIELD_ROLES)
+
+
+def can_manage_site_work(user, site_id: int, *, assigned_site_ids: set[int]) -> bool:
+    """Change incidents, alarm responses, repair tickets and maintenance: supervisors of the
+    site, managers."""
+    return _works_at(user, site_id, assigned_site_ids, {Role.SUPERVISOR})
+
+
+def can_list_site_work(user) -> bool:
+    """Alarm responses, repair tickets and maintenance lists: supervisors and managers."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+def can_view_alarm(user, alarm, *, assigned_site_ids: set[int]) -> bool:
+    """The dispatched guard follows his alarm; supervisors of the site and managers see all."""
+    if is_signed_in(user) and alarm.guard_id == user.id:
+        return True
+    return can_manage_site_work(user, alarm.site_id, assigned_site_ids=assigned_site_ids)
+
+
+def can_read_notifications(user) -> bool:
+    return is_signed_in(user)

@@ -228,6 +228,7 @@ def user_new():
                 role=form.role.data,
                 password=form.password.data,
                 client_id=_client_id(form),
+                email=form.email.data,
             )
         except services.AuthError as exc:
             field = form.username if exc.key == "username_taken" else form.password
@@ -272,6 +273,7 @@ def user_edit(user_id: int):
                 display_name=form.display_name.data,
                 role=form.role.data,
                 client_id=_client_id(form),
+                email=form.email.data,
             )
         except services.AuthError as exc:
             form.role.errors.append(PROBLEM_MESSAGES[exc.key])

@@ -211,6 +211,7 @@ def create_user(
     password: str,
     client_id: int | None = None,
     must_change_password: bool = True,
+    email: str | None = None,
 ) -> User:
     """Create a user; the admin hands over the first password, which must be changed."""
     username = normalise_username(username)
@@ -229,6 +230,7 @@ def create_user(
         must_change_password=must_change_password,
         client_id=client_id if role == Role.CLIENT else None,
         password_changed_at=utcnow(),
+        email=(email or "").strip() or None,
     )
     db.session.add(user)
     db.session.flush()
@@ -242,7 +244,13 @@ def create_user(
 
 
 def update_user(
-    user: User, *, actor: User, display_name: str, role: str, client_id: int | None
+    user: User,
+    *,
+    actor: User,
+    display_name: str,
+    role: str,
+    client_id: int | None,
+    email: str | None = None,
 ) -> None:
     """Change a user's name, role and (for client users) client."""
     if role not in set(Role):
@@ -266,6 +274,10 @@ def update_user(
     if new_client != user.client_id:
         changes["client_id"] = new_client
         user.client_id = new_client
+    new_email = (email or "").strip() or None
+    if new_email != user.email:
+        changes["email"] = "changed"  # the address itself is personal data: not in the log
+        user.email = new_email
     if changes:
         audit.record("user.updated", actor=actor, target=f"user:{user.id}", detail=changes)
 

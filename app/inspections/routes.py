@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app import audit
 from app.auth import policy
 from app.authz import authorize
-from app.db import utcnow
+from app.db import retry_after_conflict, utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
 from app.htmx import render, wants_fragment
@@ -51,6 +51,10 @@ def inspection_labels():
     from app.inspections.labels import INDICATOR_LABELS
 
     return {"indicator_labels": INDICATOR_LABELS, "item_kind_labels": ITEM_KIND_LABELS}
+
+
+def _assigned() -> set[int]:
+    return site_services.assigned_site_ids(current_user)
 
 
 def _locale() -> str:
@@ -90,6 +94,9 @@ def _item_page(template: ChecklistTemplate, item: ChecklistItem | None):
     form = ItemForm(obj=item)
     if request.method == "GET" and item is not None:
         form.equipment_kind.data = item.equipment_kind or ""
+    if not template.is_active:
+        flash(INSPECTION_MESSAGES["old_version"], "error")
+        return redirect(url_for("inspections.checklist", template_id=template.id), code=303)
     if form.validate_on_submit():
         saved = svc.save_item(
             template, item.id if item else None, actor=current_user, **form.values()
@@ -131,6 +138,8 @@ def _item_action(item_id: int) -> ChecklistItem:
     authorize(policy.can_manage_checklists(current_user))
     item = db.get_or_404(ChecklistItem, item_id)
     require_action_form()
+    if not item.template.is_active:
+        abort(409)
     return item
 
 
@@ -237,8 +246,15 @@ def _run_page(inspection: Inspection, *, missing=None, form=None, status=200):
             missing=missing or [],
             form=form or SubmitForm(signer_name=current_user.display_name),
             locale=_locale(),
+            may_repair=_may_repair(inspection),
         ),
         status,
+    )
+
+
+def _may_repair(inspection: Inspection) -> bool:
+    return policy.can_manage_site_work(
+        current_user, inspection.site_id, assigned_site_ids=_assigned()
     )
 
 
@@ -256,7 +272,9 @@ def start(site_id: int):
     except ValueError:
         key = str(uuid_lib.uuid4())
     try:
-        inspection = svc.start_inspection(site, user=current_user, uuid=key)
+        inspection = retry_after_conflict(
+            lambda: svc.start_inspection(site, user=current_user, uuid=key)
+        )
     except svc.InspectionError as exc:
         db.session.rollback()
         flash(INSPECTION_MESSAGES[exc.key], "error")
@@ -269,10 +287,10 @@ def start(site_id: int):
 def inspection(uuid: str):
     """A draft opens where it stopped (for its inspector); otherwise the report."""
     inspection = _load(uuid)
-    if policy.can_answer(current_user, inspection):
+    if policy.can_answer(current_user, inspection, assigned_site_ids=_assigned()):
         return _run_page(inspection)
     amend_form = None
-    if policy.can_amend(current_user, inspection):
+    if policy.can_amend(current_user, inspection, assigned_site_ids=_assigned()):
         amend_form = AmendForm()
         amend_form.item_id.choices = [
             (i.id, f"{i.position}. {i.text(_locale())}") for i in inspection.template.live_items
@@ -284,6 +302,7 @@ def inspection(uuid: str):
         answers=svc.answers_by_item(inspection),
         amend_form=amend_form,
         locale=_locale(),
+        may_repair=_may_repair(inspection),
     )
 
 
@@ -302,6 +321,7 @@ def _item_response(
                 error=error,
                 locale=_locale(),
                 preview=False,
+                may_repair=_may_repair(inspection),
             ),
             status,
         )
@@ -317,7 +337,7 @@ def _answerable(uuid: str, item_id: int) -> tuple[Inspection, ChecklistItem]:
     item = db.get_or_404(ChecklistItem, item_id)
     if item.template_id != inspection.template_id:
         abort(404)
-    if not policy.can_answer(current_user, inspection):
+    if not policy.can_answer(current_user, inspection, assigned_site_ids=_assigned()):
         abort(409 if not inspection.is_draft else 403)
     require_action_form()
     return inspection, item
@@ -336,13 +356,15 @@ def answer(uuid: str, item_id: int):
     inspection, item = _answerable(uuid, item_id)
     form = request.form
     try:
-        svc.record_answer(
-            inspection,
-            item,
-            user=current_user,
-            value=form.get("value"),
-            note=form.get("note"),
-            equipment_id=_equipment_choice(form.get("equipment_id")),
+        retry_after_conflict(
+            lambda: svc.record_answer(
+                inspection,
+                item,
+                user=current_user,
+                value=form.get("value"),
+                note=form.get("note"),
+                equipment_id=_equipment_choice(form.get("equipment_id")),
+            )
         )
     except svc.InspectionError as exc:
         db.session.rollback()
@@ -365,6 +387,10 @@ def answer_photo(uuid: str, item_id: int):
     try:
         if upload is None or not upload.filename:
             raise PhotoError("not_an_image")
+        if request.form.get("note") is not None:  # a note typed but not yet saved goes along
+            svc.record_answer(
+                inspection, item, user=current_user, value=None, note=request.form["note"]
+            )
         svc.attach_photo(inspection, item, user=current_user, data=upload.read(), uuid=key)
     except PhotoError as exc:
         db.session.rollback()
@@ -379,7 +405,7 @@ def submit(uuid: str):
     inspection = _load(uuid)
     if not inspection.is_draft:
         return redirect(url_for("inspections.inspection", uuid=uuid), code=303)  # a double tap
-    if not policy.can_answer(current_user, inspection):
+    if not policy.can_answer(current_user, inspection, assigned_site_ids=_assigned()):
         abort(403)
     form = SubmitForm()
     if not form.validate_on_submit():
@@ -420,7 +446,7 @@ def _score_text(value) -> str:
 def amend(uuid: str):
     """Correct a submitted inspection, with a reason; the history keeps the old answer."""
     inspection = _load(uuid)
-    authorize(policy.can_amend(current_user, inspection))
+    authorize(policy.can_amend(current_user, inspection, assigned_site_ids=_assigned()))
     form = AmendForm()
     form.item_id.choices = [(i.id, str(i.id)) for i in inspection.template.live_items]
     if form.validate_on_submit():

@@ -8,12 +8,13 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 
 from app import audit
 from app.auth import policy
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import TAIPEI
 from app.inspections.models import (
     SCORED_KINDS,
     Amendment,
@@ -146,7 +147,10 @@ def editable_version(
     """The version to edit: the template itself, or — once inspections used it — a new version.
 
     Returns it with a map from the given template's item ids to the editable items.
+    Earlier versions are kept as they were run: they are not edited.
     """
+    if not template.is_active:
+        raise InspectionError("old_version")
     if not template_in_use(template):
         return template, {item.id: item for item in template.items}
     latest = db.session.scalar(
@@ -338,9 +342,12 @@ def attach_photo(
     answer = answers_by_item(inspection).get(item.id) or record_answer(
         inspection, item, user=user, value=None, note=None
     )
-    if uuid and any(p.photo.uuid == uuid for p in answer.photos):
-        return answer  # the same upload retried
     photo = photos.store_photo(data, owner=user, site_id=inspection.site_id, uuid=uuid)
+    linked = db.session.scalar(select(AnswerPhoto).where(AnswerPhoto.photo_id == photo.id))
+    if linked is not None:
+        if linked.answer_id != answer.id:
+            raise photos.PhotoError("conflict")
+        return answer  # the same upload retried
     answer.photos.append(AnswerPhoto(photo_id=photo.id))
     db.session.flush()
     return answer
@@ -397,6 +404,17 @@ def submit(
         raise InspectionError("incomplete")
     if not signer_name.strip() or not signature_png:
         raise InspectionError("signature_required")
+    # Claim the draft in one conditional write: of two taps racing, only one submits.
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection.id, Inspection.status == "draft")
+        .values(status="submitted", submitted_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not claimed:
+        db.session.refresh(inspection)
+        return inspection
     signature = photos.store_photo(
         signature_png, owner=user, site_id=inspection.site_id, kind="signature"
     )
@@ -413,7 +431,7 @@ def submit(
         [a for a in inspection.answers if a.item_id in live]
     )
     inspection.status = "submitted"
-    inspection.submitted_at = utcnow()
+    inspection.submitted_at = now
     db.session.flush()
     audit.record(
         "inspection.submitted",
@@ -434,6 +452,8 @@ def amend(
         raise InspectionError("reason_required")
     if item.template_id != inspection.template_id or not valid_value(item, value):
         raise InspectionError("bad_value")
+    if evaluate(item, value) is False and item.note_on_fail and not note.strip():
+        raise InspectionError("note_required")
     answer = answers_by_item(inspection).get(item.id)
     if answer is None:
         answer = Answer(inspection_id=inspection.id, item_id=item.id, value="")
@@ -559,7 +579,8 @@ def inspections_due(user, *, today: date) -> list[Due]:
         if last_at is None:
             due.append(Due(site, None, None))
             continue
-        due_on = (last_at + timedelta(days=site.inspection_interval_days)).date()
+        # Days are Taiwan's days: an inspection at 07:30 Taipei is still that day's.
+        due_on = (last_at.astimezone(TAIPEI) + timedelta(days=site.inspection_interval_days)).date()
         if due_on <= today:
             due.append(Due(site, last_at, due_on))
     due.sort(key=lambda d: (d.due_on is not None, d.due_on or date.min))

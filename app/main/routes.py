@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, jsonify, render_template
 from flask_babel import format_date
 from flask_login import current_user
@@ -14,7 +12,11 @@ from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import taipei_today
+from app.incidents import services as incident_services
 from app.inspections import services as inspection_services
+from app.maintenance import services as maintenance_services
+from app.maintenance.services import scan_overdue
 from app.security import public
 from app.sites import services as site_services
 
@@ -40,10 +42,38 @@ def home():
         context["site_total"] = site_services.count_visible_sites(current_user)
         if role == Role.MANAGER:
             context["counts"] = site_services.registry_counts()
+        today = taipei_today()
         if policy.can_list_inspections(current_user):
-            today = utcnow().astimezone(ZoneInfo("Asia/Taipei")).date()
             context["due"] = inspection_services.inspections_due(current_user, today=today)
+        if policy.can_list_site_work(current_user):
+            context["work"] = _open_work(today)
+    if policy.can_list_incidents(current_user) and not policy.can_list_site_work(current_user):
+        context["my_alarms"] = [
+            a
+            for a in incident_services.running_alarms(current_user)
+            if a.guard_id == current_user.id
+        ]
     return render_template("main/home.html", **context)
+
+
+def _open_work(today) -> dict:
+    """The supervisor's open work on his sites (a manager's on all): each a tap away."""
+    # Late alarms and overdue repairs notify as soon as someone looks (a cron may run
+    # `flask notify-overdue` too); the notifications are committed here.
+    scan_overdue(utcnow())
+    db.session.commit()
+    active = incident_services.list_incidents(current_user, status="active", per_page=50).items
+    by_severity = {
+        s: [i for i in active if i.severity == s] for s in ("critical", "high", "medium", "low")
+    }
+    return {
+        "alarms": incident_services.running_alarms(current_user),
+        "incidents": active,
+        "incidents_by_severity": by_severity,
+        "overdue_repairs": maintenance_services.overdue_tickets(current_user, today=today),
+        "maintenance_due": maintenance_services.maintenance_due(current_user, today=today),
+        "now": utcnow(),
+    }
 
 
 @bp.get("/healthz")

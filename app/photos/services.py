@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from app.db import new_uuid
 from app.extensions import db
@@ -23,7 +24,7 @@ MAX_PIXELS = 50_000_000
 #: Long side of the stored image and of its thumbnail.
 STORED_SIDE = 1600
 THUMB_SIDE = 320
-FORMATS = {"JPEG", "PNG", "WEBP", "HEIF", "GIF", "MPO"}
+FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
 
 
 class PhotoError(Exception):
@@ -81,7 +82,18 @@ def _write(relative: str, data: bytes) -> None:
 def store_photo(
     data: bytes, *, owner, site_id: int, kind: str = "photo", uuid: str | None = None
 ) -> Photo:
-    """Check, re-encode and store an uploaded image; returns the (flushed) Photo row."""
+    """Check, re-encode and store an uploaded image; returns the (flushed) Photo row.
+
+    `uuid` (from the device) is only the idempotency key: the same owner sending it again
+    gets the stored photo back; anybody else is refused. File names are always fresh, so no
+    upload can overwrite another's file.
+    """
+    if uuid:
+        existing = db.session.scalar(select(Photo).where(Photo.uuid == uuid))
+        if existing is not None:
+            if existing.owner_id != owner.id or existing.site_id != site_id:
+                raise PhotoError("conflict")
+            return existing
     image = _open_checked(data)
     # Turn the pixels the way the camera meant, then drop the orientation tag with the rest.
     image = ImageOps.exif_transpose(image)
@@ -92,16 +104,16 @@ def store_photo(
     thumb = _encode(background, THUMB_SIDE)
     with Image.open(io.BytesIO(stored)) as check:
         width, height = check.size
-    key = uuid or new_uuid()
-    folder = f"photos/{key[:2]}"
+    name = new_uuid()
+    folder = f"photos/{name[:2]}"
     photo = Photo(
-        uuid=key,
+        uuid=uuid or new_uuid(),
         owner_id=owner.id,
         site_id=site_id,
         kind=kind,
         sha256=hashlib.sha256(stored).hexdigest(),
-        path=f"{folder}/{key}.jpg",
-        thumb_path=f"{folder}/{key}.thumb.jpg",
+        path=f"{folder}/{name}.jpg",
+        thumb_path=f"{folder}/{name}.thumb.jpg",
         width=width,
         height=height,
         size_bytes=len(stored),

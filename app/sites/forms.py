@@ -143,6 +143,12 @@ class SiteForm(Form):
         choices=[],
         validators=[DataRequired(message=_l("Choose at least one system."))],
     )
+    arrival_target_minutes = IntegerField(
+        _l("Alarm arrival target (minutes)"),
+        default=20,
+        validators=[NumberRange(min=1, max=240, message=_l("Between 1 and 240 minutes."))],
+        render_kw={"inputmode": "numeric"},
+    )
     inspection_interval_days = IntegerField(
         _l("Inspect every (days)"),
         default=30,

@@ -65,6 +65,8 @@ class Site(TimestampMixin, Base):
     #: Comma-separated system types, a subset of SYSTEM_TYPES.
     system_types: Mapped[str] = mapped_column(String(100), default="intrusion")
     inspection_interval_days: Mapped[int] = mapped_column(default=30)
+    #: Minutes within which a mobile guard must reach the site after an alarm.
+    arrival_target_minutes: Mapped[int] = mapped_column(default=20, server_default="20")
     #: Random token in the site's QR code; rotating it retires printed labels.
     qr_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_qr_token)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from app import audit
 from app.auth import policy
 from app.authz import authorize
-from app.db import utcnow
+from app.db import retry_after_conflict, utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
 from app.htmx import render
@@ -252,6 +252,12 @@ def _inspection_context(site: Site) -> dict:
     assigned = svc.assigned_site_ids(current_user)
     may_inspect = policy.can_inspect(current_user, site, assigned_site_ids=assigned)
     return {
+        "may_report_incident": policy.can_report_incident(
+            current_user, site, assigned_site_ids=assigned
+        ),
+        "may_manage_work": policy.can_manage_site_work(
+            current_user, site.id, assigned_site_ids=assigned
+        ),
         "may_inspect": may_inspect,
         "draft": inspections.open_draft(site, current_user) if may_inspect else None,
         "last_inspection": inspections.last_inspection(site)
@@ -436,20 +442,27 @@ def check_in(token: str):
     if not form.validate_on_submit():
         abort(400)
     try:
-        record = svc.record_check_in(
-            site,
-            user=current_user,
-            uuid=form.uuid.data.lower(),
-            method="manual" if form.method.data == "manual" else "qr",
-            scanned_at=_device_time(form.scanned_at.data),
-            latitude=_float(form.latitude.data),
-            longitude=_float(form.longitude.data),
-            accuracy_m=_float(form.accuracy.data),
+        record = retry_after_conflict(
+            lambda: svc.record_check_in(
+                site,
+                user=current_user,
+                uuid=form.uuid.data.lower(),
+                method="manual" if form.method.data == "manual" else "qr",
+                scanned_at=_device_time(form.scanned_at.data),
+                latitude=_float(form.latitude.data),
+                longitude=_float(form.longitude.data),
+                accuracy_m=_float(form.accuracy.data),
+            )
         )
     except svc.CheckInConflict:
         db.session.rollback()
         abort(409)
+    from app.incidents.services import arrival_by_check_in
+
+    alarm = arrival_by_check_in(record, user=current_user)
     db.session.commit()
+    if alarm is not None:
+        flash(_("Arrival recorded for the alarm response."), "success")
     return redirect(url_for("sites.site", site_id=site.id, check_in=record.uuid), code=303)
 
 

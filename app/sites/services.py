@@ -37,6 +37,7 @@ SITE_FIELDS = (
     "geofence_m",
     "system_types",
     "inspection_interval_days",
+    "arrival_target_minutes",
     "is_active",
 )
 EQUIPMENT_FIELDS = (

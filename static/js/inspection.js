@@ -57,6 +57,8 @@
       body.append("csrf_token", csrf());
       body.append("photo_uuid", uuid());
       body.append("photo", blob, "photo.jpg");
+      var note = form.closest("article") && form.closest("article").querySelector("textarea[name=note]");
+      if (note) body.append("note", note.value);
       return fetch(form.action, {
         method: "POST",
         body: body,
@@ -64,8 +66,10 @@
         credentials: "same-origin",
       });
     }).then(function (response) {
+      if (form.hasAttribute("data-reload")) { window.location.reload(); return null; }
       return response.text().then(function (html) {
         if (response.status === 200 || response.status === 422) replace(form.dataset.target, html);
+        else if (response.status === 413) status.textContent = form.dataset.tooLarge || "413";
         else status.textContent = String(response.status);
       });
     }).catch(function () {

@@ -185,7 +185,7 @@ def test_amendment_is_shown_in_the_report(client, visit):
     )
     assert response.status_code == 303
     report = client.get(f"/inspections/{visit['uuid']}?lang=en").text
-    assert "Corrections" in report and "誤按合格" in report and "pass → fail" in report
+    assert "Corrections" in report and "誤按合格" in report and "Pass → Fail" in report
     assert "Amended" in report
 
 

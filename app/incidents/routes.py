@@ -1,0 +1,395 @@
+"""Incidents (report, timeline, notifications) and alarm responses (received → cleared)."""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import audit
+from app.auth import policy
+from app.authz import authorize
+from app.db import utcnow
+from app.extensions import db
+from app.forms import require_action_form
+from app.htmx import render
+from app.i18n import from_taipei, taipei_now_input
+from app.incidents import services as svc
+from app.incidents.forms import (
+    CATEGORY_LABELS,
+    CAUSE_LABELS,
+    INCIDENT_MESSAGES,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    AlarmForm,
+    ClearForm,
+    IncidentForm,
+)
+from app.incidents.models import STATUSES, TRANSITIONS, AlarmResponse, Incident
+from app.inspections.forms import PHOTO_MESSAGES
+from app.photos.services import PhotoError
+from app.sites import services as site_services
+from app.sites.models import Site
+from app.sites.routes import _int_arg, _page_arg, _taipei_day_start
+
+bp = Blueprint("incidents", __name__)
+
+
+@bp.app_context_processor
+def incident_labels():
+    return {
+        "category_labels": CATEGORY_LABELS,
+        "severity_labels": SEVERITY_LABELS,
+        "incident_status_labels": STATUS_LABELS,
+        "cause_labels": CAUSE_LABELS,
+    }
+
+
+def _uuid(value: str | None) -> str:
+    try:
+        return str(uuid_lib.UUID(value or ""))
+    except ValueError:
+        return str(uuid_lib.uuid4())
+
+
+def _assigned() -> set[int]:
+    return site_services.assigned_site_ids(current_user)
+
+
+def _reportable_sites() -> list[Site]:
+    assigned = _assigned()
+    return [
+        s
+        for s in site_services.visible_sites(current_user)
+        if policy.can_report_incident(current_user, s, assigned_site_ids=assigned)
+    ]
+
+
+def _load_incident(incident_id: int) -> Incident:
+    incident = db.get_or_404(Incident, incident_id)
+    if not policy.can_view_incident(current_user, incident, assigned_site_ids=_assigned()):
+        audit.record(
+            "incident.access",
+            actor=current_user,
+            target=f"incident:{incident.id}",
+            outcome="denied",
+        )
+        db.session.commit()
+        abort(404)
+    return incident
+
+
+# ---------------------------------------------------------------- incidents
+
+
+@bp.get("/incidents")
+def incidents():
+    """Incidents of the user's sites: by site, status, category, severity and period."""
+    authorize(policy.can_list_incidents(current_user))
+    since, until = (
+        _taipei_day_start(request.args.get("from")),
+        _taipei_day_start(request.args.get("to")),
+    )
+    page = svc.list_incidents(
+        current_user,
+        site_id=_int_arg("site"),
+        status=request.args.get("status", ""),
+        category=request.args.get("category", ""),
+        severity=request.args.get("severity", ""),
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+        page=_page_arg(),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render(
+        "incidents/incidents.html",
+        "incidents/_incident_list.html",
+        page=page,
+        sites=site_services.visible_sites(current_user),
+        statuses=STATUSES,
+        may_report=bool(_reportable_sites()),
+    )
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+def incident_new():
+    """Report an incident (from the home page or a site card)."""
+    sites = _reportable_sites()
+    authorize(bool(sites))
+    form = IncidentForm()
+    form.site_id.choices = [(0, _("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
+    if request.method == "GET":
+        form.uuid.data = str(uuid_lib.uuid4())
+        form.occurred_at.data = taipei_now_input()
+        form.site_id.data = request.args.get("site", type=int) or 0
+    if form.validate_on_submit():
+        site = next((s for s in sites if s.id == form.site_id.data), None)
+        if site is None:
+            form.site_id.errors.append(_("Choose the site."))
+        else:
+            try:
+                incident = svc.report_incident(
+                    site,
+                    user=current_user,
+                    uuid=_uuid(form.uuid.data),
+                    category=form.category.data,
+                    severity=form.severity.data,
+                    occurred_at=from_taipei(form.occurred_at.data),
+                    narrative=form.narrative.data,
+                    actions_taken=form.actions_taken.data or "",
+                )
+            except svc.IncidentError as exc:
+                db.session.rollback()
+                form.occurred_at.errors.append(INCIDENT_MESSAGES[exc.key])
+            else:
+                db.session.commit()
+                flash(_("Incident reported. Add photos below if you have them."), "success")
+                return redirect(url_for("incidents.incident", incident_id=incident.id), code=303)
+    return render_template("incidents/incident_form.html", form=form)
+
+
+@bp.get("/incidents/<int:incident_id>")
+def incident(incident_id: int):
+    """An incident: what happened, its photos, who was told, its timeline."""
+    incident = _load_incident(incident_id)
+    may_manage = policy.can_manage_site_work(
+        current_user, incident.site_id, assigned_site_ids=_assigned()
+    )
+    return render_template(
+        "incidents/incident.html",
+        incident=incident,
+        may_manage=may_manage,
+        may_add_photo=may_manage or incident.reporter_id == current_user.id,
+        next_statuses=sorted(TRANSITIONS[incident.status], key=STATUSES.index),
+        now_input=taipei_now_input().strftime("%Y-%m-%dT%H:%M"),
+    )
+
+
+def _managed_incident(incident_id: int) -> Incident:
+    incident = _load_incident(incident_id)
+    authorize(
+        policy.can_manage_site_work(current_user, incident.site_id, assigned_site_ids=_assigned())
+    )
+    require_action_form()
+    return incident
+
+
+@bp.post("/incidents/<int:incident_id>/updates")
+def incident_update(incident_id: int):
+    """Add a note and/or change the status (only allowed changes)."""
+    incident = _managed_incident(incident_id)
+    try:
+        svc.update_incident(
+            incident,
+            user=current_user,
+            note=request.form.get("note", ""),
+            to_status=request.form.get("status") or None,
+        )
+    except svc.IncidentError as exc:
+        db.session.rollback()
+        flash(INCIDENT_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Timeline updated."), "success")
+    return redirect(url_for("incidents.incident", incident_id=incident.id) + "#timeline", code=303)
+
+
+@bp.post("/incidents/<int:incident_id>/notified")
+def incident_notified(incident_id: int):
+    """Record that the client or the police were told."""
+    incident = _managed_incident(incident_id)
+    try:
+        at = from_taipei(datetime.strptime(request.form.get("at", ""), "%Y-%m-%dT%H:%M"))
+    except ValueError:
+        at = utcnow()
+    try:
+        svc.record_notified(incident, user=current_user, who=request.form.get("who", ""), at=at)
+    except svc.IncidentError as exc:
+        db.session.rollback()
+        flash(INCIDENT_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Recorded."), "success")
+    return redirect(url_for("incidents.incident", incident_id=incident.id), code=303)
+
+
+@bp.post("/incidents/<int:incident_id>/photos")
+def incident_photo(incident_id: int):
+    """Add a photo (downscaled on the phone, checked and re-encoded here)."""
+    incident = _load_incident(incident_id)
+    assigned = _assigned()
+    authorize(
+        incident.reporter_id == current_user.id
+        or policy.can_manage_site_work(current_user, incident.site_id, assigned_site_ids=assigned)
+    )
+    require_action_form()
+    upload = request.files.get("photo")
+    try:
+        if upload is None or not upload.filename:
+            raise PhotoError("not_an_image")
+        svc.attach_incident_photo(
+            incident,
+            user=current_user,
+            data=upload.read(),
+            uuid=_uuid(request.form.get("photo_uuid")),
+        )
+    except PhotoError as exc:
+        db.session.rollback()
+        flash(PHOTO_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Photo added."), "success")
+    return redirect(url_for("incidents.incident", incident_id=incident.id) + "#photos", code=303)
+
+
+# ---------------------------------------------------------------- alarm responses
+
+
+def _guards_for(site_ids: list[int]):
+    from app.auth.models import User
+    from app.auth.roles import Role
+    from app.sites.models import SiteAssignment
+
+    assigned = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(site_ids))
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.role == Role.GUARD, User.is_active.is_(True), User.id.in_(assigned))
+            .order_by(User.display_name)
+        )
+    )
+
+
+@bp.get("/alarms")
+def alarms():
+    """Running and recent alarm responses, with response times and late ones marked."""
+    authorize(policy.can_list_site_work(current_user) or current_user.role == "guard")
+    page = svc.list_alarms(
+        current_user,
+        site_id=_int_arg("site"),
+        page=_page_arg(),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "incidents/alarms.html",
+        running=svc.running_alarms(current_user),
+        page=page,
+        now=utcnow(),
+        may_open=policy.can_list_site_work(current_user),
+    )
+
+
+@bp.route("/alarms/new", methods=["GET", "POST"])
+def alarm_new():
+    """An alarm came in: record it and send a guard."""
+    authorize(policy.can_list_site_work(current_user))
+    assigned = _assigned()
+    sites = [
+        s
+        for s in site_services.visible_sites(current_user)
+        if policy.can_manage_site_work(current_user, s.id, assigned_site_ids=assigned)
+    ]
+    form = AlarmForm()
+    form.site_id.choices = [(0, _("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
+    guards = _guards_for([s.id for s in sites])
+    form.guard_id.choices = [(0, _("— send later —"))] + [(g.id, g.display_name) for g in guards]
+    if request.method == "GET":
+        form.uuid.data = str(uuid_lib.uuid4())
+        form.received_at.data = taipei_now_input()
+        form.site_id.data = request.args.get("site", type=int) or 0
+    if form.validate_on_submit():
+        site = next((s for s in sites if s.id == form.site_id.data), None)
+        if site is None:
+            form.site_id.errors.append(_("Choose the site."))
+        else:
+            try:
+                alarm = svc.open_alarm(
+                    site,
+                    user=current_user,
+                    uuid=_uuid(form.uuid.data),
+                    received_at=from_taipei(form.received_at.data),
+                    guard_id=form.guard_id.data or None,
+                )
+            except svc.IncidentError as exc:
+                db.session.rollback()
+                form.received_at.errors.append(INCIDENT_MESSAGES[exc.key])
+            else:
+                db.session.commit()
+                return redirect(url_for("incidents.alarm", alarm_id=alarm.id), code=303)
+    return render_template("incidents/alarm_form.html", form=form)
+
+
+def _load_alarm(alarm_id: int) -> AlarmResponse:
+    alarm = db.get_or_404(AlarmResponse, alarm_id)
+    if not policy.can_view_alarm(current_user, alarm, assigned_site_ids=_assigned()):
+        abort(404)
+    return alarm
+
+
+@bp.get("/alarms/<int:alarm_id>")
+def alarm(alarm_id: int):
+    """One alarm response: its four times, response time against the site's target."""
+    alarm = _load_alarm(alarm_id)
+    may_manage = policy.can_manage_site_work(
+        current_user, alarm.site_id, assigned_site_ids=_assigned()
+    )
+    clear_form = None
+    if may_manage and alarm.is_running:
+        clear_form = ClearForm()
+        incidents = db.session.scalars(
+            select(Incident)
+            .where(Incident.site_id == alarm.site_id)
+            .order_by(Incident.occurred_at.desc())
+            .limit(20)
+        )
+        clear_form.incident_id.choices = [(0, _("— none —"))] + [
+            (i.id, f"#{i.id} {CATEGORY_LABELS[i.category]}") for i in incidents
+        ]
+    return render_template(
+        "incidents/alarm.html",
+        alarm=alarm,
+        now=utcnow(),
+        may_manage=may_manage,
+        guards=_guards_for([alarm.site_id]) if may_manage else [],
+        clear_form=clear_form,
+    )
+
+
+@bp.post("/alarms/<int:alarm_id>/<step>")
+def alarm_step(alarm_id: int, step: str):
+    """Record a step now: dispatch (with the guard), arrival, or clearing (with the cause)."""
+    alarm = _load_alarm(alarm_id)
+    authorize(
+        policy.can_manage_site_work(current_user, alarm.site_id, assigned_site_ids=_assigned())
+    )
+    require_action_form()
+    now = utcnow()
+    try:
+        if step == "dispatch":
+            guard_id = request.form.get("guard_id", type=int)
+            if not guard_id or guard_id not in {g.id for g in _guards_for([alarm.site_id])}:
+                raise svc.IncidentError("bad_value")
+            svc.dispatch(alarm, user=current_user, guard_id=guard_id, at=now)
+        elif step == "arrive":
+            svc.arrive(alarm, user=current_user, at=now)
+        elif step == "clear":
+            svc.clear(
+                alarm,
+                user=current_user,
+                at=now,
+                cause=request.form.get("cause", ""),
+                note=request.form.get("note", ""),
+                incident_id=request.form.get("incident_id", type=int) or None,
+            )
+        else:
+            abort(404)
+    except svc.IncidentError as exc:
+        db.session.rollback()
+        flash(INCIDENT_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("incidents.alarm", alarm_id=alarm.id), code=303)

@@ -1,0 +1,344 @@
+"""Incidents and alarm responses: reporting, state machines, timelines. Flush, never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+
+from app import audit
+from app.auth import policy
+from app.db import utcnow
+from app.extensions import db
+from app.incidents.models import (
+    CATEGORIES,
+    SEVERITIES,
+    TRANSITIONS,
+    AlarmResponse,
+    Incident,
+    IncidentPhoto,
+    IncidentUpdate,
+)
+from app.notifications import services as notifications
+from app.pagination import Page, paginate
+from app.photos import services as photos
+from app.sites import services as site_services
+from app.sites.models import CheckIn, Site
+
+
+class IncidentError(Exception):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def report_incident(
+    site: Site,
+    *,
+    user,
+    uuid: str,
+    category: str,
+    severity: str,
+    occurred_at: datetime,
+    narrative: str,
+    actions_taken: str = "",
+) -> Incident:
+    """Record an incident (the same uuid again returns the first); serious ones notify."""
+    existing = db.session.scalar(select(Incident).where(Incident.uuid == uuid))
+    if existing is not None:
+        if existing.site_id != site.id or existing.reporter_id != user.id:
+            raise IncidentError("uuid_conflict")
+        return existing
+    if category not in CATEGORIES or severity not in SEVERITIES:
+        raise IncidentError("bad_value")
+    if occurred_at > utcnow():
+        raise IncidentError("in_future")
+    incident = Incident(
+        uuid=uuid,
+        site_id=site.id,
+        reporter_id=user.id,
+        category=category,
+        severity=severity,
+        occurred_at=occurred_at,
+        reported_at=utcnow(),
+        narrative=narrative.strip(),
+        actions_taken=actions_taken.strip(),
+        status="open",
+    )
+    db.session.add(incident)
+    db.session.flush()
+    audit.record(
+        "incident.reported",
+        actor=user,
+        target=f"incident:{incident.id}",
+        detail={"site": site.id, "category": category, "severity": severity},
+    )
+    if severity in ("high", "critical"):
+        notifications.notify(
+            notifications.site_watchers(site.id),
+            kind=f"incident_{severity}",
+            dedupe_key=f"incident:{incident.id}:{severity}",
+            subject=site.name,
+            link=f"/incidents/{incident.id}",
+        )
+    return incident
+
+
+def update_incident(
+    incident: Incident, *, user, note: str = "", to_status: str | None = None
+) -> IncidentUpdate:
+    """Add to the timeline: a note and/or a status change (only the allowed ones)."""
+    if to_status == incident.status:
+        to_status = None
+    if to_status is not None and to_status not in TRANSITIONS[incident.status]:
+        raise IncidentError("bad_transition")
+    if not note.strip() and to_status is None:
+        raise IncidentError("empty_update")
+    entry = IncidentUpdate(
+        incident_id=incident.id,
+        author_id=user.id,
+        at=utcnow(),
+        note=note.strip(),
+        from_status=incident.status if to_status else None,
+        to_status=to_status,
+    )
+    if to_status:
+        incident.status = to_status
+    db.session.add(entry)
+    incident.updates.append(entry)
+    db.session.flush()
+    audit.record(
+        "incident.updated",
+        actor=user,
+        target=f"incident:{incident.id}",
+        detail={"to": to_status} if to_status else {},
+    )
+    return entry
+
+
+def record_notified(incident: Incident, *, user, who: str, at: datetime) -> None:
+    """Record when the client or the police were told (once each)."""
+    if who not in ("client", "police"):
+        raise IncidentError("bad_value")
+    field = f"{who}_notified_at"
+    if getattr(incident, field) is not None:
+        return
+    if at > utcnow():
+        raise IncidentError("in_future")
+    setattr(incident, field, at)
+    entry = IncidentUpdate(
+        incident_id=incident.id, author_id=user.id, at=utcnow(), event=f"{who}_notified"
+    )
+    db.session.add(entry)
+    incident.updates.append(entry)
+    db.session.flush()
+    audit.record(f"incident.{who}_notified", actor=user, target=f"incident:{incident.id}")
+
+
+def attach_incident_photo(incident: Incident, *, user, data: bytes, uuid: str | None) -> None:
+    """The inspection photo pipeline, reused: check, strip, store; then link."""
+    photo = photos.store_photo(data, owner=user, site_id=incident.site_id, uuid=uuid)
+    linked = db.session.scalar(select(IncidentPhoto).where(IncidentPhoto.photo_id == photo.id))
+    if linked is not None:
+        if linked.incident_id != incident.id:
+            raise photos.PhotoError("conflict")
+        return
+    link = IncidentPhoto(incident_id=incident.id, photo_id=photo.id)
+    db.session.add(link)
+    incident.photos.append(link)
+    db.session.flush()
+
+
+def incidents_query(user) -> Select:
+    stmt = select(Incident)
+    if policy.sees_all_sites(user):
+        return stmt
+    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
+    return stmt.where(or_(Incident.site_id.in_(visible), Incident.reporter_id == user.id))
+
+
+def list_incidents(
+    user,
+    *,
+    site_id: int | None = None,
+    status: str = "",
+    category: str = "",
+    severity: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page:
+    stmt = incidents_query(user)
+    if site_id:
+        stmt = stmt.where(Incident.site_id == site_id)
+    if status == "active":
+        stmt = stmt.where(Incident.status.in_(("open", "in_progress")))
+    elif status:
+        stmt = stmt.where(Incident.status == status)
+    if category:
+        stmt = stmt.where(Incident.category == category)
+    if severity:
+        stmt = stmt.where(Incident.severity == severity)
+    if since:
+        stmt = stmt.where(Incident.occurred_at >= since)
+    if until:
+        stmt = stmt.where(Incident.occurred_at < until)
+    return paginate(
+        stmt.order_by(Incident.occurred_at.desc(), Incident.id.desc()), page=page, per_page=per_page
+    )
+
+
+# ---------------------------------------------------------------- alarm responses
+
+
+def open_alarm(
+    site: Site, *, user, uuid: str, received_at: datetime, guard_id: int | None = None
+) -> AlarmResponse:
+    """An alarm came in from the monitoring centre."""
+    existing = db.session.scalar(select(AlarmResponse).where(AlarmResponse.uuid == uuid))
+    if existing is not None:
+        return existing
+    if received_at > utcnow():
+        raise IncidentError("in_future")
+    alarm = AlarmResponse(
+        uuid=uuid, site_id=site.id, created_by_id=user.id, received_at=received_at
+    )
+    db.session.add(alarm)
+    db.session.flush()
+    audit.record("alarm.received", actor=user, target=f"alarm:{alarm.id}", detail={"site": site.id})
+    if guard_id:
+        dispatch(alarm, user=user, guard_id=guard_id, at=utcnow())
+    return alarm
+
+
+def _step(alarm: AlarmResponse, field: str, at: datetime, *, before: str | None) -> None:
+    if alarm.cleared_at is not None:
+        raise IncidentError("already_cleared")
+    if getattr(alarm, field) is not None:
+        raise IncidentError("already_recorded")
+    if at > utcnow():
+        raise IncidentError("in_future")
+    earlier = getattr(alarm, before) if before else None
+    if earlier is not None and at < earlier:
+        raise IncidentError("out_of_order")
+    setattr(alarm, field, at)
+
+
+def dispatch(alarm: AlarmResponse, *, user, guard_id: int, at: datetime) -> None:
+    """A mobile guard is sent."""
+    _step(alarm, "dispatched_at", at, before="received_at")
+    alarm.guard_id = guard_id
+    db.session.flush()
+    audit.record(
+        "alarm.dispatched", actor=user, target=f"alarm:{alarm.id}", detail={"guard": guard_id}
+    )
+
+
+def arrive(alarm: AlarmResponse, *, user, at: datetime, check_in: CheckIn | None = None) -> None:
+    """The guard is on site (by his QR check-in, or recorded by hand)."""
+    _step(alarm, "arrived_at", at, before="dispatched_at" if alarm.dispatched_at else "received_at")
+    alarm.arrival_check_in_id = check_in.id if check_in else None
+    db.session.flush()
+    audit.record(
+        "alarm.arrived",
+        actor=user,
+        target=f"alarm:{alarm.id}",
+        detail={"by_scan": check_in is not None},
+    )
+
+
+def clear(
+    alarm: AlarmResponse,
+    *,
+    user,
+    at: datetime,
+    cause: str,
+    note: str = "",
+    incident_id: int | None = None,
+) -> None:
+    """The alarm is dealt with: its cause, and the incident it became, if any."""
+    from app.incidents.models import ALARM_CAUSES
+
+    if cause not in ALARM_CAUSES:
+        raise IncidentError("bad_value")
+    _step(alarm, "cleared_at", at, before="arrived_at" if alarm.arrived_at else "received_at")
+    alarm.cause = cause
+    alarm.note = note.strip()
+    if incident_id:
+        incident = db.session.get(Incident, incident_id)
+        alarm.incident_id = (
+            incident.id if incident is not None and incident.site_id == alarm.site_id else None
+        )
+    db.session.flush()
+    audit.record("alarm.cleared", actor=user, target=f"alarm:{alarm.id}", detail={"cause": cause})
+
+
+def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
+    """A guard's QR scan at a site with a running alarm he was sent to records his arrival."""
+    alarm = db.session.scalar(
+        select(AlarmResponse)
+        .where(
+            AlarmResponse.site_id == check_in.site_id,
+            AlarmResponse.arrived_at.is_(None),
+            AlarmResponse.cleared_at.is_(None),
+            or_(AlarmResponse.guard_id == user.id, AlarmResponse.guard_id.is_(None)),
+        )
+        .order_by(AlarmResponse.received_at.desc())
+        .limit(1)
+    )
+    if alarm is None or check_in.received_at < alarm.received_at:
+        return None
+    if alarm.guard_id is None:
+        dispatch(alarm, user=user, guard_id=user.id, at=check_in.received_at)
+    arrive(alarm, user=user, at=check_in.received_at, check_in=check_in)
+    return alarm
+
+
+def alarms_query(user) -> Select:
+    stmt = select(AlarmResponse)
+    if policy.sees_all_sites(user):
+        return stmt
+    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
+    return stmt.where(or_(AlarmResponse.site_id.in_(visible), AlarmResponse.guard_id == user.id))
+
+
+def running_alarms(user) -> list[AlarmResponse]:
+    return list(
+        db.session.scalars(
+            alarms_query(user)
+            .where(AlarmResponse.cleared_at.is_(None))
+            .order_by(AlarmResponse.received_at)
+        )
+    )
+
+
+def list_alarms(user, *, site_id: int | None = None, page: int = 1, per_page: int = 25) -> Page:
+    stmt = alarms_query(user)
+    if site_id:
+        stmt = stmt.where(AlarmResponse.site_id == site_id)
+    return paginate(stmt.order_by(AlarmResponse.received_at.desc()), page=page, per_page=per_page)
+
+
+def notify_late_alarms(now: datetime) -> int:
+    """Running alarms past their arrival target notify the site's supervisors and managers."""
+    count = 0
+    for alarm in db.session.scalars(
+        select(AlarmResponse).where(
+            AlarmResponse.arrived_at.is_(None), AlarmResponse.cleared_at.is_(None)
+        )
+    ):
+        if alarm.is_late(now):
+            count += len(
+                notifications.notify(
+                    notifications.site_watchers(alarm.site_id),
+                    kind="alarm_late",
+                    dedupe_key=f"alarm:{alarm.id}:late",
+                    subject=alarm.site.name,
+                    link=f"/alarms/{alarm.id}",
+                )
+            )
+    return count

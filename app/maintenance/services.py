@@ -1,0 +1,287 @@
+"""Repair tickets (state machine; equipment status follows) and maintenance done. Flush only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Select, or_, select
+
+from app import audit
+from app.auth import policy
+from app.db import utcnow
+from app.extensions import db
+from app.inspections.models import Answer
+from app.maintenance.models import (
+    OPEN_TICKET_STATUSES,
+    TICKET_TRANSITIONS,
+    MaintenanceLog,
+    RepairPhoto,
+    RepairTicket,
+    RepairUpdate,
+)
+from app.notifications import services as notifications
+from app.pagination import Page, paginate
+from app.photos import services as photos
+from app.sites import services as site_services
+from app.sites.models import Equipment, Site
+
+#: Equipment status that each ticket status implies.
+EQUIPMENT_STATUS = {
+    "reported": "fault",
+    "dispatched": "under_repair",
+    "fixed": "ok",
+    "verified": "ok",
+}
+DEFAULT_DAYS_TO_REPAIR = 7
+DUE_SOON = timedelta(days=14)
+
+
+class RepairError(Exception):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _follow(ticket: RepairTicket) -> None:
+    if ticket.equipment is not None and ticket.status in EQUIPMENT_STATUS:
+        ticket.equipment.status = EQUIPMENT_STATUS[ticket.status]
+
+
+def open_ticket(
+    site: Site,
+    *,
+    user,
+    uuid: str,
+    problem: str,
+    equipment_id: int | None = None,
+    vendor: str = "",
+    due_on: date | None = None,
+    source: str = "manual",
+    answer: Answer | None = None,
+    incident_id: int | None = None,
+    today: date,
+) -> RepairTicket:
+    """Report a fault for repair; the same uuid (or the same failed item) again returns it."""
+    existing = db.session.scalar(select(RepairTicket).where(RepairTicket.uuid == uuid))
+    if existing is None and answer is not None:
+        existing = db.session.scalar(
+            select(RepairTicket).where(RepairTicket.answer_id == answer.id)
+        )
+    if existing is not None:
+        return existing
+    if not problem.strip():
+        raise RepairError("problem_required")
+    equipment = db.session.get(Equipment, equipment_id) if equipment_id else None
+    if equipment is not None and equipment.site_id != site.id:
+        equipment = None
+    ticket = RepairTicket(
+        uuid=uuid,
+        site_id=site.id,
+        equipment=equipment,
+        source=source,
+        answer_id=answer.id if answer else None,
+        incident_id=incident_id,
+        problem=problem.strip(),
+        vendor=vendor.strip(),
+        due_on=due_on or today + timedelta(days=DEFAULT_DAYS_TO_REPAIR),
+        status="reported",
+        reported_by_id=user.id,
+        reported_at=utcnow(),
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    if answer is not None:
+        for link in answer.photos:
+            db.session.add(RepairPhoto(ticket_id=ticket.id, photo_id=link.photo_id))
+    _follow(ticket)
+    db.session.flush()
+    audit.record(
+        "repair.reported",
+        actor=user,
+        target=f"repair:{ticket.id}",
+        detail={"site": site.id, "source": source},
+    )
+    return ticket
+
+
+def open_from_answer(answer: Answer, *, user, uuid: str, today: date) -> RepairTicket:
+    """One tap from a failed checklist item: its equipment, note and photos come along."""
+    if answer.is_pass is not False:
+        raise RepairError("not_failed")
+    problem = answer.note or answer.item.text_zh
+    return open_ticket(
+        answer.inspection.site,
+        user=user,
+        uuid=uuid,
+        problem=problem,
+        equipment_id=answer.equipment_id,
+        source="inspection",
+        answer=answer,
+        today=today,
+    )
+
+
+def change_status(ticket: RepairTicket, *, user, to: str, note: str = "") -> RepairUpdate:
+    """Move the ticket on (reported → dispatched → fixed → verified | cancelled with a reason)."""
+    if to not in TICKET_TRANSITIONS[ticket.status]:
+        raise RepairError("bad_transition")
+    if to == "cancelled" and not note.strip():
+        raise RepairError("reason_required")
+    if to == "verified" and not policy.can_list_site_work(user):
+        raise RepairError("supervisor_verifies")
+    entry = RepairUpdate(
+        ticket_id=ticket.id,
+        author_id=user.id,
+        at=utcnow(),
+        from_status=ticket.status,
+        to_status=to,
+        note=note.strip(),
+    )
+    ticket.status = to
+    if to == "fixed":
+        ticket.fixed_at = utcnow()
+    if to == "verified":
+        ticket.verified_at = utcnow()
+        ticket.verified_by_id = user.id
+    if to == "cancelled":
+        ticket.cancel_reason = note.strip()
+    _follow(ticket)
+    db.session.add(entry)
+    ticket.updates.append(entry)
+    db.session.flush()
+    audit.record("repair.status", actor=user, target=f"repair:{ticket.id}", detail={"to": to})
+    return entry
+
+
+def tickets_query(user) -> Select:
+    stmt = select(RepairTicket)
+    if policy.sees_all_sites(user):
+        return stmt
+    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
+    return stmt.where(
+        or_(RepairTicket.site_id.in_(visible), RepairTicket.reported_by_id == user.id)
+    )
+
+
+def list_tickets(
+    user,
+    *,
+    site_id: int | None = None,
+    state: str = "open",
+    today: date,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page:
+    stmt = tickets_query(user)
+    if site_id:
+        stmt = stmt.where(RepairTicket.site_id == site_id)
+    if state == "open":
+        stmt = stmt.where(RepairTicket.status.in_(OPEN_TICKET_STATUSES))
+    elif state == "overdue":
+        stmt = stmt.where(
+            RepairTicket.status.in_(("reported", "dispatched")), RepairTicket.due_on < today
+        )
+    elif state == "closed":
+        stmt = stmt.where(RepairTicket.status.in_(("verified", "cancelled")))
+    return paginate(
+        stmt.order_by(RepairTicket.due_on, RepairTicket.id), page=page, per_page=per_page
+    )
+
+
+def overdue_tickets(user, *, today: date) -> list[RepairTicket]:
+    return list(
+        db.session.scalars(
+            tickets_query(user)
+            .where(RepairTicket.status.in_(("reported", "dispatched")), RepairTicket.due_on < today)
+            .order_by(RepairTicket.due_on)
+        )
+    )
+
+
+def notify_overdue_tickets(today: date) -> int:
+    count = 0
+    for ticket in db.session.scalars(
+        select(RepairTicket).where(
+            RepairTicket.status.in_(("reported", "dispatched")), RepairTicket.due_on < today
+        )
+    ):
+        count += len(
+            notifications.notify(
+                notifications.site_watchers(ticket.site_id),
+                kind="repair_overdue",
+                dedupe_key=f"repair:{ticket.id}:overdue",
+                subject=ticket.site.name,
+                link=f"/repairs/{ticket.id}",
+            )
+        )
+    return count
+
+
+# ---------------------------------------------------------------- maintenance
+
+
+def record_maintenance(
+    equipment: Equipment, *, user, done_on: date, work: str, photo_data: bytes | None = None
+) -> MaintenanceLog:
+    """Maintenance done: logged, and the equipment's next due date moves on."""
+    if not work.strip():
+        raise RepairError("work_required")
+    if done_on > utcnow().date() + timedelta(days=1):
+        raise RepairError("in_future")
+    photo = (
+        photos.store_photo(photo_data, owner=user, site_id=equipment.site_id)
+        if photo_data
+        else None
+    )
+    log = MaintenanceLog(
+        equipment_id=equipment.id,
+        done_on=done_on,
+        done_by_id=user.id,
+        work=work.strip(),
+        photo_id=photo.id if photo else None,
+    )
+    db.session.add(log)
+    if equipment.last_maintained_on is None or done_on > equipment.last_maintained_on:
+        equipment.last_maintained_on = done_on
+    db.session.flush()
+    audit.record("maintenance.done", actor=user, target=f"equipment:{equipment.id}")
+    return log
+
+
+@dataclass
+class DueItem:
+    equipment: Equipment
+    due_on: date
+    is_overdue: bool
+
+
+def maintenance_due(user, *, today: date, site_id: int | None = None) -> list[DueItem]:
+    """Equipment of the user's sites due within two weeks, overdue first."""
+    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
+    stmt = select(Equipment).where(Equipment.site_id.in_(visible), Equipment.status != "retired")
+    if site_id:
+        stmt = stmt.where(Equipment.site_id == site_id)
+    due = []
+    for unit in db.session.scalars(stmt):
+        when = unit.maintenance_due_on
+        if when is not None and when <= today + DUE_SOON:
+            due.append(DueItem(unit, when, when < today))
+    return sorted(due, key=lambda d: d.due_on)
+
+
+def maintenance_history(equipment: Equipment) -> list[MaintenanceLog]:
+    return list(
+        db.session.scalars(
+            select(MaintenanceLog)
+            .where(MaintenanceLog.equipment_id == equipment.id)
+            .order_by(MaintenanceLog.done_on.desc())
+        )
+    )
+
+
+def scan_overdue(now: datetime) -> int:
+    """Notify late alarm responses and overdue repairs (`flask notify-overdue`, or on home)."""
+    from app.incidents.services import notify_late_alarms
+
+    return notify_late_alarms(now) + notify_overdue_tickets(now.date())
