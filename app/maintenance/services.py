@@ -110,12 +110,23 @@ def open_from_answer(answer: Answer, *, user, uuid: str, today: date) -> RepairT
     if answer.is_pass is not False:
         raise RepairError("not_failed")
     problem = answer.note or answer.item.text_zh
+    equipment_id = answer.equipment_id
+    if equipment_id is None and answer.item.equipment_kind:
+        # The site has a single unit of the kind the item concerns: that is the one.
+        units = db.session.scalars(
+            select(Equipment.id).where(
+                Equipment.site_id == answer.inspection.site_id,
+                Equipment.kind == answer.item.equipment_kind,
+                Equipment.status != "retired",
+            )
+        ).all()
+        equipment_id = units[0] if len(units) == 1 else None
     return open_ticket(
         answer.inspection.site,
         user=user,
         uuid=uuid,
         problem=problem,
-        equipment_id=answer.equipment_id,
+        equipment_id=equipment_id,
         source="inspection",
         answer=answer,
         today=today,

@@ -160,3 +160,15 @@ def test_maintenance_done_moves_the_next_due_date(setup):
     with pytest.raises(svc.RepairError, match="work_required"):
         svc.record_maintenance(panel, user=setup["supervisor"], done_on=TODAY, work=" ")
     assert utcnow()
+
+
+def test_the_only_unit_of_the_items_kind_is_linked_when_none_was_picked(setup):
+    inspection = inspections.start_inspection(
+        setup["site"], user=setup["supervisor"], uuid=new_uuid()
+    )
+    panel_item = inspection.template.live_items[4]
+    answer = inspections.record_answer(
+        inspection, panel_item, user=setup["supervisor"], value="fail", note="x"
+    )
+    t = svc.open_from_answer(answer, user=setup["supervisor"], uuid=new_uuid(), today=TODAY)
+    assert t.equipment_id == setup["panel"].id

@@ -1,0 +1,143 @@
+"""Issue 5 journeys on a phone: an incident with a photo, a repair ticket from a failed item
+to verification, and an alarm response from dispatch to the guard's QR arrival."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from app.extensions import db
+from app.incidents.models import AlarmResponse, Incident
+from app.maintenance.models import RepairTicket
+from app.sites.models import Site
+from tests.e2e.conftest import PHONE, shot
+from tests.e2e.test_shell import sign_in
+
+
+def demo_site() -> Site:
+    return db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """Phones that allow location at TPE-0001; phone("en") opens one in English."""
+    contexts = []
+
+    def open_phone(locale="en-US"):
+        site = demo_site()
+        context = browser.new_context(
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale=locale,
+            permissions=["geolocation"],
+            geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
+        )
+        context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+        contexts.append(context)
+        page = context.new_page()
+        page.base_url = live_server
+        return page
+
+    yield open_phone
+    for context in contexts:
+        context.close()
+
+
+def photo_file(tmp_path) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (2400, 1600), (90, 90, 160)).save(buffer, format="JPEG")
+    path = tmp_path / "scene.jpg"
+    path.write_bytes(buffer.getvalue())
+    return str(path)
+
+
+def test_guard_reports_an_incident_with_a_photo(phone, tmp_path):
+    page = phone("zh-TW")
+    page.goto(page.base_url + "/login")
+    sign_in(page, "guard")
+    page.get_by_role("link", name="通報異常事件").first.click()
+    page.get_by_label("案場").select_option(label="TPE-0001 信義商辦大樓 A 棟")
+    page.get_by_label("事件類型").select_option("suspicious_person")
+    page.get_by_label("嚴重程度").select_option("high")
+    page.get_by_label("事發經過").fill("大廳有可疑人士徘徊，已請其離開。")
+    shot(page, "zh-guard-incident-form")
+    page.get_by_role("button", name="送出通報").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("可疑人士")
+    page.locator("[data-photo-input]").set_input_files(photo_file(tmp_path))
+    expect(page.locator("#photos img.thumb")).to_have_count(1)
+    shot(page, "zh-guard-incident")
+    page.get_by_role("link", name="EN", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suspicious person")
+    shot(page, "en-guard-incident")
+    incident = db.session.scalar(select(Incident))
+    assert incident.severity == "high" and len(incident.photos) == 1
+
+
+def test_supervisor_fails_an_item_opens_a_repair_ticket_and_verifies_it(phone):
+    page = phone()
+    site = demo_site()
+    page.goto(page.base_url + f"/sites/{site.id}")
+    sign_in(page, "supervisor", "en")
+    page.get_by_role("button", name="Start an inspection").click()
+    page.wait_for_function("() => window.htmx !== undefined")
+    panel = page.locator("article.item").nth(4)
+    panel.locator("button[value=fail]").click()
+    expect(panel.locator("button[value=fail]")).to_have_attribute("aria-pressed", "true")
+    panel = page.locator("article.item").nth(4)
+    panel.locator("textarea[name=note]").fill("Panel shows a line-cut signal")
+    panel.get_by_role("button", name="Save note").click()
+    expect(page.locator("article.item").nth(4).locator(".saved")).to_be_visible()
+    page.locator("article.item").nth(4).get_by_role("button", name="Open a repair ticket").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Repair ticket")
+    expect(page.get_by_text("Panel shows a line-cut signal")).to_be_visible()
+    page.get_by_role("button", name="Repairer sent").click()
+    page.get_by_role("button", name="Mark fixed").click()
+    page.get_by_role("button", name="Verify the repair").click()
+    expect(page.locator("header .badge").first).to_have_text("Verified")
+    shot(page, "en-supervisor-repair-verified")
+    page.get_by_role("link", name="中文", exact=True).click()
+    expect(page.locator("header .badge").first).to_have_text("已驗收")
+    shot(page, "zh-supervisor-repair-verified")
+    ticket = db.session.scalar(select(RepairTicket))
+    assert ticket.status == "verified" and ticket.source == "inspection"
+
+
+def test_alarm_response_from_dispatch_to_the_guards_qr_arrival(phone):
+    site = demo_site()
+    boss = phone()
+    boss.goto(boss.base_url + "/login")
+    sign_in(boss, "supervisor", "en")
+    boss.goto(boss.base_url + f"/alarms/new?site={site.id}")
+    boss.get_by_label("Send guard").select_option(label="陳志明")
+    boss.get_by_role("button", name="Record the alarm").click()
+    expect(boss.get_by_text("Guard dispatched · 陳志明")).to_be_visible()
+    alarm_url = boss.url
+
+    guard = phone("zh-TW")
+    guard.goto(guard.base_url + "/login")
+    sign_in(guard, "guard")
+    expect(guard.get_by_text("您已被派遣")).to_be_visible()
+    shot(guard, "zh-guard-dispatched")
+    guard.goto(guard.base_url + f"/s/{site.qr_token}")  # what the phone camera opens
+    expect(guard.locator(".check-in-result")).to_be_visible()
+    expect(guard.get_by_role("status").first).to_contain_text("警報")
+
+    boss.goto(alarm_url)
+    expect(boss.get_by_text(re.compile("Arrived on site · by QR scan"))).to_be_visible()
+    expect(boss.get_by_text(re.compile("Response time: \\d+ minutes"))).to_be_visible()
+    boss.get_by_label("Cause").select_option("false_alarm")
+    boss.get_by_role("button", name="Clear the alarm").click()
+    expect(boss.locator("header .badge-ok")).to_have_text("Cleared")
+    shot(boss, "en-supervisor-alarm-cleared")
+    boss.get_by_role("link", name="中文", exact=True).click()
+    shot(boss, "zh-supervisor-alarm-cleared")
+    alarm = db.session.scalar(select(AlarmResponse))
+    assert alarm.arrival_check_in_id is not None and alarm.cause == "false_alarm"

@@ -1,0 +1,170 @@
+"""Incidents and alarm responses over HTTP."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.db import new_uuid, utcnow
+from app.extensions import db
+from app.incidents.models import AlarmResponse, Incident
+from tests import factories
+
+
+@pytest.fixture
+def crew(app, make_user):
+    site = factories.gen_site(name="板橋總廠")
+    guard, supervisor = make_user("guard", display_name="陳志明"), make_user("supervisor")
+    factories.assign(guard, site)
+    factories.assign(supervisor, site)
+    db.session.commit()
+    return {"site": site, "guard": guard, "supervisor": supervisor}
+
+
+def taipei_input(minutes_ago: int = 0) -> str:
+    return (utcnow() + timedelta(hours=8) - timedelta(minutes=minutes_ago)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+
+
+def test_guard_reports_an_incident_with_a_photo(client, crew, login):
+    login(crew["guard"])
+    form = client.get(f"/incidents/new?site={crew['site'].id}&lang=en").text
+    assert "What happened" in form
+    response = client.post(
+        "/incidents/new",
+        data={
+            "uuid": new_uuid(),
+            "site_id": str(crew["site"].id),
+            "category": "theft",
+            "severity": "high",
+            "occurred_at": taipei_input(10),
+            "narrative": "倉庫門鎖被破壞",
+        },
+    )
+    assert response.status_code == 303
+    incident = db.session.scalar(select(Incident))
+    assert (incident.reporter_id, incident.status) == (crew["guard"].id, "open")
+    assert abs((utcnow() - incident.occurred_at) - timedelta(minutes=10)) < timedelta(minutes=2)
+    page = client.get(f"/incidents/{incident.id}?lang=en").text
+    assert "must be reported to the police" in page
+    client.post(
+        f"/incidents/{incident.id}/photos",
+        data={"photo": (io.BytesIO(factories.png_bytes()), "door.png")},
+        content_type="multipart/form-data",
+    )
+    assert len(db.session.scalar(select(Incident)).photos) == 1
+
+
+def test_incident_form_explains_its_errors(client, crew, login):
+    login(crew["guard"])
+    page = client.post(
+        "/incidents/new?lang=en",
+        data={
+            "uuid": new_uuid(),
+            "site_id": "0",
+            "category": "fire",
+            "severity": "low",
+            "occurred_at": "",
+            "narrative": "",
+        },
+    ).text
+    assert "Describe what happened." in page and "Give the time." in page
+    future = client.post(
+        "/incidents/new?lang=en",
+        data={
+            "uuid": new_uuid(),
+            "site_id": str(crew["site"].id),
+            "category": "fire",
+            "severity": "low",
+            "occurred_at": taipei_input(-120),
+            "narrative": "x",
+        },
+    ).text
+    assert "That time is in the future." in future
+
+
+def test_a_guard_cannot_change_the_status_but_the_supervisor_can(app, client, crew, login):
+    incident = factories.gen_incident(crew["site"], crew["guard"])
+    db.session.commit()
+    login(crew["guard"])
+    assert (
+        client.post(f"/incidents/{incident.id}/updates", data={"status": "resolved"}).status_code
+        == 403
+    )
+    boss = app.test_client()
+    login(crew["supervisor"], test_client=boss)
+    boss.post(
+        f"/incidents/{incident.id}/updates", data={"status": "in_progress", "note": "派員處理"}
+    )
+    boss.post(
+        f"/incidents/{incident.id}/updates?lang=en", data={"status": "closed"}
+    )  # refused: not resolved yet
+    db.session.refresh(incident)
+    assert incident.status == "in_progress"
+    boss.post(f"/incidents/{incident.id}/notified", data={"who": "police", "at": taipei_input(1)})
+    db.session.refresh(incident)
+    assert incident.police_notified_at is not None
+
+
+def test_incident_list_filters(client, crew, login, make_user):
+    factories.gen_incident(crew["site"], crew["guard"], severity="critical", category="fire")
+    factories.gen_incident(
+        crew["site"], crew["guard"], severity="low", category="false_alarm", status="closed"
+    )
+    other = factories.gen_site()
+    factories.gen_incident(other, crew["supervisor"], category="medical")
+    db.session.commit()
+    login(crew["guard"])
+    page = client.get("/incidents?lang=en").text
+    assert "2 incidents" in page  # the other site's is not his
+    assert "1 incident" in client.get("/incidents?severity=critical&lang=en").text
+    assert "1 incident" in client.get("/incidents?status=active&lang=en").text
+    assert "No incidents found" in client.get("/incidents?from=2099-01-01&lang=en").text
+
+
+def test_alarm_from_receipt_to_qr_arrival_and_clearing(app, client, crew, login):
+    login(crew["supervisor"])
+    response = client.post(
+        "/alarms/new",
+        data={
+            "uuid": new_uuid(),
+            "site_id": str(crew["site"].id),
+            "received_at": taipei_input(8),
+            "guard_id": str(crew["guard"].id),
+        },
+    )
+    assert response.status_code == 303
+    alarm = db.session.scalar(select(AlarmResponse))
+    assert alarm.guard_id == crew["guard"].id and alarm.dispatched_at is not None
+    phone = app.test_client()
+    login(crew["guard"], test_client=phone)
+    assert "You have been dispatched" in phone.get("/?lang=en").text
+    scan = phone.post(f"/s/{crew['site'].qr_token}/check-in", data={"uuid": new_uuid()})
+    assert scan.status_code == 303
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is not None and alarm.arrival_check_in_id is not None
+    page = client.get(f"/alarms/{alarm.id}?lang=en").text
+    assert "by QR scan" in page and "Response time:" in page
+    client.post(f"/alarms/{alarm.id}/clear", data={"cause": "false_alarm", "note": "風吹動窗簾"})
+    db.session.refresh(alarm)
+    assert alarm.cause == "false_alarm" and not alarm.is_running
+
+
+def test_a_late_alarm_shows_as_late_and_notifies_on_the_supervisors_home(client, crew, login):
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=crew["site"].id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow() - timedelta(minutes=45),
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    login(crew["supervisor"])
+    home = client.get("/?lang=en").text
+    assert "Open work" in home and "Running alarm responses" in home
+    assert "Late" in client.get("/alarms?lang=en").text
+    assert "Alarm response running late" in client.get("/notifications?lang=en").text
