@@ -212,10 +212,19 @@ def can_list_incidents(user) -> bool:
 
 
 def can_view_incident(user, incident, *, assigned_site_ids: set[int]) -> bool:
-    """The reporter, the site's guards and supervisors, managers."""
-    if is_signed_in(user) and incident.reporter_id == user.id:
-        return True
+    """The site's guards and supervisors (the reporter too, while he serves it), managers."""
     return _works_at(user, incident.site_id, assigned_site_ids, FIELD_ROLES)
+
+
+def can_add_incident_photo(user, incident, *, assigned_site_ids: set[int]) -> bool:
+    """The reporter while he serves the site, the site's supervisors, managers."""
+    if can_manage_site_work(user, incident.site_id, assigned_site_ids=assigned_site_ids):
+        return True
+    return (
+        is_signed_in(user)
+        and incident.reporter_id == user.id
+        and _works_at(user, incident.site_id, assigned_site_ids, FIELD_ROLES)
+    )
 
 
 def can_manage_site_work(user, site_id: int, *, assigned_site_ids: set[int]) -> bool:
@@ -229,9 +238,14 @@ def can_list_site_work(user) -> bool:
     return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
 
 
+def can_list_alarms(user) -> bool:
+    """Guards see the alarms they were sent to; supervisors and managers run them."""
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
 def can_view_alarm(user, alarm, *, assigned_site_ids: set[int]) -> bool:
-    """The dispatched guard follows his alarm; supervisors of the site and managers see all."""
-    if is_signed_in(user) and alarm.guard_id == user.id:
+    """The dispatched guard (while he serves the site); supervisors of the site; managers."""
+    if is_signed_in(user) and alarm.guard_id == user.id and alarm.site_id in assigned_site_ids:
         return True
     return can_manage_site_work(user, alarm.site_id, assigned_site_ids=assigned_site_ids)
 

@@ -148,6 +148,6 @@ class AlarmResponse(Base):
         return timedelta(minutes=self.site.arrival_target_minutes)
 
     def is_late(self, now: datetime) -> bool:
-        """Arrived after the target, or not arrived and the target has passed."""
-        reference = self.arrived_at or now
+        """Arrived after the target, or no arrival before the target (or the clearing)."""
+        reference = self.arrived_at or self.cleared_at or now
         return reference - self.received_at > self.target()

@@ -163,7 +163,9 @@ def incident(incident_id: int):
         "incidents/incident.html",
         incident=incident,
         may_manage=may_manage,
-        may_add_photo=may_manage or incident.reporter_id == current_user.id,
+        may_add_photo=policy.can_add_incident_photo(
+            current_user, incident, assigned_site_ids=_assigned()
+        ),
         next_statuses=sorted(TRANSITIONS[incident.status], key=STATUSES.index),
         now_input=taipei_now_input().strftime("%Y-%m-%dT%H:%M"),
     )
@@ -221,11 +223,7 @@ def incident_notified(incident_id: int):
 def incident_photo(incident_id: int):
     """Add a photo (downscaled on the phone, checked and re-encoded here)."""
     incident = _load_incident(incident_id)
-    assigned = _assigned()
-    authorize(
-        incident.reporter_id == current_user.id
-        or policy.can_manage_site_work(current_user, incident.site_id, assigned_site_ids=assigned)
-    )
+    authorize(policy.can_add_incident_photo(current_user, incident, assigned_site_ids=_assigned()))
     require_action_form()
     upload = request.files.get("photo")
     try:
@@ -267,7 +265,7 @@ def _guards_for(site_ids: list[int]):
 @bp.get("/alarms")
 def alarms():
     """Running and recent alarm responses, with response times and late ones marked."""
-    authorize(policy.can_list_site_work(current_user) or current_user.role == "guard")
+    authorize(policy.can_list_alarms(current_user))
     page = svc.list_alarms(
         current_user,
         site_id=_int_arg("site"),
@@ -305,6 +303,10 @@ def alarm_new():
         site = next((s for s in sites if s.id == form.site_id.data), None)
         if site is None:
             form.site_id.errors.append(_("Choose the site."))
+        elif form.guard_id.data and form.guard_id.data not in {
+            g.id for g in _guards_for([site.id])
+        }:
+            form.guard_id.errors.append(_("This guard does not serve that site."))
         else:
             try:
                 alarm = svc.open_alarm(
@@ -326,6 +328,10 @@ def alarm_new():
 def _load_alarm(alarm_id: int) -> AlarmResponse:
     alarm = db.get_or_404(AlarmResponse, alarm_id)
     if not policy.can_view_alarm(current_user, alarm, assigned_site_ids=_assigned()):
+        audit.record(
+            "alarm.access", actor=current_user, target=f"alarm:{alarm.id}", outcome="denied"
+        )
+        db.session.commit()
         abort(404)
     return alarm
 

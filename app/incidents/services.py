@@ -157,7 +157,7 @@ def incidents_query(user) -> Select:
     if policy.sees_all_sites(user):
         return stmt
     visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    return stmt.where(or_(Incident.site_id.in_(visible), Incident.reporter_id == user.id))
+    return stmt.where(Incident.site_id.in_(visible))
 
 
 def list_incidents(
@@ -278,7 +278,12 @@ def clear(
 
 
 def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
-    """A guard's QR scan at a site with a running alarm he was sent to records his arrival."""
+    """A guard's QR scan at a site with a running alarm he was sent to records his arrival.
+
+    Only a scan of the label (not a typed code) that is not placed off site counts.
+    """
+    if check_in.method != "qr" or check_in.verdict == "off_site":
+        return None
     alarm = db.session.scalar(
         select(AlarmResponse)
         .where(
@@ -292,18 +297,25 @@ def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
     )
     if alarm is None or check_in.received_at < alarm.received_at:
         return None
-    if alarm.guard_id is None:
-        dispatch(alarm, user=user, guard_id=user.id, at=check_in.received_at)
-    arrive(alarm, user=user, at=check_in.received_at, check_in=check_in)
+    try:
+        if alarm.guard_id is None:
+            dispatch(alarm, user=user, guard_id=user.id, at=check_in.received_at)
+        arrive(alarm, user=user, at=check_in.received_at, check_in=check_in)
+    except IncidentError:
+        return None  # a late-arriving queued check-in older than the dispatch: not an arrival
     return alarm
 
 
 def alarms_query(user) -> Select:
+    """Managers all; supervisors their sites'; guards those they were sent to, at their sites."""
     stmt = select(AlarmResponse)
     if policy.sees_all_sites(user):
         return stmt
     visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    return stmt.where(or_(AlarmResponse.site_id.in_(visible), AlarmResponse.guard_id == user.id))
+    stmt = stmt.where(AlarmResponse.site_id.in_(visible))
+    if not policy.can_list_site_work(user):
+        stmt = stmt.where(AlarmResponse.guard_id == user.id)
+    return stmt
 
 
 def running_alarms(user) -> list[AlarmResponse]:

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, render_template
 from flask_babel import format_date
 from flask_login import current_user
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.auth import policy
 from app.auth.models import User, UserSession
@@ -60,8 +61,11 @@ def _open_work(today) -> dict:
     """The supervisor's open work on his sites (a manager's on all): each a tap away."""
     # Late alarms and overdue repairs notify as soon as someone looks (a cron may run
     # `flask notify-overdue` too); the notifications are committed here.
-    scan_overdue(utcnow())
-    db.session.commit()
+    try:
+        scan_overdue(utcnow())
+        db.session.commit()
+    except (IntegrityError, OperationalError):
+        db.session.rollback()  # another page view notified the same events a moment ago
     active = incident_services.list_incidents(current_user, status="active", per_page=50).items
     by_severity = {
         s: [i for i in active if i.severity == s] for s in ("critical", "high", "medium", "low")

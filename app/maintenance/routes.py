@@ -11,11 +11,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import audit
 from app.auth import policy
 from app.authz import authorize
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
+from app.incidents.models import Incident
 from app.inspections.forms import PHOTO_MESSAGES
 from app.inspections.models import Answer, Inspection
 from app.maintenance import services as svc
@@ -102,8 +104,12 @@ def repair_new():
     error = None
     if request.method == "POST":
         require_action_form()
+        incident_id = request.form.get("incident_id", type=int)
+        incident = db.session.get(Incident, incident_id) if incident_id else None
         if site is None:
             error = _("Choose the site.")
+        elif incident_id and (incident is None or incident.site_id != site.id):
+            abort(404)
         else:
             try:
                 ticket = svc.open_ticket(
@@ -114,8 +120,8 @@ def repair_new():
                     equipment_id=request.form.get("equipment_id", type=int),
                     vendor=request.form.get("vendor", ""),
                     due_on=_parse_date(request.form.get("due_on")),
-                    source="incident" if request.form.get("incident_id") else "manual",
-                    incident_id=request.form.get("incident_id", type=int),
+                    source="incident" if incident else "manual",
+                    incident_id=incident.id if incident else None,
                     today=taipei_today(),
                 )
             except svc.RepairError as exc:
@@ -172,7 +178,11 @@ def repair_from_item(uuid: str, item_id: int):
 
 def _load_ticket(ticket_id: int) -> RepairTicket:
     ticket = db.get_or_404(RepairTicket, ticket_id)
-    if not (_may_manage(ticket.site_id) or ticket.reported_by_id == current_user.id):
+    if not _may_manage(ticket.site_id):
+        audit.record(
+            "repair.access", actor=current_user, target=f"repair:{ticket.id}", outcome="denied"
+        )
+        db.session.commit()
         abort(404)
     return ticket
 

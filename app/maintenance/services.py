@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
 from app import audit
 from app.auth import policy
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import TAIPEI, taipei_today
 from app.inspections.models import Answer
 from app.maintenance.models import (
     OPEN_TICKET_STATUSES,
@@ -44,8 +45,26 @@ class RepairError(Exception):
 
 
 def _follow(ticket: RepairTicket) -> None:
-    if ticket.equipment is not None and ticket.status in EQUIPMENT_STATUS:
-        ticket.equipment.status = EQUIPMENT_STATUS[ticket.status]
+    """The unit's status follows its open tickets: any sent out → under repair, any
+    reported → fault, none (fixed, verified or cancelled) → ok."""
+    unit = ticket.equipment
+    if unit is None or unit.status == "retired":
+        return
+    db.session.flush()
+    open_statuses = set(
+        db.session.scalars(
+            select(RepairTicket.status).where(
+                RepairTicket.equipment_id == unit.id,
+                RepairTicket.status.in_(("reported", "dispatched")),
+            )
+        )
+    )
+    if "dispatched" in open_statuses:
+        unit.status = "under_repair"
+    elif "reported" in open_statuses:
+        unit.status = "fault"
+    else:
+        unit.status = "ok"
 
 
 def open_ticket(
@@ -170,9 +189,7 @@ def tickets_query(user) -> Select:
     if policy.sees_all_sites(user):
         return stmt
     visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    return stmt.where(
-        or_(RepairTicket.site_id.in_(visible), RepairTicket.reported_by_id == user.id)
-    )
+    return stmt.where(RepairTicket.site_id.in_(visible))
 
 
 def list_tickets(
@@ -238,7 +255,7 @@ def record_maintenance(
     """Maintenance done: logged, and the equipment's next due date moves on."""
     if not work.strip():
         raise RepairError("work_required")
-    if done_on > utcnow().date() + timedelta(days=1):
+    if done_on > taipei_today():
         raise RepairError("in_future")
     photo = (
         photos.store_photo(photo_data, owner=user, site_id=equipment.site_id)
@@ -295,4 +312,4 @@ def scan_overdue(now: datetime) -> int:
     """Notify late alarm responses and overdue repairs (`flask notify-overdue`, or on home)."""
     from app.incidents.services import notify_late_alarms
 
-    return notify_late_alarms(now) + notify_overdue_tickets(now.date())
+    return notify_late_alarms(now) + notify_overdue_tickets(now.astimezone(TAIPEI).date())

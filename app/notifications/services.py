@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
@@ -156,8 +157,20 @@ def deliver_email(ids: list[int]) -> int:
 
 
 def deliver_pending_after_request(response):
-    """after_request: mail what this request notified, once its transaction is committed."""
+    """after_request: mail what this request notified, once its transaction is committed.
+
+    The mail goes out from a thread: a slow or dead mail server never holds up the page.
+    """
     ids = g.pop("pending_notifications", None)
-    if ids and response.status_code < 400:
-        deliver_email(ids)
+    if ids and response.status_code < 400 and current_app.config.get("SMTP_URL"):
+        app = current_app._get_current_object()
+        threading.Thread(target=_deliver_in_thread, args=(app, ids), daemon=True).start()
     return response
+
+
+def _deliver_in_thread(app, ids: list[int]) -> None:
+    with app.app_context():
+        try:
+            deliver_email(ids)
+        finally:
+            db.session.remove()

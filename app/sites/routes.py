@@ -459,7 +459,7 @@ def check_in(token: str):
         abort(409)
     from app.incidents.services import arrival_by_check_in
 
-    alarm = arrival_by_check_in(record, user=current_user)
+    alarm = arrival_by_check_in(record, user=current_user)  # refuses a doubtful one itself
     db.session.commit()
     if alarm is not None:
         flash(_("Arrival recorded for the alarm response."), "success")

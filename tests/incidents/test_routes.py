@@ -168,3 +168,90 @@ def test_a_late_alarm_shows_as_late_and_notifies_on_the_supervisors_home(client,
     assert "Open work" in home and "Running alarm responses" in home
     assert "Late" in client.get("/alarms?lang=en").text
     assert "Alarm response running late" in client.get("/notifications?lang=en").text
+
+
+def test_unassigning_removes_access_to_the_reporters_incidents_and_alarms(app, client, crew, login):
+    incident = factories.gen_incident(crew["site"], crew["guard"])
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=crew["site"].id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow(),
+        guard_id=crew["guard"].id,
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    login(crew["guard"])
+    assert client.get(f"/incidents/{incident.id}").status_code == 200
+    assert client.get(f"/alarms/{alarm.id}").status_code == 200
+    from app.sites.models import SiteAssignment
+
+    db.session.execute(
+        SiteAssignment.__table__.delete().where(SiteAssignment.user_id == crew["guard"].id)
+    )
+    db.session.commit()
+    assert client.get(f"/incidents/{incident.id}").status_code == 404
+    assert client.get(f"/alarms/{alarm.id}").status_code == 404
+    assert "No incidents found" in client.get("/incidents?lang=en").text
+
+
+def test_a_typed_code_or_an_off_site_scan_is_not_an_arrival(app, client, crew, login):
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=crew["site"].id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow() - timedelta(minutes=5),
+        guard_id=crew["guard"].id,
+        dispatched_at=utcnow() - timedelta(minutes=4),
+    )
+    db.session.add(alarm)
+    crew["site"].latitude, crew["site"].longitude = 25.0, 121.5
+    db.session.commit()
+    login(crew["guard"])
+    token = crew["site"].qr_token
+    client.post(f"/s/{token}/check-in", data={"uuid": new_uuid(), "method": "manual"})
+    client.post(
+        f"/s/{token}/check-in",
+        data={"uuid": new_uuid(), "latitude": "25.2", "longitude": "121.5", "accuracy": "10"},
+    )
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is None
+    client.post(
+        f"/s/{token}/check-in",
+        data={"uuid": new_uuid(), "latitude": "25.0", "longitude": "121.5", "accuracy": "10"},
+    )
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is not None
+
+
+def test_an_alarm_cleared_remotely_without_arrival_is_not_late_for_ever(crew):
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=crew["site"].id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow() - timedelta(hours=2),
+        cleared_at=utcnow() - timedelta(hours=2) + timedelta(minutes=5),
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    assert not alarm.is_late(utcnow())
+
+
+def test_a_supervisor_cannot_send_a_guard_from_another_site(client, crew, login, make_user):
+    stranger = make_user("guard", display_name="Other Site Guard")
+    other = factories.gen_site()
+    factories.assign(stranger, other)
+    factories.assign(crew["supervisor"], other)
+    db.session.commit()
+    login(crew["supervisor"])
+    page = client.post(
+        "/alarms/new?lang=en",
+        data={
+            "uuid": new_uuid(),
+            "site_id": str(crew["site"].id),
+            "received_at": taipei_input(1),
+            "guard_id": str(stranger.id),
+        },
+    ).text
+    assert "This guard does not serve that site." in page
+    assert db.session.scalar(select(AlarmResponse)) is None

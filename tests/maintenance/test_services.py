@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.db import new_uuid, utcnow
+from app.db import new_uuid
 from app.extensions import db
 from app.inspections import services as inspections
 from app.maintenance import services as svc
@@ -159,7 +159,18 @@ def test_maintenance_done_moves_the_next_due_date(setup):
     assert panel.last_maintained_on == date(2026, 11, 20)
     with pytest.raises(svc.RepairError, match="work_required"):
         svc.record_maintenance(panel, user=setup["supervisor"], done_on=TODAY, work=" ")
-    assert utcnow()
+    with pytest.raises(svc.RepairError, match="in_future"):
+        svc.record_maintenance(panel, user=setup["supervisor"], done_on=date(2099, 1, 1), work="x")
+
+
+def test_cancelling_the_only_open_ticket_brings_the_unit_back_to_ok(setup):
+    first, second = ticket(setup), ticket(setup)
+    svc.change_status(first, user=setup["supervisor"], to="dispatched")
+    assert setup["panel"].status == "under_repair"
+    svc.change_status(first, user=setup["supervisor"], to="cancelled", note="duplicate")
+    assert setup["panel"].status == "fault"  # the second ticket is still open
+    svc.change_status(second, user=setup["supervisor"], to="cancelled", note="false report")
+    assert setup["panel"].status == "ok"
 
 
 def test_the_only_unit_of_the_items_kind_is_linked_when_none_was_picked(setup):
