@@ -44,6 +44,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # If Redis is down, throttle in memory rather than refuse every login.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SMTP_URL": "",
+        "MAIL_FROM": "guardpost@localhost",
         "TRUSTED_HOSTS": None,
         "PROXY_FIX": 0,
         "SECURE_COOKIES": False,
@@ -83,7 +84,15 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         elif url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://") :]
         found["SQLALCHEMY_DATABASE_URI"] = url
-    for key in ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS", "BASE_URL", "UPLOAD_DIR", "SMTP_URL"):
+    for key in (
+        "SECRET_KEY",
+        "AUDIT_KEY",
+        "DATA_KEYS",
+        "BASE_URL",
+        "UPLOAD_DIR",
+        "SMTP_URL",
+        "MAIL_FROM",
+    ):
         if env.get(key):
             found[key] = env[key]
     if env.get("RATELIMIT_STORAGE_URI"):
@@ -94,7 +103,11 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         found["PROXY_FIX"] = _int(env["PROXY_FIX"], 0)
     if env.get("SECURE_COOKIES"):
         found["SECURE_COOKIES"] = _bool(env["SECURE_COOKIES"])
-    for key, default in (("SESSION_IDLE_MINUTES", 120), ("SESSION_MAX_HOURS", 14)):
+    for key, default in (
+        ("SESSION_IDLE_MINUTES", 120),
+        ("SESSION_MAX_HOURS", 14),
+        ("TEMP_PASSWORD_HOURS", 72),
+    ):
         if env.get(key):
             found[key] = _int(env[key], default)
     return found

@@ -33,8 +33,8 @@ def empty_database(tmp_path, database_url):
     engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in database_url else "?"
-    yield f"{database_url}{sep}options=-csearch_path%3D{schema}"
+    base = database_url.split("?", 1)[0]
+    yield f"{base}?options=-csearch_path%3D{schema}"
     with engine.connect() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     engine.dispose()
