@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app import errors, i18n, security, templating
     from app.audit.cli import audit_cli
     from app.auth.routes import bp as auth_bp
+    from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.incidents.routes import bp as incidents_bp
@@ -63,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(maintenance_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(briefings_bp)
     app.after_request(deliver_pending_after_request)
 
     app.cli.add_command(audit_cli)
@@ -75,6 +77,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic) knows all tables."""
     import app.audit.models
     import app.auth.models
+    import app.briefings.models
     import app.incidents.models
     import app.inspections.models
     import app.maintenance.models

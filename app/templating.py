@@ -74,6 +74,7 @@ NAV_ITEMS = [
     NavItem("main.home", _l("Home"), "home", policy.is_signed_in),
     NavItem("sites.scanner", _l("Scan"), "scan", policy.can_scan),
     NavItem("incidents.incidents", _l("Incidents"), "alert", policy.can_list_incidents),
+    NavItem("briefings.briefings", _l("Briefings"), "book", policy.can_read_briefings),
     NavItem("inspections.inspections", _l("Inspections"), "history", policy.can_list_inspections),
     NavItem("sites.sites", _l("Sites"), "site", policy.can_list_sites),
     NavItem("auth.users", _l("Users"), "users", policy.can_manage_users),

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from app.auth.models import UserSession
+from app.briefings.models import Briefing, BriefingAttachment, BriefingSite
 from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.incidents.models import AlarmResponse
@@ -199,6 +202,36 @@ TABLE: dict[str, Entry] = {
     ],
     "notifications.notifications": Entry("GET", "/notifications", SIGNED_IN),
     "notifications.mark_read": Entry("POST", "/notifications/read", SIGNED_IN),
+    "briefings.briefings": Entry("GET", "/briefings", FIELD | MANAGER),
+    # {briefing}: published to the guards of {site} by another supervisor.
+    "briefings.briefing": Entry("GET", "/briefings/{briefing}", frozenset(["guard", "manager"])),
+    "briefings.acknowledge": Entry(
+        "POST", "/briefings/{briefing}/ack", frozenset(["guard", "manager"])
+    ),
+    "briefings.briefing_new": [
+        Entry("GET", "/briefings/new", SUPERVISOR_MANAGER),
+        Entry("POST", "/briefings/new", SUPERVISOR_MANAGER),
+    ],
+    "briefings.briefing_edit": [
+        Entry("GET", "/briefings/{briefing}/edit", MANAGER),
+        Entry("POST", "/briefings/{briefing}/edit", MANAGER),
+    ],
+    "briefings.briefing_status": Entry("POST", "/briefings/{briefing}/status", MANAGER),
+    "briefings.progress": Entry("GET", "/briefings/{briefing}/progress", MANAGER),
+    "briefings.remind": Entry("POST", "/briefings/{briefing}/remind", MANAGER),
+    "briefings.acknowledgements_csv": Entry(
+        "GET", "/briefings/{briefing}/acknowledgements.csv", MANAGER
+    ),
+    "briefings.attachment": Entry("POST", "/briefings/{briefing}/attachments", MANAGER),
+    "briefings.attachment_file": Entry(
+        "GET", "/briefing-files/{briefing_file}", frozenset(["guard", "manager"])
+    ),
+    "briefings.training": Entry("GET", "/training", FIELD | MANAGER),
+    "briefings.training_new": [
+        Entry("GET", "/training/new", SUPERVISOR_MANAGER),
+        Entry("POST", "/training/new", SUPERVISOR_MANAGER),
+    ],
+    "briefings.training_csv": Entry("GET", "/training/export.csv", SUPERVISOR_MANAGER),
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -247,12 +280,33 @@ def build_world(make_user, role: str | None) -> dict:
         uuid=new_uuid(), site_id=site.id, created_by_id=inspector.id, received_at=utcnow()
     )
     db.session.add(alarm)
+    briefing = Briefing(
+        kind="pre_duty",
+        title="今日勤前教育",
+        body="注意門禁",
+        author_id=inspector.id,
+        status="published",
+        audience="sites",
+        published_at=utcnow(),
+    )
+    db.session.add(briefing)
+    db.session.flush()
+    db.session.add(BriefingSite(briefing_id=briefing.id, site_id=site.id))
+    briefing_file = BriefingAttachment(
+        briefing_id=briefing.id, path="attachments/x.pdf", filename="x.pdf"
+    )
+    db.session.add(briefing_file)
+    pdf = Path(current_app.config["UPLOAD_DIR"]) / "attachments" / "x.pdf"
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
     ticket = RepairTicket(
         uuid=new_uuid(), site_id=site.id, problem="broken", reported_by_id=inspector.id
     )
     db.session.add(ticket)
     db.session.commit()
     return {
+        "briefing": briefing.id,
+        "briefing_file": briefing_file.id,
         "incident": incident.id,
         "foreign_incident": foreign_incident.id,
         "alarm": alarm.id,
@@ -322,7 +376,9 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
     entry = entries(endpoint)[n]
     placeholders = dict.fromkeys(
         ("target", "target_session", "own_session", "site", "other_site", "client", "equipment"), 1
-    ) | dict.fromkeys(("incident", "foreign_incident", "alarm", "ticket"), 1)
+    ) | dict.fromkeys(
+        ("incident", "foreign_incident", "alarm", "ticket", "briefing", "briefing_file"), 1
+    )
     placeholders |= dict.fromkeys(
         ("token", "other_token", "uuid", "draft", "submitted", "foreign", "photo"), "x"
     )

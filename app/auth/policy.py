@@ -252,3 +252,31 @@ def can_view_alarm(user, alarm, *, assigned_site_ids: set[int]) -> bool:
 
 def can_read_notifications(user) -> bool:
     return is_signed_in(user)
+
+
+# ---------------------------------------------------------------- briefings and training
+
+
+def can_read_briefings(user) -> bool:
+    """The inbox: guards, supervisors and managers (all must sign the pledge)."""
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+def can_publish_briefings(user) -> bool:
+    """Supervisors brief their sites' guards; managers anyone."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+def can_manage_briefing(user, briefing) -> bool:
+    """Edit, publish, follow up: its author, or a manager."""
+    role = _role(user)
+    return role in ALL_SITES_ROLES or (role == Role.SUPERVISOR and briefing.author_id == user.id)
+
+
+def can_manage_training(user) -> bool:
+    """Record training and see who is expiring: supervisors (their guards) and managers."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+def can_view_own_training(user) -> bool:
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)

@@ -247,9 +247,18 @@ def _run_page(inspection: Inspection, *, missing=None, form=None, status=200):
             form=form or SubmitForm(signer_name=current_user.display_name),
             locale=_locale(),
             may_repair=_may_repair(inspection),
+            training_current=_training_hint(inspection),
         ),
         status,
     )
+
+
+def _training_hint(inspection: Inspection) -> bool | None:
+    """For the training item (K13/K14): are this site's guards current? (a hint, not an answer)"""
+    from app.briefings.services import site_training_current
+    from app.i18n import taipei_today
+
+    return site_training_current(inspection.site, today=taipei_today())
 
 
 def _may_repair(inspection: Inspection) -> bool:

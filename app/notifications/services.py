@@ -26,6 +26,7 @@ MESSAGES = {
     "incident_critical": _l("Critical incident at %(subject)s"),
     "alarm_late": _l("Alarm response running late at %(subject)s"),
     "repair_overdue": _l("Repair overdue at %(subject)s"),
+    "briefing_reminder": _l("Please read and acknowledge: %(subject)s"),
 }
 
 

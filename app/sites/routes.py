@@ -245,6 +245,15 @@ def site(site_id: int):
     )
 
 
+def _training_current(site: Site) -> bool | None:
+    from app.briefings.services import site_training_current
+    from app.i18n import taipei_today
+
+    if not policy.can_manage_training(current_user):
+        return None
+    return site_training_current(site, today=taipei_today())
+
+
 def _inspection_context(site: Site) -> dict:
     """What the card shows of inspections: the last one, a draft to continue, whether to start."""
     from app.inspections import services as inspections
@@ -259,6 +268,7 @@ def _inspection_context(site: Site) -> dict:
             current_user, site.id, assigned_site_ids=assigned
         ),
         "may_inspect": may_inspect,
+        "training_current": _training_current(site),
         "draft": inspections.open_draft(site, current_user) if may_inspect else None,
         "last_inspection": inspections.last_inspection(site)
         if policy.can_list_inspections(current_user)

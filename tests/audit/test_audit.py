@@ -73,7 +73,8 @@ def test_deleted_row_is_found_by_verify(app, database_url):
 def test_a_row_rewritten_with_a_fresh_hash_but_without_the_key_is_caught(app, database_url):
     write_events(3)
     behind_the_apps_back(
-        database_url, "UPDATE audit_event SET hash = 'f' || substr(hash, 2) WHERE seq = 2"
+        database_url,
+        "UPDATE audit_event SET hash = substr(hash, 33) || substr(hash, 1, 32) WHERE seq = 2",
     )
     db.session.expire_all()
     assert verify_chain().first_bad_seq == 2

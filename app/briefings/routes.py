@@ -1,0 +1,386 @@
+"""Briefings (inbox, reading, acknowledging; writing, publishing, progress, reminders, CSV)
+and training records."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app import audit
+from app.auth import policy
+from app.authz import authorize
+from app.briefings import services as svc
+from app.briefings.forms import (
+    AUDIENCE_LABELS,
+    BRIEFING_MESSAGES,
+    KIND_LABELS,
+    TOPIC_LABELS,
+    TRAINING_STATUS_LABELS,
+    BriefingForm,
+    TrainingForm,
+)
+from app.briefings.models import Briefing, TrainingSession
+from app.db import retry_after_conflict
+from app.extensions import db
+from app.forms import require_action_form
+from app.i18n import taipei_today
+from app.inspections.forms import PHOTO_MESSAGES
+from app.photos.services import PhotoError, store_photo  # evidence photos of training
+from app.sites import services as site_services
+
+bp = Blueprint("briefings", __name__)
+
+
+@bp.app_context_processor
+def briefing_labels():
+    unread = 0
+    if current_user and current_user.is_authenticated and policy.can_read_briefings(current_user):
+        unread = svc.unread_count(current_user)
+    return {
+        "briefing_kind_labels": KIND_LABELS,
+        "audience_labels": AUDIENCE_LABELS,
+        "topic_labels": TOPIC_LABELS,
+        "training_status_labels": TRAINING_STATUS_LABELS,
+        "unread_briefings": unread,
+        "render_body": svc.render_body,
+    }
+
+
+def _load(briefing_id: int) -> Briefing:
+    briefing = db.get_or_404(Briefing, briefing_id)
+    may_manage = policy.can_manage_briefing(current_user, briefing)
+    if not may_manage and not (
+        briefing.status == "published" and svc.is_in_audience(briefing, current_user)
+    ):
+        audit.record(
+            "briefing.access",
+            actor=current_user,
+            target=f"briefing:{briefing.id}",
+            outcome="denied",
+        )
+        db.session.commit()
+        abort(404)
+    return briefing
+
+
+@bp.get("/briefings")
+def briefings():
+    """My briefings to read; for supervisors and managers, also the ones they manage."""
+    authorize(policy.can_read_briefings(current_user))
+    mine = svc.inbox(current_user)
+    return render_template(
+        "briefings/briefings.html",
+        inbox=[(b, svc.acknowledgement(b, current_user)) for b in mine],
+        managed=svc.briefings_managed_by(current_user)
+        if policy.can_publish_briefings(current_user)
+        else [],
+    )
+
+
+@bp.get("/briefings/<int:briefing_id>")
+def briefing(briefing_id: int):
+    """Read a briefing; acknowledge it."""
+    item = _load(briefing_id)
+    return render_template(
+        "briefings/briefing.html",
+        briefing=item,
+        ack=svc.acknowledgement(item, current_user),
+        for_me=item.status == "published" and svc.is_in_audience(item, current_user),
+        may_manage=policy.can_manage_briefing(current_user, item),
+    )
+
+
+@bp.post("/briefings/<int:briefing_id>/ack")
+def acknowledge(briefing_id: int):
+    """「我已閱讀並了解」: once per version; pressing again changes nothing."""
+    item = _load(briefing_id)
+    require_action_form()
+    try:
+        retry_after_conflict(lambda: svc.acknowledge(item, user=current_user))
+    except svc.BriefingError as exc:
+        db.session.rollback()
+        flash(BRIEFING_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Thank you. Your acknowledgement has been recorded."), "success")
+    return redirect(url_for("briefings.briefing", briefing_id=item.id), code=303)
+
+
+def _form_page(item: Briefing | None):
+    authorize(policy.can_publish_briefings(current_user))
+    if item is not None:
+        authorize(policy.can_manage_briefing(current_user, item))
+    form = BriefingForm(obj=item)
+    sites = site_services.visible_sites(current_user)
+    people = svc.briefable_people(current_user)
+    if not policy.sees_all_sites(current_user):
+        form.audience.choices = [c for c in form.audience.choices if c[0] != "all_guards"]
+    chosen_sites = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
+    chosen_users = {int(v) for v in request.form.getlist("user_id") if v.isdigit()}
+    if request.method == "GET" and item is not None:
+        chosen_sites = {s.id for s in item.sites}
+        chosen_users = {u.id for u in item.users}
+    if request.method == "GET" and item is None and request.args.get("site", type=int):
+        chosen_sites = {request.args.get("site", type=int)}
+    error = None
+    if form.validate_on_submit():
+        try:
+            saved = svc.save_briefing(
+                item,
+                actor=current_user,
+                kind=form.kind.data,
+                title=form.title.data,
+                body=form.body.data,
+                requires_ack=form.requires_ack.data,
+                due_on=form.due_on.data,
+                audience_kind=form.audience.data,
+                site_ids=chosen_sites,
+                user_ids=chosen_users,
+                substantive=not form.minor_edit.data,
+            )
+            if request.form.get("publish") == "1" and saved.status != "published":
+                svc.publish(saved, actor=current_user)
+        except svc.BriefingError as exc:
+            db.session.rollback()
+            error = BRIEFING_MESSAGES[exc.key]
+        else:
+            db.session.commit()
+            flash(_("Briefing saved."), "success")
+            return redirect(url_for("briefings.progress", briefing_id=saved.id), code=303)
+    return render_template(
+        "briefings/briefing_form.html",
+        form=form,
+        briefing=item,
+        sites=sites,
+        people=people,
+        chosen_sites=chosen_sites,
+        chosen_users=chosen_users,
+        error=error,
+    )
+
+
+@bp.route("/briefings/new", methods=["GET", "POST"])
+def briefing_new():
+    """Write a briefing for guards of chosen sites, all guards, or chosen people."""
+    return _form_page(None)
+
+
+@bp.route("/briefings/<int:briefing_id>/edit", methods=["GET", "POST"])
+def briefing_edit(briefing_id: int):
+    """Edit; a substantive change asks everyone to acknowledge again."""
+    return _form_page(db.get_or_404(Briefing, briefing_id))
+
+
+def _managed(briefing_id: int) -> Briefing:
+    item = db.get_or_404(Briefing, briefing_id)
+    if not policy.can_manage_briefing(current_user, item):
+        abort(404)
+    return item
+
+
+@bp.post("/briefings/<int:briefing_id>/status")
+def briefing_status(briefing_id: int):
+    """Publish or withdraw."""
+    item = _managed(briefing_id)
+    require_action_form()
+    if request.form.get("action") == "withdraw":
+        svc.withdraw(item, actor=current_user)
+        flash(_("Briefing withdrawn."), "success")
+    else:
+        svc.publish(item, actor=current_user)
+        flash(_("Briefing published."), "success")
+    db.session.commit()
+    return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
+
+
+@bp.get("/briefings/<int:briefing_id>/progress")
+def progress(briefing_id: int):
+    """Who has acknowledged, who is outstanding, who is overdue."""
+    item = _managed(briefing_id)
+    rows = svc.progress(item, today=taipei_today())
+    return render_template(
+        "briefings/progress.html",
+        briefing=item,
+        rows=rows,
+        done=sum(1 for r in rows if r.acknowledged_at),
+    )
+
+
+@bp.post("/briefings/<int:briefing_id>/remind")
+def remind(briefing_id: int):
+    """Remind everyone outstanding (in the app, and by e-mail when configured)."""
+    item = _managed(briefing_id)
+    require_action_form()
+    count = svc.remind(item, actor=current_user, today=taipei_today())
+    db.session.commit()
+    flash(_("%(count)s people reminded.", count=count), "success")
+    return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
+
+
+@bp.get("/briefings/<int:briefing_id>/acknowledgements.csv")
+def acknowledgements_csv(briefing_id: int):
+    """The acknowledgements as CSV (Excel opens it: UTF-8 with a byte-order mark)."""
+    item = _managed(briefing_id)
+    body = "\ufeff" + svc.acknowledgements_csv(item, today=taipei_today())
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="briefing-{item.id}-v{item.version}.csv"'
+    )
+    return response
+
+
+@bp.get("/briefing-files/<int:attachment_id>")
+def attachment_file(attachment_id: int):
+    """A PDF attached to a briefing, for those who may read the briefing."""
+    from app.briefings.models import BriefingAttachment
+
+    item = db.get_or_404(BriefingAttachment, attachment_id)
+    _load(item.briefing_id)
+    if not item.path:
+        abort(404)
+    path = Path(current_app.config["UPLOAD_DIR"]) / item.path
+    if not path.exists():
+        abort(404)
+    response = send_file(
+        path, mimetype="application/pdf", as_attachment=True, download_name=item.filename
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/briefings/<int:briefing_id>/attachments")
+def attachment(briefing_id: int):
+    """Attach an image (through the photo pipeline) or a PDF."""
+    item = _managed(briefing_id)
+    require_action_form()
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise PhotoError("not_an_image")
+        svc.attach_file(item, actor=current_user, data=upload.read(), filename=upload.filename)
+    except PhotoError as exc:
+        db.session.rollback()
+        flash(PHOTO_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Attachment added."), "success")
+    return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
+
+
+# ---------------------------------------------------------------- training
+
+
+@bp.get("/training")
+def training():
+    """Training: my own record; for supervisors and managers, who is expiring or expired."""
+    authorize(policy.can_view_own_training(current_user))
+    today = taipei_today()
+    people = []
+    if policy.can_manage_training(current_user):
+        for person in svc.people_in_care(current_user):
+            statuses = svc.training_status(person, today=today)
+            people.append((person, statuses))
+    flagged = [(p, s) for p, s in people if any(t.status != "current" for t in s)]
+    sessions = (
+        list(
+            db.session.scalars(
+                select(TrainingSession).order_by(TrainingSession.held_on.desc()).limit(20)
+            )
+        )
+        if people
+        else []
+    )
+    return render_template(
+        "briefings/training.html",
+        mine=svc.training_status(current_user, today=today),
+        flagged=flagged,
+        people=people,
+        sessions=sessions,
+    )
+
+
+@bp.route("/training/new", methods=["GET", "POST"])
+def training_new():
+    """Record a training session and who attended."""
+    authorize(policy.can_manage_training(current_user))
+    form = TrainingForm()
+    people = svc.people_in_care(current_user)
+    chosen = {int(v) for v in request.form.getlist("user_id") if v.isdigit()} & {
+        p.id for p in people
+    }
+    error = None
+    if form.validate_on_submit():
+        if not chosen:
+            error = _("Tick who attended.")
+        else:
+            evidence = None
+            upload = request.files.get("evidence")
+            try:
+                if upload and upload.filename:
+                    site = site_services.visible_sites(current_user)[:1]
+                    if site:
+                        evidence = store_photo(
+                            upload.read(), owner=current_user, site_id=site[0].id
+                        )
+                svc.record_training(
+                    actor=current_user,
+                    topic=form.topic.data,
+                    held_on=form.held_on.data,
+                    hours=float(form.hours.data),
+                    trainer=form.trainer.data or "",
+                    note=form.note.data or "",
+                    attendee_ids=chosen,
+                    evidence=evidence,
+                )
+            except PhotoError as exc:
+                db.session.rollback()
+                error = PHOTO_MESSAGES[exc.key]
+            else:
+                db.session.commit()
+                flash(_("Training recorded."), "success")
+                return redirect(url_for("briefings.training"), code=303)
+    return render_template(
+        "briefings/training_form.html", form=form, people=people, chosen=chosen, error=error
+    )
+
+
+@bp.get("/training/export.csv")
+def training_csv():
+    """Every guard in my care with the status of each topic, as CSV."""
+    authorize(policy.can_manage_training(current_user))
+    today = taipei_today()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["username", "name", "topic", "last_on", "expires_on", "status"])
+    for person in svc.people_in_care(current_user):
+        for s in svc.training_status(person, today=today):
+            writer.writerow(
+                [
+                    person.username,
+                    person.display_name,
+                    s.topic,
+                    s.last_on or "",
+                    s.expires_on or "",
+                    s.status,
+                ]
+            )
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="training.csv"'
+    return response

@@ -1,0 +1,463 @@
+"""Briefings: audience, versions, acknowledgements, reminders; pledges; training validity."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import current_app
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from app import audit
+from app.auth import policy
+from app.auth.models import User
+from app.auth.roles import Role
+from app.briefings.models import (
+    Acknowledgement,
+    Briefing,
+    BriefingAttachment,
+    BriefingSite,
+    BriefingUser,
+    TrainingAttendance,
+    TrainingSession,
+)
+from app.db import new_uuid, utcnow
+from app.extensions import db
+from app.notifications import services as notifications
+from app.sites import services as site_services
+from app.sites.models import SiteAssignment
+
+#: Roles that may see confidential information, and so must sign the pledge.
+PLEDGE_ROLES = (Role.GUARD, Role.SUPERVISOR, Role.MANAGER)
+#: Default validity of each training topic in days (TRAINING_VALIDITY_DAYS overrides).
+DEFAULT_VALIDITY = {"first_aid": 730, "fire_safety": 365, "personal_data": 365}
+EXPIRING_WITHIN = timedelta(days=30)
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+class BriefingError(Exception):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def render_body(text: str) -> Markup:
+    """Plain text made readable: escaped first, then line breaks and http(s) links added.
+
+    Whatever a user typed — tags, event attributes, hx- attributes — stays inert text.
+    """
+    escaped = str(escape(text))
+    link = '<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>'
+    linked = _URL.sub(lambda m: link.format(m.group(0)), escaped)
+    return Markup(linked.replace("\n", "<br>\n"))  # noqa: S704 (built from escaped text)
+
+
+# ---------------------------------------------------------------- audience
+
+
+def audience(briefing: Briefing) -> list[User]:
+    """Who must read it, resolved now (a guard newly assigned to a site is included)."""
+    stmt = select(User).where(User.is_active.is_(True))
+    if briefing.audience == "all_guards":
+        stmt = stmt.where(User.role == Role.GUARD)
+    elif briefing.audience == "sites":
+        chosen = select(BriefingSite.site_id).where(BriefingSite.briefing_id == briefing.id)
+        guards = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(chosen))
+        stmt = stmt.where(User.role == Role.GUARD, User.id.in_(guards))
+    elif briefing.audience == "users":
+        chosen = select(BriefingUser.user_id).where(BriefingUser.briefing_id == briefing.id)
+        stmt = stmt.where(User.id.in_(chosen))
+    else:  # confidential: the pledge
+        stmt = stmt.where(User.role.in_(PLEDGE_ROLES))
+    return list(db.session.scalars(stmt.order_by(User.display_name)))
+
+
+def is_in_audience(briefing: Briefing, user) -> bool:
+    return any(member.id == user.id for member in audience(briefing))
+
+
+def inbox(user) -> list[Briefing]:
+    """Published briefings the user is to read, newest first."""
+    published = db.session.scalars(
+        select(Briefing)
+        .where(Briefing.status == "published")
+        .order_by(Briefing.published_at.desc())
+    )
+    return [b for b in published if is_in_audience(b, user)]
+
+
+def acknowledgement(briefing: Briefing, user) -> Acknowledgement | None:
+    """The user's acknowledgement of the current version, if any."""
+    return db.session.scalar(
+        select(Acknowledgement).where(
+            Acknowledgement.briefing_id == briefing.id,
+            Acknowledgement.version == briefing.version,
+            Acknowledgement.user_id == user.id,
+        )
+    )
+
+
+def unread_count(user) -> int:
+    """Briefings waiting for the user's acknowledgement (the badge)."""
+    return sum(1 for b in inbox(user) if b.requires_ack and acknowledgement(b, user) is None)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _set_audience(
+    briefing: Briefing, *, audience_kind: str, site_ids: set[int], user_ids: set[int]
+) -> None:
+    briefing.audience = audience_kind
+    db.session.execute(
+        BriefingSite.__table__.delete().where(BriefingSite.briefing_id == briefing.id)
+    )
+    db.session.execute(
+        BriefingUser.__table__.delete().where(BriefingUser.briefing_id == briefing.id)
+    )
+    if audience_kind == "sites":
+        for site_id in sorted(site_ids):
+            db.session.add(BriefingSite(briefing_id=briefing.id, site_id=site_id))
+    if audience_kind == "users":
+        for user_id in sorted(user_ids):
+            db.session.add(BriefingUser(briefing_id=briefing.id, user_id=user_id))
+
+
+def save_briefing(
+    briefing: Briefing | None,
+    *,
+    actor,
+    kind: str,
+    title: str,
+    body: str,
+    requires_ack: bool,
+    due_on: date | None,
+    audience_kind: str,
+    site_ids: set[int],
+    user_ids: set[int],
+    substantive: bool = True,
+) -> Briefing:
+    """Create a draft, or edit: a substantive edit of a published briefing makes a new version."""
+    if kind == "pledge":
+        audience_kind = "confidential"
+    if audience_kind == "sites" and not site_ids:
+        raise BriefingError("sites_required")
+    if audience_kind == "users" and not user_ids:
+        raise BriefingError("users_required")
+    allowed_sites = {s.id for s in site_services.visible_sites(actor)}
+    if site_ids - allowed_sites:
+        raise BriefingError("not_your_site")
+    created = briefing is None
+    briefing = briefing or Briefing(author_id=actor.id, status="draft")
+    changed = (briefing.title, briefing.body) != (title.strip(), body.strip())
+    briefing.kind, briefing.title, briefing.body = kind, title.strip(), body.strip()
+    briefing.requires_ack = requires_ack or kind == "pledge"
+    briefing.due_on = due_on
+    briefing.updated_at = utcnow()
+    if created:
+        db.session.add(briefing)
+    elif briefing.status == "published" and changed and substantive:
+        briefing.version += 1
+    db.session.flush()
+    _set_audience(briefing, audience_kind=audience_kind, site_ids=site_ids, user_ids=user_ids)
+    db.session.flush()
+    audit.record(
+        "briefing.created" if created else "briefing.updated",
+        actor=actor,
+        target=f"briefing:{briefing.id}",
+        detail={"version": briefing.version},
+    )
+    return briefing
+
+
+MAX_PDF_BYTES = 10 * 1024 * 1024
+
+
+def attach_file(briefing: Briefing, *, actor, data: bytes, filename: str) -> BriefingAttachment:
+    """Attach an image (through the photo pipeline) or a PDF (checked, stored outside static/)."""
+    from app.photos.services import PhotoError, store_photo
+
+    name = (filename or "file")[-120:]
+    if data[:5] == b"%PDF-":
+        if len(data) > MAX_PDF_BYTES:
+            raise PhotoError("too_large")
+        stored = new_uuid()
+        path = f"attachments/{stored[:2]}/{stored}.pdf"
+        target = Path(current_app.config["UPLOAD_DIR"]) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        item = BriefingAttachment(
+            briefing_id=briefing.id,
+            path=path,
+            filename=name,
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+    else:
+        site_id = briefing.sites[0].id if briefing.sites else None
+        if site_id is None:
+            visible = site_services.visible_sites(actor)
+            site_id = visible[0].id if visible else None
+        if site_id is None:
+            raise PhotoError("not_an_image")
+        photo = store_photo(data, owner=actor, site_id=site_id)
+        item = BriefingAttachment(briefing_id=briefing.id, photo_id=photo.id, filename=name)
+    db.session.add(item)
+    briefing.attachments.append(item)
+    db.session.flush()
+    audit.record("briefing.attachment", actor=actor, target=f"briefing:{briefing.id}")
+    return item
+
+
+def publish(briefing: Briefing, *, actor) -> None:
+    briefing.status = "published"
+    briefing.published_at = briefing.published_at or utcnow()
+    db.session.flush()
+    audit.record("briefing.published", actor=actor, target=f"briefing:{briefing.id}")
+
+
+def withdraw(briefing: Briefing, *, actor) -> None:
+    briefing.status = "withdrawn"
+    db.session.flush()
+    audit.record("briefing.withdrawn", actor=actor, target=f"briefing:{briefing.id}")
+
+
+def acknowledge(briefing: Briefing, *, user) -> Acknowledgement:
+    """'I have read and understood': once per version; again is the same record."""
+    if briefing.status != "published" or not is_in_audience(briefing, user):
+        raise BriefingError("not_for_you")
+    existing = acknowledgement(briefing, user)
+    if existing is not None:
+        return existing
+    ack = Acknowledgement(
+        briefing_id=briefing.id, version=briefing.version, user_id=user.id, at=utcnow()
+    )
+    db.session.add(ack)
+    db.session.flush()
+    audit.record(
+        "briefing.acknowledged",
+        actor=user,
+        target=f"briefing:{briefing.id}",
+        detail={"version": briefing.version},
+    )
+    return ack
+
+
+@dataclass
+class Progress:
+    user: User
+    acknowledged_at: object
+    is_overdue: bool
+
+
+def progress(briefing: Briefing, *, today: date) -> list[Progress]:
+    acks = {
+        a.user_id: a.at
+        for a in db.session.scalars(
+            select(Acknowledgement).where(
+                Acknowledgement.briefing_id == briefing.id,
+                Acknowledgement.version == briefing.version,
+            )
+        )
+    }
+    late = briefing.due_on is not None and briefing.due_on < today
+    return [Progress(u, acks.get(u.id), late and u.id not in acks) for u in audience(briefing)]
+
+
+def remind(briefing: Briefing, *, actor, today: date) -> int:
+    """Notify everyone who has not acknowledged this version yet (once a day at most)."""
+    outstanding = [p.user for p in progress(briefing, today=today) if p.acknowledged_at is None]
+    created = notifications.notify(
+        outstanding,
+        kind="briefing_reminder",
+        dedupe_key=f"briefing:{briefing.id}:v{briefing.version}:{today.isoformat()}",
+        subject=briefing.title,
+        link=f"/briefings/{briefing.id}",
+    )
+    audit.record(
+        "briefing.reminded",
+        actor=actor,
+        target=f"briefing:{briefing.id}",
+        detail={"count": len(created)},
+    )
+    return len(created)
+
+
+def acknowledgements_csv(briefing: Briefing, *, today: date) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["briefing", "version", "username", "name", "acknowledged_at_utc", "overdue"])
+    for p in progress(briefing, today=today):
+        at = p.acknowledged_at.isoformat() if p.acknowledged_at else ""
+        writer.writerow(
+            [
+                briefing.id,
+                briefing.version,
+                p.user.username,
+                p.user.display_name,
+                at,
+                "yes" if p.is_overdue else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def briefings_managed_by(user) -> list[Briefing]:
+    """Briefings a supervisor wrote (a manager: all)."""
+    stmt = select(Briefing).order_by(Briefing.updated_at.desc())
+    if not policy.sees_all_sites(user):
+        stmt = stmt.where(Briefing.author_id == user.id)
+    return list(db.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- the pledge
+
+
+def current_pledge() -> Briefing | None:
+    return db.session.scalar(
+        select(Briefing)
+        .where(Briefing.kind == "pledge", Briefing.status == "published")
+        .order_by(Briefing.published_at.desc())
+        .limit(1)
+    )
+
+
+def has_current_pledge(user) -> bool:
+    """Has the user acknowledged the current version of the current confidentiality pledge?
+
+    The confidential-information vault refuses access without it; no published pledge means no.
+    """
+    pledge = current_pledge()
+    return pledge is not None and acknowledgement(pledge, user) is not None
+
+
+# ---------------------------------------------------------------- training
+
+
+def validity_days() -> dict[str, int]:
+    return {**DEFAULT_VALIDITY, **(current_app.config.get("TRAINING_VALIDITY_DAYS") or {})}
+
+
+def record_training(
+    *,
+    actor,
+    topic: str,
+    held_on: date,
+    hours: float,
+    trainer: str,
+    note: str,
+    attendee_ids: set[int],
+    evidence=None,
+) -> TrainingSession:
+    session = TrainingSession(
+        topic=topic,
+        held_on=held_on,
+        hours=hours,
+        trainer=trainer.strip(),
+        note=note.strip(),
+        created_by_id=actor.id,
+        evidence_photo_id=evidence.id if evidence is not None else None,
+    )
+    db.session.add(session)
+    db.session.flush()
+    for user_id in sorted(attendee_ids):
+        db.session.add(TrainingAttendance(session_id=session.id, user_id=user_id))
+    db.session.flush()
+    audit.record(
+        "training.recorded",
+        actor=actor,
+        target=f"training:{session.id}",
+        detail={"topic": topic, "attendees": len(attendee_ids)},
+    )
+    return session
+
+
+@dataclass
+class TopicStatus:
+    topic: str
+    last_on: date | None
+    expires_on: date | None
+    status: str  # current, expiring, expired, missing
+
+
+def training_status(user, *, today: date) -> list[TopicStatus]:
+    """Each topic with a validity: the latest session attended, when it expires, its status."""
+    rows = db.session.execute(
+        select(TrainingSession.topic, TrainingSession.held_on)
+        .join(TrainingAttendance, TrainingAttendance.session_id == TrainingSession.id)
+        .where(TrainingAttendance.user_id == user.id)
+    ).all()
+    latest: dict[str, date] = {}
+    for topic, held_on in rows:
+        latest[topic] = max(latest.get(topic, held_on), held_on)
+    statuses = []
+    for topic, days in validity_days().items():
+        last = latest.get(topic)
+        if last is None:
+            statuses.append(TopicStatus(topic, None, None, "missing"))
+            continue
+        expires = last + timedelta(days=days)
+        status = (
+            "expired"
+            if expires < today
+            else ("expiring" if expires <= today + EXPIRING_WITHIN else "current")
+        )
+        statuses.append(TopicStatus(topic, last, expires, status))
+    return statuses
+
+
+def people_in_care(user) -> list[User]:
+    """Guards a supervisor looks after (those of his sites); every guard for a manager."""
+    stmt = (
+        select(User)
+        .where(User.role == Role.GUARD, User.is_active.is_(True))
+        .order_by(User.display_name)
+    )
+    if not policy.sees_all_sites(user):
+        mine = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+        stmt = stmt.where(
+            User.id.in_(select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(mine)))
+        )
+    return list(db.session.scalars(stmt))
+
+
+def briefable_people(user) -> list[User]:
+    """People a briefing can be addressed to by name: a supervisor's guards; for a manager,
+    every guard and supervisor."""
+    if not policy.sees_all_sites(user):
+        return people_in_care(user)
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.is_active.is_(True), User.role.in_((Role.GUARD, Role.SUPERVISOR)))
+            .order_by(User.display_name)
+        )
+    )
+
+
+def site_training_current(site, *, today: date) -> bool | None:
+    """Are all the site's guards current in first aid and fire safety? None without guards."""
+    guards = list(
+        db.session.scalars(
+            select(User).where(
+                User.role == Role.GUARD,
+                User.is_active.is_(True),
+                User.id.in_(
+                    select(SiteAssignment.user_id).where(SiteAssignment.site_id == site.id)
+                ),
+            )
+        )
+    )
+    if not guards:
+        return None
+    return all(
+        s.status in ("current", "expiring")
+        for g in guards
+        for s in training_status(g, today=today)
+        if s.topic in ("first_aid", "fire_safety")
+    )
