@@ -95,6 +95,12 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
     ):
         if env.get(key):
             found[key] = env[key]
+    if env.get("TRAINING_VALIDITY_DAYS"):
+        # "first_aid=730,fire_safety=365,personal_data=365"
+        pairs = (
+            item.split("=", 1) for item in env["TRAINING_VALIDITY_DAYS"].split(",") if "=" in item
+        )
+        found["TRAINING_VALIDITY_DAYS"] = {k.strip(): _int(v, 365) for k, v in pairs}
     if env.get("RATELIMIT_STORAGE_URI"):
         found["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     if env.get("TRUSTED_HOSTS"):

@@ -39,6 +39,7 @@ def test_environment_is_read():
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "SESSION_IDLE_MINUTES": "30",
         "BASE_URL": "https://guardpost.example",
+        "TRAINING_VALIDITY_DAYS": "first_aid=365, fire_safety=180",
     }
     found = config.from_environment(env)
     assert found["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/guardpost"
@@ -47,6 +48,7 @@ def test_environment_is_read():
     assert found["RATELIMIT_STORAGE_URI"].startswith("redis://")
     assert found["SESSION_IDLE_MINUTES"] == 30
     assert found["BASE_URL"] == "https://guardpost.example"
+    assert found["TRAINING_VALIDITY_DAYS"] == {"first_aid": 365, "fire_safety": 180}
 
 
 def test_flask_commands_find_the_migrations_from_any_directory(tmp_path):

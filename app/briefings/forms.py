@@ -39,6 +39,8 @@ BRIEFING_MESSAGES = {
     "users_required": _l("Choose at least one person."),
     "not_your_site": _l("You can only brief the guards of your own sites."),
     "not_for_you": _l("This briefing is not addressed to you."),
+    "pledge_managers": _l("Only a manager publishes the confidentiality pledge."),
+    "not_your_people": _l("You can only address the guards of your own sites."),
 }
 
 

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -36,13 +37,13 @@ from app.briefings.forms import (
     BriefingForm,
     TrainingForm,
 )
-from app.briefings.models import Briefing, TrainingSession
+from app.briefings.models import Briefing, TrainingAttendance, TrainingSession
 from app.db import retry_after_conflict
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
 from app.inspections.forms import PHOTO_MESSAGES
-from app.photos.services import PhotoError, store_photo  # evidence photos of training
+from app.photos.services import PhotoError, photo_file, store_photo
 from app.sites import services as site_services
 
 bp = Blueprint("briefings", __name__)
@@ -132,6 +133,7 @@ def _form_page(item: Briefing | None):
     people = svc.briefable_people(current_user)
     if not policy.sees_all_sites(current_user):
         form.audience.choices = [c for c in form.audience.choices if c[0] != "all_guards"]
+        form.kind.choices = [c for c in form.kind.choices if c[0] != "pledge"]
     chosen_sites = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
     chosen_users = {int(v) for v in request.form.getlist("user_id") if v.isdigit()}
     if request.method == "GET" and item is not None:
@@ -230,7 +232,7 @@ def remind(briefing_id: int):
     require_action_form()
     count = svc.remind(item, actor=current_user, today=taipei_today())
     db.session.commit()
-    flash(_("%(count)s people reminded.", count=count), "success")
+    flash(ngettext("%(num)d person reminded.", "%(num)d people reminded.", count), "success")
     return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
 
 
@@ -248,18 +250,20 @@ def acknowledgements_csv(briefing_id: int):
 
 @bp.get("/briefing-files/<int:attachment_id>")
 def attachment_file(attachment_id: int):
-    """A PDF attached to a briefing, for those who may read the briefing."""
+    """A file attached to a briefing (image or PDF), for those who may read the briefing."""
     from app.briefings.models import BriefingAttachment
 
     item = db.get_or_404(BriefingAttachment, attachment_id)
     _load(item.briefing_id)
-    if not item.path:
-        abort(404)
-    path = Path(current_app.config["UPLOAD_DIR"]) / item.path
+    if item.photo is not None:  # images follow the briefing's readers, not a site
+        path, mimetype, download = photo_file(item.photo), "image/jpeg", False
+    else:
+        path = Path(current_app.config["UPLOAD_DIR"]) / item.path
+        mimetype, download = "application/pdf", True
     if not path.exists():
         abort(404)
     response = send_file(
-        path, mimetype="application/pdf", as_attachment=True, download_name=item.filename
+        path, mimetype=mimetype, as_attachment=download, download_name=item.filename
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -298,15 +302,20 @@ def training():
             statuses = svc.training_status(person, today=today)
             people.append((person, statuses))
     flagged = [(p, s) for p, s in people if any(t.status != "current" for t in s)]
-    sessions = (
-        list(
+    sessions = []
+    if people:
+        in_care = [p.id for p, _statuses in people]
+        attended = select(TrainingAttendance.session_id).where(
+            TrainingAttendance.user_id.in_(in_care)
+        )
+        sessions = list(
             db.session.scalars(
-                select(TrainingSession).order_by(TrainingSession.held_on.desc()).limit(20)
+                select(TrainingSession)
+                .where(TrainingSession.id.in_(attended))
+                .order_by(TrainingSession.held_on.desc())
+                .limit(20)
             )
         )
-        if people
-        else []
-    )
     return render_template(
         "briefings/training.html",
         mine=svc.training_status(current_user, today=today),
@@ -335,10 +344,9 @@ def training_new():
             try:
                 if upload and upload.filename:
                     site = site_services.visible_sites(current_user)[:1]
-                    if site:
-                        evidence = store_photo(
-                            upload.read(), owner=current_user, site_id=site[0].id
-                        )
+                    if not site:
+                        raise PhotoError("not_an_image")
+                    evidence = store_photo(upload.read(), owner=current_user, site_id=site[0].id)
                 svc.record_training(
                     actor=current_user,
                     topic=form.topic.data,
@@ -371,16 +379,8 @@ def training_csv():
     writer.writerow(["username", "name", "topic", "last_on", "expires_on", "status"])
     for person in svc.people_in_care(current_user):
         for s in svc.training_status(person, today=today):
-            writer.writerow(
-                [
-                    person.username,
-                    person.display_name,
-                    s.topic,
-                    s.last_on or "",
-                    s.expires_on or "",
-                    s.status,
-                ]
-            )
+            row = [person.username, person.display_name, s.topic, s.last_on, s.expires_on, s.status]
+            writer.writerow([svc.csv_cell(v) for v in row])
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="training.csv"'
     return response

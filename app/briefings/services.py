@@ -145,7 +145,10 @@ def save_briefing(
 ) -> Briefing:
     """Create a draft, or edit: a substantive edit of a published briefing makes a new version."""
     if kind == "pledge":
+        if not policy.sees_all_sites(actor):
+            raise BriefingError("pledge_managers")
         audience_kind = "confidential"
+        substantive = True  # every new pledge text must be acknowledged again
     if audience_kind == "sites" and not site_ids:
         raise BriefingError("sites_required")
     if audience_kind == "users" and not user_ids:
@@ -153,6 +156,8 @@ def save_briefing(
     allowed_sites = {s.id for s in site_services.visible_sites(actor)}
     if site_ids - allowed_sites:
         raise BriefingError("not_your_site")
+    if audience_kind == "users" and user_ids - {u.id for u in briefable_people(actor)}:
+        raise BriefingError("not_your_people")
     created = briefing is None
     briefing = briefing or Briefing(author_id=actor.id, status="draft")
     changed = (briefing.title, briefing.body) != (title.strip(), body.strip())
@@ -209,6 +214,8 @@ def attach_file(briefing: Briefing, *, actor, data: bytes, filename: str) -> Bri
         item = BriefingAttachment(briefing_id=briefing.id, photo_id=photo.id, filename=name)
     db.session.add(item)
     briefing.attachments.append(item)
+    if briefing.status == "published":
+        briefing.version += 1  # new material: everyone acknowledges again
     db.session.flush()
     audit.record("briefing.attachment", actor=actor, target=f"briefing:{briefing.id}")
     return item
@@ -266,7 +273,14 @@ def progress(briefing: Briefing, *, today: date) -> list[Progress]:
         )
     }
     late = briefing.due_on is not None and briefing.due_on < today
-    return [Progress(u, acks.get(u.id), late and u.id not in acks) for u in audience(briefing)]
+    members = audience(briefing)
+    rows = [Progress(u, acks.get(u.id), late and u.id not in acks) for u in members]
+    # Proof outlives assignments: whoever acknowledged stays listed, even if no longer addressed.
+    former = set(acks) - {u.id for u in members}
+    if former:
+        for user in db.session.scalars(select(User).where(User.id.in_(former))):
+            rows.append(Progress(user, acks[user.id], False))
+    return rows
 
 
 def remind(briefing: Briefing, *, actor, today: date) -> int:
@@ -288,22 +302,20 @@ def remind(briefing: Briefing, *, actor, today: date) -> int:
     return len(created)
 
 
+def csv_cell(value) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (names are user input)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def acknowledgements_csv(briefing: Briefing, *, today: date) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["briefing", "version", "username", "name", "acknowledged_at_utc", "overdue"])
     for p in progress(briefing, today=today):
         at = p.acknowledged_at.isoformat() if p.acknowledged_at else ""
-        writer.writerow(
-            [
-                briefing.id,
-                briefing.version,
-                p.user.username,
-                p.user.display_name,
-                at,
-                "yes" if p.is_overdue else "",
-            ]
-        )
+        row = [briefing.id, briefing.version, p.user.username, p.user.display_name, at]
+        writer.writerow([csv_cell(v) for v in [*row, "yes" if p.is_overdue else ""]])
     return out.getvalue()
 
 
@@ -340,7 +352,11 @@ def has_current_pledge(user) -> bool:
 
 
 def validity_days() -> dict[str, int]:
-    return {**DEFAULT_VALIDITY, **(current_app.config.get("TRAINING_VALIDITY_DAYS") or {})}
+    """Validity per topic; unknown topic names in the setting are ignored."""
+    from app.briefings.models import TOPICS
+
+    configured = current_app.config.get("TRAINING_VALIDITY_DAYS") or {}
+    return {**DEFAULT_VALIDITY, **{k: v for k, v in configured.items() if k in TOPICS}}
 
 
 def record_training(

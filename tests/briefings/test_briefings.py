@@ -279,3 +279,116 @@ def test_pdf_and_image_attachments_are_served_only_to_readers(app, client, team,
     outsider = app.test_client()
     login(team["stranger"], test_client=outsider)
     assert outsider.get(f"/briefing-files/{pdf_id}").status_code == 404
+
+
+def test_csv_cells_never_become_formulas(team):
+    team["guard"].display_name = '=HYPERLINK("http://evil")'
+    briefing = brief(team)
+    text = svc.acknowledgements_csv(briefing, today=TODAY)
+    assert "'=HYPERLINK" in text
+
+
+def test_only_managers_publish_the_pledge_and_every_pledge_edit_asks_again(team):
+    with pytest.raises(svc.BriefingError, match="pledge_managers"):
+        svc.save_briefing(
+            None,
+            actor=team["supervisor"],
+            kind="pledge",
+            title="x",
+            body="y",
+            requires_ack=True,
+            due_on=None,
+            audience_kind="confidential",
+            site_ids=set(),
+            user_ids=set(),
+        )
+    pledge = svc.save_briefing(
+        None,
+        actor=team["manager"],
+        kind="pledge",
+        title="保密切結書",
+        body="v1",
+        requires_ack=True,
+        due_on=None,
+        audience_kind="confidential",
+        site_ids=set(),
+        user_ids=set(),
+    )
+    svc.publish(pledge, actor=team["manager"])
+    svc.save_briefing(
+        pledge,
+        actor=team["manager"],
+        kind="pledge",
+        title="保密切結書",
+        body="v1.",
+        requires_ack=True,
+        due_on=None,
+        audience_kind="confidential",
+        site_ids=set(),
+        user_ids=set(),
+        substantive=False,
+    )
+    assert pledge.version == 2
+
+
+def test_a_supervisor_cannot_address_people_outside_his_sites(team):
+    with pytest.raises(svc.BriefingError, match="not_your_people"):
+        svc.save_briefing(
+            None,
+            actor=team["supervisor"],
+            kind="notice",
+            title="x",
+            body="y",
+            requires_ack=True,
+            due_on=None,
+            audience_kind="users",
+            site_ids=set(),
+            user_ids={team["stranger"].id},
+        )
+
+
+def test_acknowledgements_stay_in_the_progress_after_unassignment(team):
+    from app.sites.models import SiteAssignment
+
+    briefing = brief(team)
+    svc.acknowledge(briefing, user=team["guard"])
+    db.session.execute(
+        SiteAssignment.__table__.delete().where(SiteAssignment.user_id == team["guard"].id)
+    )
+    rows = svc.progress(briefing, today=TODAY)
+    assert [(r.user.id, bool(r.acknowledged_at)) for r in rows] == [(team["guard"].id, True)]
+
+
+def test_image_attachments_are_served_to_readers_from_any_site(app, team, login, make_user):
+    import io
+
+    far_guard = make_user("guard")
+    factories.assign(far_guard, team["other"])
+    briefing = svc.save_briefing(
+        None,
+        actor=team["manager"],
+        kind="notice",
+        title="全體公告",
+        body="新制服",
+        requires_ack=True,
+        due_on=None,
+        audience_kind="all_guards",
+        site_ids=set(),
+        user_ids=set(),
+    )
+    svc.publish(briefing, actor=team["manager"])
+    db.session.commit()
+    boss = app.test_client()
+    login(team["manager"], test_client=boss)
+    boss.post(
+        f"/briefings/{briefing.id}/attachments",
+        data={"file": (io.BytesIO(factories.png_bytes()), "uniform.png")},
+        content_type="multipart/form-data",
+    )
+    db.session.refresh(briefing)
+    assert briefing.version == 2  # new material: read again
+    (attachment,) = briefing.attachments
+    reader = app.test_client()
+    login(far_guard, test_client=reader)
+    response = reader.get(f"/briefing-files/{attachment.id}")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
