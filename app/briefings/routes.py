@@ -24,9 +24,8 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
 from app.auth import policy
-from app.authz import authorize
+from app.authz import authorize, authorize_hidden
 from app.briefings import services as svc
 from app.briefings.forms import (
     AUDIENCE_LABELS,
@@ -67,17 +66,8 @@ def briefing_labels():
 def _load(briefing_id: int) -> Briefing:
     briefing = db.get_or_404(Briefing, briefing_id)
     may_manage = policy.can_manage_briefing(current_user, briefing)
-    if not may_manage and not (
-        briefing.status == "published" and svc.is_in_audience(briefing, current_user)
-    ):
-        audit.record(
-            "briefing.access",
-            actor=current_user,
-            target=f"briefing:{briefing.id}",
-            outcome="denied",
-        )
-        db.session.commit()
-        abort(404)
+    readable = briefing.status == "published" and svc.is_in_audience(briefing, current_user)
+    authorize_hidden(may_manage or readable, target=f"briefing:{briefing.id}")
     return briefing
 
 

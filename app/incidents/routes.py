@@ -10,9 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
 from app.auth import policy
-from app.authz import authorize
+from app.authz import authorize, authorize_hidden
 from app.db import utcnow
 from app.extensions import db
 from app.forms import require_action_form
@@ -71,15 +70,10 @@ def _reportable_sites() -> list[Site]:
 
 def _load_incident(incident_id: int) -> Incident:
     incident = db.get_or_404(Incident, incident_id)
-    if not policy.can_view_incident(current_user, incident, assigned_site_ids=_assigned()):
-        audit.record(
-            "incident.access",
-            actor=current_user,
-            target=f"incident:{incident.id}",
-            outcome="denied",
-        )
-        db.session.commit()
-        abort(404)
+    authorize_hidden(
+        policy.can_view_incident(current_user, incident, assigned_site_ids=_assigned()),
+        target=f"incident:{incident.id}",
+    )
     return incident
 
 
@@ -327,12 +321,10 @@ def alarm_new():
 
 def _load_alarm(alarm_id: int) -> AlarmResponse:
     alarm = db.get_or_404(AlarmResponse, alarm_id)
-    if not policy.can_view_alarm(current_user, alarm, assigned_site_ids=_assigned()):
-        audit.record(
-            "alarm.access", actor=current_user, target=f"alarm:{alarm.id}", outcome="denied"
-        )
-        db.session.commit()
-        abort(404)
+    authorize_hidden(
+        policy.can_view_alarm(current_user, alarm, assigned_site_ids=_assigned()),
+        target=f"alarm:{alarm.id}",
+    )
     return alarm
 
 

@@ -21,9 +21,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
 from app.auth import policy
-from app.authz import authorize
+from app.authz import authorize, authorize_hidden
 from app.db import retry_after_conflict, utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
@@ -202,15 +201,10 @@ def _load(uuid: str) -> Inspection:
     if inspection is None:
         abort(404)
     assigned = site_services.assigned_site_ids(current_user)
-    if not policy.can_view_inspection(current_user, inspection, assigned_site_ids=assigned):
-        audit.record(
-            "inspection.access",
-            actor=current_user,
-            target=f"inspection:{inspection.id}",
-            outcome="denied",
-        )
-        db.session.commit()
-        abort(404)
+    authorize_hidden(
+        policy.can_view_inspection(current_user, inspection, assigned_site_ids=assigned),
+        target=f"inspection:{inspection.id}",
+    )
     return inspection
 
 

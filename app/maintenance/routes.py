@@ -11,9 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
 from app.auth import policy
-from app.authz import authorize
+from app.authz import authorize, authorize_hidden
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
@@ -178,12 +177,7 @@ def repair_from_item(uuid: str, item_id: int):
 
 def _load_ticket(ticket_id: int) -> RepairTicket:
     ticket = db.get_or_404(RepairTicket, ticket_id)
-    if not _may_manage(ticket.site_id):
-        audit.record(
-            "repair.access", actor=current_user, target=f"repair:{ticket.id}", outcome="denied"
-        )
-        db.session.commit()
-        abort(404)
+    authorize_hidden(_may_manage(ticket.site_id), target=f"repair:{ticket.id}")
     return ticket
 
 

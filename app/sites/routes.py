@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from app import audit
 from app.auth import policy
-from app.authz import authorize
+from app.authz import authorize, authorize_hidden
 from app.db import retry_after_conflict, utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
@@ -72,10 +72,7 @@ def _int_arg(name: str) -> int | None:
 def _load_site(site_id: int, allowed) -> Site:
     """The site, or 404 — also when the user may not know it exists (and that is audited)."""
     site = db.get_or_404(Site, site_id)
-    if not allowed(site):
-        audit.record("site.access", actor=current_user, target=f"site:{site.id}", outcome="denied")
-        db.session.commit()
-        abort(404)
+    authorize_hidden(allowed(site), target=f"site:{site.id}")
     return site
 
 
