@@ -153,11 +153,7 @@ def attach_incident_photo(incident: Incident, *, user, data: bytes, uuid: str | 
 
 
 def incidents_query(user) -> Select:
-    stmt = select(Incident)
-    if policy.sees_all_sites(user):
-        return stmt
-    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    return stmt.where(Incident.site_id.in_(visible))
+    return site_services.scope_to_sites(select(Incident), Incident.site_id, user)
 
 
 def list_incidents(
@@ -308,11 +304,7 @@ def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
 
 def alarms_query(user) -> Select:
     """Managers all; supervisors their sites'; guards those they were sent to, at their sites."""
-    stmt = select(AlarmResponse)
-    if policy.sees_all_sites(user):
-        return stmt
-    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    stmt = stmt.where(AlarmResponse.site_id.in_(visible))
+    stmt = site_services.scope_to_sites(select(AlarmResponse), AlarmResponse.site_id, user)
     if not policy.can_list_site_work(user):
         stmt = stmt.where(AlarmResponse.guard_id == user.id)
     return stmt

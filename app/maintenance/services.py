@@ -185,11 +185,7 @@ def change_status(ticket: RepairTicket, *, user, to: str, note: str = "") -> Rep
 
 
 def tickets_query(user) -> Select:
-    stmt = select(RepairTicket)
-    if policy.sees_all_sites(user):
-        return stmt
-    visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    return stmt.where(RepairTicket.site_id.in_(visible))
+    return site_services.scope_to_sites(select(RepairTicket), RepairTicket.site_id, user)
 
 
 def list_tickets(

@@ -89,6 +89,13 @@ def visible_sites_query(user) -> Select:
     return stmt.where(False)
 
 
+def scope_to_sites(stmt: Select, site_column, user) -> Select:
+    """Rows that belong to sites the user may see (every site's for a manager)."""
+    if policy.sees_all_sites(user):
+        return stmt
+    return stmt.where(site_column.in_(visible_sites_query(user).with_only_columns(Site.id)))
+
+
 def listable_sites_query(user) -> Select:
     """The sites list: the registry (active or not) for admins and managers, else visible sites."""
     if policy.can_view_registry(user):

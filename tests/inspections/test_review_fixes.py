@@ -195,3 +195,15 @@ def test_an_amendment_to_a_failure_needs_a_note(app, make_user):
             reason="r",
         )
     assert timedelta  # imported for readers of the Taipei test
+
+
+def test_an_unassigned_inspector_no_longer_lists_his_inspections(client, draft, make_user):
+    from app.inspections import services as inspections
+
+    inspection = db.session.scalar(select(Inspection))
+    assert (
+        inspection in inspections.list_inspections(draft["supervisor"], include_drafts=True).items
+    )
+    db.session.delete(draft["assignment"])
+    db.session.commit()
+    assert inspections.list_inspections(draft["supervisor"], include_drafts=True).items == []
