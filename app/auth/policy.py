@@ -280,3 +280,17 @@ def can_manage_training(user) -> bool:
 
 def can_view_own_training(user) -> bool:
     return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+#: Roles that may see confidential information, and so must sign the confidentiality pledge.
+PLEDGE_ROLES = frozenset({Role.GUARD, Role.SUPERVISOR, Role.MANAGER})
+
+
+def is_briefed_as_guard(user) -> bool:
+    """Briefings addressed to "all guards" or to a site's guards reach guards only."""
+    return _role(user) == Role.GUARD
+
+
+def must_sign_pledge(user) -> bool:
+    """Everyone who may see confidential client information signs the pledge."""
+    return _role(user) in PLEDGE_ROLES

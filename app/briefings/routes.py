@@ -24,6 +24,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.args import page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.briefings import services as svc
@@ -75,13 +76,18 @@ def _load(briefing_id: int) -> Briefing:
 def briefings():
     """My briefings to read; for supervisors and managers, also the ones they manage."""
     authorize(policy.can_read_briefings(current_user))
-    mine = svc.inbox(current_user)
+    per_page = current_app.config["PAGE_SIZE"]
+    listed, acks = svc.inbox(current_user, page=page_arg(), per_page=per_page)
+    managed = None
+    if policy.can_publish_briefings(current_user):
+        managed = svc.briefings_managed_by(
+            current_user, page=request.args.get("managed_page", 1, type=int), per_page=per_page
+        )
     return render_template(
         "briefings/briefings.html",
-        inbox=[(b, svc.acknowledgement(b, current_user)) for b in mine],
-        managed=svc.briefings_managed_by(current_user)
-        if policy.can_publish_briefings(current_user)
-        else [],
+        inbox=[(b, acks.get(b.id)) for b in listed.items],
+        inbox_page=listed,
+        managed=managed,
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import Select, and_, exists, func, literal, or_, select
 
 from app import audit
 from app.auth import policy
@@ -30,11 +30,12 @@ from app.briefings.models import (
 from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.notifications import services as notifications
+from app.pagination import Page, paginate
 from app.sites import services as site_services
 from app.sites.models import SiteAssignment
 
 #: Roles that may see confidential information, and so must sign the pledge.
-PLEDGE_ROLES = (Role.GUARD, Role.SUPERVISOR, Role.MANAGER)
+PLEDGE_ROLES = policy.PLEDGE_ROLES
 #: Default validity of each training topic in days (TRAINING_VALIDITY_DAYS overrides).
 DEFAULT_VALIDITY = {"first_aid": 730, "fire_safety": 365, "personal_data": 365}
 EXPIRING_WITHIN = timedelta(days=30)
@@ -78,18 +79,80 @@ def audience(briefing: Briefing) -> list[User]:
     return list(db.session.scalars(stmt.order_by(User.display_name)))
 
 
-def is_in_audience(briefing: Briefing, user) -> bool:
-    return any(member.id == user.id for member in audience(briefing))
+def _addressed_to(user):
+    """SQL: the briefings whose audience includes `user` (resolved now, so a guard newly
+    assigned to a site is included) — one clause for the inbox, the badge and single loads."""
+    clauses = [
+        and_(
+            Briefing.audience == "users",
+            exists().where(
+                BriefingUser.briefing_id == Briefing.id, BriefingUser.user_id == user.id
+            ),
+        )
+    ]
+    if policy.is_briefed_as_guard(user):
+        clauses.append(Briefing.audience == "all_guards")
+        clauses.append(
+            and_(
+                Briefing.audience == "sites",
+                exists()
+                .where(BriefingSite.briefing_id == Briefing.id)
+                .where(BriefingSite.site_id == SiteAssignment.site_id)
+                .where(SiteAssignment.user_id == user.id),
+            )
+        )
+    if policy.must_sign_pledge(user):
+        clauses.append(Briefing.audience == "confidential")
+    return or_(*clauses)
 
 
-def inbox(user) -> list[Briefing]:
-    """Published briefings the user is to read, newest first."""
-    published = db.session.scalars(
-        select(Briefing)
-        .where(Briefing.status == "published")
-        .order_by(Briefing.published_at.desc())
+def _inbox_query(user) -> Select:
+    return select(Briefing).where(
+        Briefing.status == "published", _addressed_to(user), literal(bool(user.is_active))
     )
-    return [b for b in published if is_in_audience(b, user)]
+
+
+def is_in_audience(briefing: Briefing, user) -> bool:
+    return (
+        db.session.scalar(
+            select(literal(True)).where(
+                Briefing.id == briefing.id, _addressed_to(user), literal(bool(user.is_active))
+            )
+        )
+        is not None
+    )
+
+
+def _current_ack(user):
+    return and_(
+        Acknowledgement.briefing_id == Briefing.id,
+        Acknowledgement.version == Briefing.version,
+        Acknowledgement.user_id == user.id,
+    )
+
+
+def inbox(user, *, page: int = 1, per_page: int = 25) -> tuple[Page, dict[int, Acknowledgement]]:
+    """Published briefings the user is to read, newest first, one page of them, and his
+    acknowledgements of their current versions by briefing id."""
+    listed = paginate(
+        _inbox_query(user).order_by(Briefing.published_at.desc(), Briefing.id.desc()),
+        page=page,
+        per_page=per_page,
+    )
+    ids = [b.id for b in listed.items]
+    acks = (
+        {
+            a.briefing_id: a
+            for a in db.session.scalars(
+                select(Acknowledgement)
+                .join(Briefing, Briefing.id == Acknowledgement.briefing_id)
+                .where(Acknowledgement.briefing_id.in_(ids), _current_ack(user))
+            )
+        }
+        if ids
+        else {}
+    )
+    return listed, acks
 
 
 def acknowledgement(briefing: Briefing, user) -> Acknowledgement | None:
@@ -104,8 +167,11 @@ def acknowledgement(briefing: Briefing, user) -> Acknowledgement | None:
 
 
 def unread_count(user) -> int:
-    """Briefings waiting for the user's acknowledgement (the badge)."""
-    return sum(1 for b in inbox(user) if b.requires_ack and acknowledgement(b, user) is None)
+    """Briefings waiting for the user's acknowledgement (the badge): one statement."""
+    stmt = _inbox_query(user).where(
+        Briefing.requires_ack.is_(True), ~exists().where(_current_ack(user))
+    )
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 # ---------------------------------------------------------------- writing
@@ -319,12 +385,12 @@ def acknowledgements_csv(briefing: Briefing, *, today: date) -> str:
     return out.getvalue()
 
 
-def briefings_managed_by(user) -> list[Briefing]:
-    """Briefings a supervisor wrote (a manager: all)."""
-    stmt = select(Briefing).order_by(Briefing.updated_at.desc())
+def briefings_managed_by(user, *, page: int = 1, per_page: int = 25) -> Page:
+    """Briefings a supervisor wrote (a manager: all), most recently changed first."""
+    stmt = select(Briefing).order_by(Briefing.updated_at.desc(), Briefing.id.desc())
     if not policy.sees_all_sites(user):
         stmt = stmt.where(Briefing.author_id == user.id)
-    return list(db.session.scalars(stmt))
+    return paginate(stmt, page=page, per_page=per_page)
 
 
 # ---------------------------------------------------------------- the pledge

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.db import utcnow
@@ -33,7 +34,6 @@ from app.inspections.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Site
-from app.sites.routes import _int_arg, _page_arg, _taipei_day_start
 
 bp = Blueprint("incidents", __name__)
 
@@ -85,18 +85,18 @@ def incidents():
     """Incidents of the user's sites: by site, status, category, severity and period."""
     authorize(policy.can_list_incidents(current_user))
     since, until = (
-        _taipei_day_start(request.args.get("from")),
-        _taipei_day_start(request.args.get("to")),
+        taipei_day_start(request.args.get("from")),
+        taipei_day_start(request.args.get("to")),
     )
     page = svc.list_incidents(
         current_user,
-        site_id=_int_arg("site"),
+        site_id=int_arg("site"),
         status=request.args.get("status", ""),
         category=request.args.get("category", ""),
         severity=request.args.get("severity", ""),
         since=since,
         until=until + timedelta(days=1) if until else None,
-        page=_page_arg(),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render(
@@ -262,8 +262,8 @@ def alarms():
     authorize(policy.can_list_alarms(current_user))
     page = svc.list_alarms(
         current_user,
-        site_id=_int_arg("site"),
-        page=_page_arg(),
+        site_id=int_arg("site"),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(

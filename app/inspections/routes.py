@@ -21,12 +21,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.db import retry_after_conflict, utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
 from app.htmx import render, wants_fragment
+from app.i18n import TAIPEI
 from app.inspections import services as svc
 from app.inspections.forms import (
     INSPECTION_MESSAGES,
@@ -40,7 +42,6 @@ from app.inspections.models import ChecklistItem, ChecklistTemplate, Inspection
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Equipment, Site
-from app.sites.routes import TAIPEI, _int_arg, _page_arg, _taipei_day_start
 
 bp = Blueprint("inspections", __name__)
 
@@ -480,18 +481,18 @@ def amend(uuid: str):
 def inspections():
     """Submitted inspections: per site and overall, by date, inspector, score and failures."""
     authorize(policy.can_list_inspections(current_user))
-    since = _taipei_day_start(request.args.get("from"))
-    until = _taipei_day_start(request.args.get("to"))
+    since = taipei_day_start(request.args.get("from"))
+    until = taipei_day_start(request.args.get("to"))
     max_score = request.args.get("max_score", type=float)
     page = svc.list_inspections(
         current_user,
-        site_id=_int_arg("site"),
-        inspector_id=_int_arg("inspector"),
+        site_id=int_arg("site"),
+        inspector_id=int_arg("inspector"),
         since=since,
         until=until + timedelta(days=1) if until else None,
         max_score=max_score,
         with_failures=request.args.get("failures") == "1",
-        page=_page_arg(),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render(

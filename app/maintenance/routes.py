@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.args import int_arg, page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.extensions import db
@@ -24,7 +25,6 @@ from app.maintenance.models import TICKET_STATUSES, TICKET_TRANSITIONS, RepairTi
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Equipment
-from app.sites.routes import _int_arg, _page_arg
 
 bp = Blueprint("maintenance", __name__)
 
@@ -80,10 +80,10 @@ def repairs():
     state = request.args.get("state", "open")
     page = svc.list_tickets(
         current_user,
-        site_id=_int_arg("site"),
+        site_id=int_arg("site"),
         state=state if state in ("open", "overdue", "closed", "all") else "open",
         today=taipei_today(),
-        page=_page_arg(),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(
@@ -222,7 +222,7 @@ def maintenance():
     authorize(policy.can_list_site_work(current_user))
     return render_template(
         "maintenance/maintenance.html",
-        due=svc.maintenance_due(current_user, today=taipei_today(), site_id=_int_arg("site")),
+        due=svc.maintenance_due(current_user, today=taipei_today(), site_id=int_arg("site")),
         today=taipei_today(),
         sites=site_services.visible_sites(current_user),
     )

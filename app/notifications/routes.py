@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.args import page_arg
 from app.auth import policy
 from app.authz import authorize
 from app.extensions import db
 from app.forms import require_action_form
 from app.notifications import services as svc
-from app.sites.routes import _page_arg
 
 bp = Blueprint("notifications", __name__)
 
@@ -27,7 +27,7 @@ def bell():
 def notifications():
     """My notifications, newest first."""
     authorize(policy.can_read_notifications(current_user))
-    page = svc.list_for(current_user, page=_page_arg(), per_page=current_app.config["PAGE_SIZE"])
+    page = svc.list_for(current_user, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("notifications/notifications.html", page=page, message=svc.message)
 
 

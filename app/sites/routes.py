@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuid_lib
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from flask import (
     Blueprint,
@@ -22,12 +21,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import audit
+from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.db import retry_after_conflict, utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
 from app.htmx import render
+from app.i18n import TAIPEI
 from app.sites import qr
 from app.sites import services as svc
 from app.sites.forms import (
@@ -46,7 +47,6 @@ from app.sites.models import CheckIn, Client, Equipment, Site
 
 bp = Blueprint("sites", __name__)
 
-TAIPEI = ZoneInfo("Asia/Taipei")
 MAX_LABELS = 96
 
 
@@ -58,15 +58,6 @@ def labels():
         "equipment_status_labels": EQUIPMENT_STATUS_LABELS,
         "verdict_labels": VERDICT_LABELS,
     }
-
-
-def _page_arg() -> int:
-    return request.args.get("page", 1, type=int)
-
-
-def _int_arg(name: str) -> int | None:
-    value = request.args.get(name, type=int)
-    return value if value and value > 0 else None
 
 
 def _load_site(site_id: int, allowed) -> Site:
@@ -100,7 +91,7 @@ def clients():
     """Clients (業主), searchable."""
     authorize(policy.can_view_registry(current_user))
     page = svc.list_clients(
-        q=request.args.get("q", "")[:60], page=_page_arg(), per_page=current_app.config["PAGE_SIZE"]
+        q=request.args.get("q", "")[:60], page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
     )
     return render("sites/clients.html", "sites/_client_list.html", page=page)
 
@@ -152,9 +143,9 @@ def sites():
     page = svc.list_sites(
         current_user,
         q=request.args.get("q", "")[:60],
-        client_id=_int_arg("client"),
+        client_id=int_arg("client"),
         active=request.args.get("active", ""),
-        page=_page_arg(),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     client_options = (
@@ -505,28 +496,20 @@ def scan_code():
 # ---------------------------------------------------------------- check-in history
 
 
-def _taipei_day_start(value: str | None) -> datetime | None:
-    try:
-        day = datetime.strptime(value or "", "%Y-%m-%d").date()
-    except ValueError:
-        return None
-    return datetime.combine(day, time.min, tzinfo=TAIPEI).astimezone(UTC)
-
-
 @bp.get("/check-ins")
 def check_ins():
     """Check-in history: per site and per person, by date, with flags for doubtful ones."""
     authorize(policy.can_view_check_ins(current_user))
-    since = _taipei_day_start(request.args.get("from"))
-    until = _taipei_day_start(request.args.get("to"))
+    since = taipei_day_start(request.args.get("from"))
+    until = taipei_day_start(request.args.get("to"))
     page = svc.list_check_ins(
         current_user,
-        site_id=_int_arg("site"),
-        user_id=_int_arg("user") if policy.sees_others_check_ins(current_user) else None,
+        site_id=int_arg("site"),
+        user_id=int_arg("user") if policy.sees_others_check_ins(current_user) else None,
         since=since,
         until=until + timedelta(days=1) if until else None,
         flagged=request.args.get("flagged") == "1",
-        page=_page_arg(),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     people = svc.check_in_people(current_user) if policy.sees_others_check_ins(current_user) else []

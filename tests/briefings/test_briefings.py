@@ -62,7 +62,8 @@ def test_audience_of_a_site_briefing_includes_guards_assigned_later(team, make_u
     newcomer = make_user("guard")
     factories.assign(newcomer, team["site"])
     assert newcomer.id in {u.id for u in svc.audience(briefing)}
-    assert briefing in svc.inbox(newcomer) and briefing not in svc.inbox(team["stranger"])
+    assert briefing in svc.inbox(newcomer)[0].items
+    assert briefing not in svc.inbox(team["stranger"])[0].items
 
 
 def test_a_supervisor_cannot_brief_another_sites_guards(team):

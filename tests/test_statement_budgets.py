@@ -1,0 +1,108 @@
+"""Statement budgets: the SQL a page sends does not grow with the data (STYLE.md, Tests).
+
+Each case counts the statements of one request on a small world, grows the world tenfold
+(sites, guards, briefings, inspections, incidents, alarms, repairs, check-ins, training,
+notifications) and counts again: the two counts must be equal, and within the page's budget.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.extensions import db
+from app.inspections.models import Inspection
+from tests.budget_world import World
+from tests.querycount import count_queries
+
+
+def _draft(world: World) -> Inspection:
+    return db.session.scalars(
+        db.select(Inspection)
+        .where(Inspection.site_id == world.sites[0].id, Inspection.status == "draft")
+        .limit(1)
+    ).one()
+
+
+def _first_item_id(world: World) -> int:
+    draft = _draft(world)
+    return next(i.id for i in draft.template.items if i.kind == "pass_fail")
+
+
+#: (role, method, url maker, htmx?, budget): url makers take the world.
+PAGES = {
+    "home": [
+        (role, "GET", lambda w: "/", False)
+        for role in ("guard", "supervisor", "manager", "admin", "client")
+    ],
+    "site_card": [
+        (role, "GET", lambda w: f"/sites/{w.sites[0].id}", False)
+        for role in ("guard", "supervisor", "manager")
+    ],
+    "scan_landing": [
+        (role, "GET", lambda w: f"/s/{w.sites[0].qr_token}", False)
+        for role in ("guard", "supervisor")
+    ],
+    "inspection_run": [("supervisor", "GET", lambda w: f"/inspections/{_draft(w).uuid}", False)],
+    "answer_save": [
+        (
+            "supervisor",
+            "POST",
+            lambda w: f"/inspections/{_draft(w).uuid}/items/{_first_item_id(w)}",
+            True,
+        )
+    ],
+    "inspections": [(r, "GET", lambda w: "/inspections", False) for r in ("supervisor", "manager")],
+    "inspections_fragment": [("manager", "GET", lambda w: "/inspections?page=1", True)],
+    "incidents": [
+        (r, "GET", lambda w: "/incidents", False) for r in ("guard", "supervisor", "manager")
+    ],
+    "incidents_fragment": [("supervisor", "GET", lambda w: "/incidents?status=open", True)],
+    "alarms": [(r, "GET", lambda w: "/alarms", False) for r in ("guard", "supervisor", "manager")],
+    "repairs": [(r, "GET", lambda w: "/repairs", False) for r in ("supervisor", "manager")],
+    "repair_new": [(r, "GET", lambda w: "/repairs/new", False) for r in ("supervisor", "manager")],
+    "maintenance": [(r, "GET", lambda w: "/maintenance", False) for r in ("supervisor", "manager")],
+    "check_ins": [
+        (r, "GET", lambda w: "/check-ins", False) for r in ("guard", "supervisor", "manager")
+    ],
+    "briefings": [
+        (r, "GET", lambda w: "/briefings", False) for r in ("guard", "supervisor", "manager")
+    ],
+    "training": [
+        (r, "GET", lambda w: "/training", False) for r in ("guard", "supervisor", "manager")
+    ],
+    "notifications": [
+        (r, "GET", lambda w: "/notifications", False)
+        for r in ("guard", "supervisor", "manager", "admin", "client")
+    ],
+    "account": [
+        (r, "GET", lambda w: "/account", False)
+        for r in ("guard", "supervisor", "manager", "admin", "client")
+    ],
+}
+
+CASES = [
+    pytest.param(role, method, url, htmx, id=f"{page}-{role}")
+    for page, rows in PAGES.items()
+    for role, method, url, htmx in rows
+]
+
+
+def _count(client, method, url, htmx) -> tuple[int, list[str]]:
+    headers = {"HX-Request": "true"} if htmx else {}
+    data = {"value": "pass"} if method == "POST" else None
+    with count_queries() as count:
+        response = client.open(url, method=method, headers=headers, data=data)
+    assert response.status_code == 200, (url, response.status_code)
+    return count(), count.statements
+
+
+@pytest.mark.parametrize(("role", "method", "url", "htmx"), CASES)
+def test_statements_do_not_grow_with_the_data(app, client, login, role, method, url, htmx):
+    world = World().grow(1)
+    login(world.users[role])
+    small, small_statements = _count(client, method, url(world), htmx)
+    world.grow(9)
+    large, large_statements = _count(client, method, url(world), htmx)
+    assert large == small, "\n".join(
+        ["statements grew:", *large_statements[len(small_statements) - 5 :]]
+    )
