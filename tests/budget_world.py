@@ -157,7 +157,7 @@ class World:
                 db.session.add(
                     Notification(
                         user_id=person.id,
-                        kind="incident_reported",
+                        kind="incident_high",
                         dedupe_key=f"incident:{incident.id}:{next(_n)}",
                         subject=site.name,
                         link=f"/incidents/{incident.id}",

@@ -294,3 +294,8 @@ def is_briefed_as_guard(user) -> bool:
 def must_sign_pledge(user) -> bool:
     """Everyone who may see confidential client information signs the pledge."""
     return _role(user) in PLEDGE_ROLES
+
+
+def guards_clause(user_model):
+    """SQL: the users who are guards (audiences, people in a supervisor's care)."""
+    return user_model.role == Role.GUARD

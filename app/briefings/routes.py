@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.args import page_arg
 from app.auth import policy
@@ -294,9 +295,9 @@ def training():
     today = taipei_today()
     people = []
     if policy.can_manage_training(current_user):
-        for person in svc.people_in_care(current_user):
-            statuses = svc.training_status(person, today=today)
-            people.append((person, statuses))
+        in_care = svc.people_in_care(current_user)
+        statuses = svc.training_statuses(in_care, today=today)
+        people = [(person, statuses[person.id]) for person in in_care]
     flagged = [(p, s) for p, s in people if any(t.status != "current" for t in s)]
     sessions = []
     if people:
@@ -307,6 +308,9 @@ def training():
         sessions = list(
             db.session.scalars(
                 select(TrainingSession)
+                .options(
+                    selectinload(TrainingSession.attendees), joinedload(TrainingSession.evidence)
+                )
                 .where(TrainingSession.id.in_(attended))
                 .order_by(TrainingSession.held_on.desc())
                 .limit(20)
@@ -373,8 +377,10 @@ def training_csv():
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["username", "name", "topic", "last_on", "expires_on", "status"])
-    for person in svc.people_in_care(current_user):
-        for s in svc.training_status(person, today=today):
+    in_care = svc.people_in_care(current_user)
+    statuses = svc.training_statuses(in_care, today=today)
+    for person in in_care:
+        for s in statuses[person.id]:
             row = [person.username, person.display_name, s.topic, s.last_on, s.expires_on, s.status]
             writer.writerow([svc.csv_cell(v) for v in row])
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")

@@ -467,30 +467,47 @@ class TopicStatus:
     status: str  # current, expiring, expired, missing
 
 
-def training_status(user, *, today: date) -> list[TopicStatus]:
-    """Each topic with a validity: the latest session attended, when it expires, its status."""
-    rows = db.session.execute(
-        select(TrainingSession.topic, TrainingSession.held_on)
-        .join(TrainingAttendance, TrainingAttendance.session_id == TrainingSession.id)
-        .where(TrainingAttendance.user_id == user.id)
-    ).all()
-    latest: dict[str, date] = {}
-    for topic, held_on in rows:
-        latest[topic] = max(latest.get(topic, held_on), held_on)
-    statuses = []
-    for topic, days in validity_days().items():
-        last = latest.get(topic)
-        if last is None:
-            statuses.append(TopicStatus(topic, None, None, "missing"))
-            continue
-        expires = last + timedelta(days=days)
-        status = (
-            "expired"
-            if expires < today
-            else ("expiring" if expires <= today + EXPIRING_WITHIN else "current")
+def training_statuses(users: list[User], *, today: date) -> dict[int, list[TopicStatus]]:
+    """For each user: each topic with a validity, the latest session attended, when it
+    expires, its status. One statement however many users."""
+    latest: dict[tuple[int, str], date] = {}
+    ids = [u.id for u in users]
+    if ids:
+        rows = db.session.execute(
+            select(
+                TrainingAttendance.user_id,
+                TrainingSession.topic,
+                func.max(TrainingSession.held_on),
+            )
+            .join(TrainingSession, TrainingSession.id == TrainingAttendance.session_id)
+            .where(TrainingAttendance.user_id.in_(ids))
+            .group_by(TrainingAttendance.user_id, TrainingSession.topic)
         )
-        statuses.append(TopicStatus(topic, last, expires, status))
-    return statuses
+        latest = {(user_id, topic): held_on for user_id, topic, held_on in rows}
+    validity = validity_days()
+    return {
+        user_id: [
+            _topic_status(topic, latest.get((user_id, topic)), days, today)
+            for topic, days in validity.items()
+        ]
+        for user_id in ids
+    }
+
+
+def _topic_status(topic: str, last: date | None, days: int, today: date) -> TopicStatus:
+    if last is None:
+        return TopicStatus(topic, None, None, "missing")
+    expires = last + timedelta(days=days)
+    if expires < today:
+        return TopicStatus(topic, last, expires, "expired")
+    if expires <= today + EXPIRING_WITHIN:
+        return TopicStatus(topic, last, expires, "expiring")
+    return TopicStatus(topic, last, expires, "current")
+
+
+def training_status(user, *, today: date) -> list[TopicStatus]:
+    """One user's training status per topic."""
+    return training_statuses([user], today=today)[user.id]
 
 
 def people_in_care(user) -> list[User]:
@@ -523,23 +540,29 @@ def briefable_people(user) -> list[User]:
 
 
 def site_training_current(site, *, today: date) -> bool | None:
-    """Are all the site's guards current in first aid and fire safety? None without guards."""
-    guards = list(
-        db.session.scalars(
-            select(User).where(
-                User.role == Role.GUARD,
-                User.is_active.is_(True),
-                User.id.in_(
-                    select(SiteAssignment.user_id).where(SiteAssignment.site_id == site.id)
-                ),
-            )
-        )
+    """Are all the site's guards current in first aid and fire safety? None without guards.
+
+    One statement: each guard's latest session per topic, compared with its validity.
+    """
+    validity = validity_days()
+    topics = ("first_aid", "fire_safety")
+    guards = select(User.id).where(
+        policy.guards_clause(User),
+        User.is_active.is_(True),
+        User.id.in_(select(SiteAssignment.user_id).where(SiteAssignment.site_id == site.id)),
     )
-    if not guards:
+    latest = db.session.execute(
+        select(TrainingAttendance.user_id, TrainingSession.topic, func.max(TrainingSession.held_on))
+        .join(TrainingSession, TrainingSession.id == TrainingAttendance.session_id)
+        .where(TrainingAttendance.user_id.in_(guards), TrainingSession.topic.in_(topics))
+        .group_by(TrainingAttendance.user_id, TrainingSession.topic)
+    ).all()
+    guard_ids = set(db.session.scalars(guards))
+    if not guard_ids:
         return None
+    held = {(user_id, topic): held_on for user_id, topic, held_on in latest}
     return all(
-        s.status in ("current", "expiring")
-        for g in guards
-        for s in training_status(g, today=today)
-        if s.topic in ("first_aid", "fire_safety")
+        (g, t) in held and held[(g, t)] + timedelta(days=validity[t]) >= today
+        for g in guard_ids
+        for t in topics
     )

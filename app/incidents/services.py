@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.auth import policy
@@ -153,7 +154,12 @@ def attach_incident_photo(incident: Incident, *, user, data: bytes, uuid: str | 
 
 
 def incidents_query(user) -> Select:
-    return site_services.scope_to_sites(select(Incident), Incident.site_id, user)
+    """Incidents of the sites the user may see, with what every list shows of them."""
+    return site_services.scope_to_sites(
+        select(Incident).options(joinedload(Incident.site), joinedload(Incident.reporter)),
+        Incident.site_id,
+        user,
+    )
 
 
 def list_incidents(
@@ -304,20 +310,24 @@ def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
 
 def alarms_query(user) -> Select:
     """Managers all; supervisors their sites'; guards those they were sent to, at their sites."""
-    stmt = site_services.scope_to_sites(select(AlarmResponse), AlarmResponse.site_id, user)
+    stmt = site_services.scope_to_sites(
+        select(AlarmResponse).options(
+            joinedload(AlarmResponse.site), joinedload(AlarmResponse.guard)
+        ),
+        AlarmResponse.site_id,
+        user,
+    )
     if not policy.can_list_site_work(user):
         stmt = stmt.where(AlarmResponse.guard_id == user.id)
     return stmt
 
 
-def running_alarms(user) -> list[AlarmResponse]:
-    return list(
-        db.session.scalars(
-            alarms_query(user)
-            .where(AlarmResponse.cleared_at.is_(None))
-            .order_by(AlarmResponse.received_at)
-        )
-    )
+def running_alarms(user, *, sent_to_me: bool = False) -> list[AlarmResponse]:
+    """Alarms not yet cleared, oldest first; `sent_to_me`: only those the user was sent to."""
+    stmt = alarms_query(user).where(AlarmResponse.cleared_at.is_(None))
+    if sent_to_me:
+        stmt = stmt.where(AlarmResponse.guard_id == user.id)
+    return list(db.session.scalars(stmt.order_by(AlarmResponse.received_at)))
 
 
 def list_alarms(user, *, site_id: int | None = None, page: int = 1, per_page: int = 25) -> Page:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import current_app, request
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import Select, func, or_, select
 
 from app import audit
@@ -68,11 +68,24 @@ class CheckInConflict(Exception):
 # ---------------------------------------------------------------- scoping
 
 
-def assigned_site_ids(user) -> set[int]:
-    """The sites a user is assigned to, read fresh on every request (unassigning is immediate)."""
-    return set(
-        db.session.scalars(select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id))
-    )
+def assigned_site_ids(user) -> frozenset[int]:
+    """The sites a user is assigned to: read once per request, fresh on every request, so
+    unassigning is immediate and a page asks the database once however many checks it makes.
+    """
+    cache = g.setdefault("assigned_site_ids", {}) if has_request_context() else {}
+    if user.id not in cache:
+        cache[user.id] = frozenset(
+            db.session.scalars(
+                select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+            )
+        )
+    return cache[user.id]
+
+
+def _forget_assignments() -> None:
+    """Assignments changed in this request: the next check reads them again."""
+    if has_request_context():
+        g.pop("assigned_site_ids", None)
 
 
 def visible_sites_query(user) -> Select:
@@ -250,6 +263,7 @@ def set_site_users(site: Site, *, actor: User, user_ids: set[int]) -> None:
             )
         )
     db.session.flush()
+    _forget_assignments()
     if added or removed:
         audit.record(
             "site.assignments_changed",
@@ -277,6 +291,7 @@ def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
     for user_id, site_id in pairs:
         db.session.add(SiteAssignment(user_id=user_id, site_id=site_id))
     db.session.flush()
+    _forget_assignments()
     if pairs:
         audit.record(
             "site.bulk_assigned",
