@@ -15,16 +15,8 @@ from flask_login import current_user
 
 from app import i18n
 from app.auth import policy
-from app.auth.roles import Role
+from app.auth.roles import role_label
 from app.db import new_uuid
-
-ROLE_LABELS = {
-    Role.GUARD: _l("Guard"),
-    Role.SUPERVISOR: _l("Supervisor"),
-    Role.MANAGER: _l("Manager"),
-    Role.ADMIN: _l("Administrator"),
-    Role.CLIENT: _l("Client"),
-}
 
 
 @cache
@@ -95,10 +87,6 @@ def tab_items() -> list[NavItem]:
     if len(items) <= TAB_LIMIT:
         return items
     return [*items[: TAB_LIMIT - 1], items[-1]]
-
-
-def role_label(role: str):
-    return ROLE_LABELS.get(Role(role), role)
 
 
 def init_app(app: Flask) -> None:

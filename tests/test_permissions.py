@@ -92,7 +92,7 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/sites/{site}/edit", ADMIN),
         Entry("POST", "/sites/{site}/edit", ADMIN),
     ],
-    "sites.site": [
+    "main.site_card": [
         Entry("GET", "/sites/{site}", FIELD | REGISTRY),
         Entry("GET", "/sites/{other_site}", REGISTRY),
     ],

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from app.auth.roles import ROLE_ORDER, Role
+from app.auth.roles import ROLE_LABELS, ROLE_ORDER, Role
 from app.forms import Form
 
 #: Messages for the keys that services raise (AuthError) and password_problems() returns.
@@ -27,7 +27,6 @@ PROBLEM_MESSAGES = {
 
 
 def role_choices():
-    from app.templating import ROLE_LABELS
 
     return [(role.value, ROLE_LABELS[role]) for role in ROLE_ORDER]
 

@@ -43,7 +43,7 @@ from app.db import retry_after_conflict
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
-from app.inspections.forms import PHOTO_MESSAGES
+from app.photos.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError, photo_file, store_photo
 from app.sites import services as site_services
 

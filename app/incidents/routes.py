@@ -30,7 +30,7 @@ from app.incidents.forms import (
     IncidentForm,
 )
 from app.incidents.models import STATUSES, TRANSITIONS, AlarmResponse, Incident
-from app.inspections.forms import PHOTO_MESSAGES
+from app.photos.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Site

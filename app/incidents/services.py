@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -306,6 +307,17 @@ def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
     except IncidentError:
         return None  # a late-arriving queued check-in older than the dispatch: not an arrival
     return alarm
+
+
+def _arrival_follow_up(check_in: CheckIn, user):
+    """A check-in's follow-up: the arrival of an alarm response it records, if any."""
+    if arrival_by_check_in(check_in, user=user) is not None:
+        return _l("Arrival recorded for the alarm response.")
+    return None
+
+
+if _arrival_follow_up not in site_services.CHECK_IN_FOLLOW_UPS:
+    site_services.CHECK_IN_FOLLOW_UPS.append(_arrival_follow_up)
 
 
 def alarms_query(user) -> Select:

@@ -32,14 +32,6 @@ INSPECTION_MESSAGES = {
     "old_version": _l("This is an earlier version, kept as it was run. Edit the current version."),
     "note_required": _l("A failure needs a note: say what is wrong."),
 }
-PHOTO_MESSAGES = {
-    "too_large": _l("The photo is larger than 10 MB. Take it again at a lower resolution."),
-    "not_an_image": _l("That file is not a photo (JPEG, PNG or WebP)."),
-    "conflict": _l("This photo belongs to another record."),
-    "too_many_pixels": _l(
-        "The image has too many pixels to be a photo. Take it again with the camera."
-    ),
-}
 
 
 class ItemForm(Form):

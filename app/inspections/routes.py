@@ -33,12 +33,12 @@ from app.inspections import services as svc
 from app.inspections.forms import (
     INSPECTION_MESSAGES,
     ITEM_KIND_LABELS,
-    PHOTO_MESSAGES,
     AmendForm,
     ItemForm,
     SubmitForm,
 )
 from app.inspections.models import ChecklistItem, ChecklistTemplate, Inspection
+from app.photos.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Equipment, Site
@@ -282,7 +282,7 @@ def start(site_id: int):
     except svc.InspectionError as exc:
         db.session.rollback()
         flash(INSPECTION_MESSAGES[exc.key], "error")
-        return redirect(url_for("sites.site", site_id=site.id), code=303)
+        return redirect(url_for("main.site_card", site_id=site.id), code=303)
     db.session.commit()
     return redirect(url_for("inspections.inspection", uuid=inspection.uuid), code=303)
 

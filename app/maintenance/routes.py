@@ -18,10 +18,10 @@ from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
 from app.incidents.models import Incident
-from app.inspections.forms import PHOTO_MESSAGES
 from app.inspections.models import Answer, Inspection
 from app.maintenance import services as svc
 from app.maintenance.models import TICKET_STATUSES, TICKET_TRANSITIONS, RepairTicket
+from app.photos.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Equipment
@@ -256,7 +256,7 @@ def maintenance_done(equipment_id: int):
             db.session.commit()
             flash(_("Maintenance recorded."), "success")
             return redirect(
-                url_for("sites.site", site_id=equipment.site_id) + "#equipment", code=303
+                url_for("main.site_card", site_id=equipment.site_id) + "#equipment", code=303
             )
     return render_template(
         "maintenance/maintenance_form.html",

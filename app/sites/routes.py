@@ -24,11 +24,10 @@ from app import audit
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
-from app.db import retry_after_conflict, utcnow
+from app.db import retry_after_conflict
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
 from app.htmx import render
-from app.i18n import TAIPEI
 from app.sites import qr
 from app.sites import services as svc
 from app.sites.forms import (
@@ -43,7 +42,7 @@ from app.sites.forms import (
     SiteCodeForm,
     SiteForm,
 )
-from app.sites.models import CheckIn, Client, Equipment, Site
+from app.sites.models import Client, Equipment, Site
 
 bp = Blueprint("sites", __name__)
 
@@ -65,12 +64,6 @@ def _load_site(site_id: int, allowed) -> Site:
     site = db.get_or_404(Site, site_id)
     authorize_hidden(allowed(site), target=f"site:{site.id}")
     return site
-
-
-def _can_open(site: Site) -> bool:
-    return policy.can_open_site(
-        current_user, site, assigned_site_ids=svc.assigned_site_ids(current_user)
-    )
 
 
 def _can_check_in(site: Site) -> bool:
@@ -181,7 +174,7 @@ def site_new():
         else:
             db.session.commit()
             flash(_("Site %(code)s has been registered.", code=site.code), "success")
-            return redirect(url_for("sites.site", site_id=site.id), code=303)
+            return redirect(url_for("main.site_card", site_id=site.id), code=303)
     return render_template("sites/site_form.html", form=form, site=None)
 
 
@@ -199,69 +192,8 @@ def site_edit(site_id: int):
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")
-            return redirect(url_for("sites.site", site_id=site.id), code=303)
+            return redirect(url_for("main.site_card", site_id=site.id), code=303)
     return render_template("sites/site_form.html", form=form, site=site)
-
-
-@bp.get("/sites/<int:site_id>")
-def site(site_id: int):
-    """The site card: where it is, what is due, and what the user can do here."""
-    site = _load_site(site_id, _can_open)
-    just_checked_in = None
-    if request.args.get("check_in"):
-        just_checked_in = db.session.scalar(
-            select(CheckIn).where(
-                CheckIn.uuid == request.args["check_in"], CheckIn.user_id == current_user.id
-            )
-        )
-    today = utcnow().astimezone(TAIPEI).date()
-    registry = policy.can_view_registry(current_user)
-    return render_template(
-        "sites/site.html",
-        site=site,
-        just_checked_in=just_checked_in,
-        last_check_in=svc.last_check_in(site, current_user),
-        due=svc.equipment_due(site, on=today),
-        today=today,
-        people=[a.user for a in site.assignments] if registry else [],
-        assignable=svc.assignable_users() if policy.can_edit_registry(current_user) else [],
-        assigned_ids=svc.site_user_ids(site),
-        qr_url=svc.qr_url(site) if policy.can_print_labels(current_user) else None,
-        may_check_in=_can_check_in(site),
-        action=ActionForm(),
-        **_inspection_context(site),
-    )
-
-
-def _training_current(site: Site) -> bool | None:
-    from app.briefings.services import site_training_current
-    from app.i18n import taipei_today
-
-    if not policy.can_manage_training(current_user):
-        return None
-    return site_training_current(site, today=taipei_today())
-
-
-def _inspection_context(site: Site) -> dict:
-    """What the card shows of inspections: the last one, a draft to continue, whether to start."""
-    from app.inspections import services as inspections
-
-    assigned = svc.assigned_site_ids(current_user)
-    may_inspect = policy.can_inspect(current_user, site, assigned_site_ids=assigned)
-    return {
-        "may_report_incident": policy.can_report_incident(
-            current_user, site, assigned_site_ids=assigned
-        ),
-        "may_manage_work": policy.can_manage_site_work(
-            current_user, site.id, assigned_site_ids=assigned
-        ),
-        "may_inspect": may_inspect,
-        "training_current": _training_current(site),
-        "draft": inspections.open_draft(site, current_user) if may_inspect else None,
-        "last_inspection": inspections.last_inspection(site)
-        if policy.can_list_inspections(current_user)
-        else None,
-    }
 
 
 @bp.post("/sites/<int:site_id>/users")
@@ -274,7 +206,7 @@ def site_users(site_id: int):
     svc.set_site_users(site, actor=current_user, user_ids=user_ids)
     db.session.commit()
     flash(_("Site assignments saved."), "success")
-    return redirect(url_for("sites.site", site_id=site.id) + "#people", code=303)
+    return redirect(url_for("main.site_card", site_id=site.id) + "#people", code=303)
 
 
 @bp.route("/sites/bulk-assign", methods=["GET", "POST"])
@@ -310,7 +242,7 @@ def _equipment_page(form: EquipmentForm, site: Site, equipment: Equipment | None
         svc.save_equipment(equipment, site=site, actor=current_user, **form.values())
         db.session.commit()
         flash(_("Equipment saved."), "success")
-        return redirect(url_for("sites.site", site_id=site.id) + "#equipment", code=303)
+        return redirect(url_for("main.site_card", site_id=site.id) + "#equipment", code=303)
     return render_template("sites/equipment_form.html", form=form, site=site, equipment=equipment)
 
 
@@ -365,7 +297,7 @@ def qr_rotate(site_id: int):
     svc.rotate_qr_token(site, actor=current_user)
     db.session.commit()
     flash(_("The QR code has been replaced. Print and put up the new label."), "success")
-    return redirect(url_for("sites.site", site_id=site.id) + "#qr", code=303)
+    return redirect(url_for("main.site_card", site_id=site.id) + "#qr", code=303)
 
 
 @bp.get("/sites/labels")
@@ -455,13 +387,11 @@ def check_in(token: str):
     except svc.CheckInConflict:
         db.session.rollback()
         abort(409)
-    from app.incidents.services import arrival_by_check_in
-
-    alarm = arrival_by_check_in(record, user=current_user)  # refuses a doubtful one itself
+    messages = svc.follow_up_check_in(record, user=current_user)
     db.session.commit()
-    if alarm is not None:
-        flash(_("Arrival recorded for the alarm response."), "success")
-    return redirect(url_for("sites.site", site_id=site.id, check_in=record.uuid), code=303)
+    for message in messages:
+        flash(str(message), "success")
+    return redirect(url_for("main.site_card", site_id=site.id, check_in=record.uuid), code=303)
 
 
 @bp.route("/scan", methods=["GET"])

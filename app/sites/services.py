@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from flask import current_app, g, has_request_context, request
@@ -63,6 +64,17 @@ class RegistryError(Exception):
 
 class CheckInConflict(Exception):
     """The same device uuid came back with a different check-in."""
+
+
+#: What other features do when a check-in is recorded (an alarm response's arrival): each
+#: takes the check-in and the user and returns a message for the user, or None. Features
+#: above `sites` register here, so that `sites` never imports them.
+CHECK_IN_FOLLOW_UPS: list[Callable[[CheckIn, User], object | None]] = []
+
+
+def follow_up_check_in(check_in: CheckIn, *, user: User) -> list:
+    """Run the registered follow-ups of a check-in; the messages they return, in order."""
+    return [m for follow_up in CHECK_IN_FOLLOW_UPS if (m := follow_up(check_in, user))]
 
 
 # ---------------------------------------------------------------- scoping
@@ -443,6 +455,13 @@ def list_check_ins(
         skewed = func.abs(CheckIn.clock_skew_s) > CLOCK_SKEW_LIMIT_S
         stmt = stmt.where(or_(CheckIn.verdict != "on_site", skewed))
     return paginate(stmt.order_by(CheckIn.received_at.desc()), page=page, per_page=per_page)
+
+
+def own_check_in(user: User, uuid: str) -> CheckIn | None:
+    """The user's own check-in with this device uuid (the card thanks him for it)."""
+    return db.session.scalar(
+        select(CheckIn).where(CheckIn.uuid == uuid, CheckIn.user_id == user.id)
+    )
 
 
 def last_check_in(site: Site, user: User) -> CheckIn | None:
