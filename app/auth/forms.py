@@ -6,7 +6,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from app.auth.roles import ROLE_LABELS, ROLE_ORDER, Role
+from app.auth import policy
+from app.auth.roles import ROLE_LABELS, ROLE_ORDER
 from app.forms import Form
 
 #: Messages for the keys that services raise (AuthError) and password_problems() returns.
@@ -91,7 +92,7 @@ class UserForm(Form):
     client_id = SelectField(_l("Client (for client users)"), choices=[], coerce=str, default="")
 
     def validate_client_id(self, field):
-        if self.role.data == Role.CLIENT and not field.data:
+        if policy.role_belongs_to_client(self.role.data) and not field.data:
             raise ValidationError(PROBLEM_MESSAGES["client_required"])
 
 

@@ -7,6 +7,8 @@ role, so a rule changed here shows up there.
 
 from __future__ import annotations
 
+from sqlalchemy import and_, false, or_, select
+
 from app.auth.roles import Role
 
 #: Roles that work at sites only where assigned.
@@ -299,3 +301,73 @@ def must_sign_pledge(user) -> bool:
 def guards_clause(user_model):
     """SQL: the users who are guards (audiences, people in a supervisor's care)."""
     return user_model.role == Role.GUARD
+
+
+# ---------------------------------------------------------------- who is who, as SQL clauses
+# Each visibility rule above also exists as the SQL that lists what it allows, so that lists
+# and single loads agree. The policy reads the models it rules on (and nothing else of theirs).
+
+
+def visible_sites_clause(user):
+    """SQL over `Site`: active sites whose operational data the user may see — the list form
+    of `can_view_site` (managers all, field roles where assigned, clients their client's)."""
+    from app.sites.models import Site, SiteAssignment
+
+    role = _role(user)
+    active = Site.is_active.is_(True)
+    if role in ALL_SITES_ROLES:
+        return active
+    if role in FIELD_ROLES:
+        assigned = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+        return and_(active, Site.id.in_(assigned))
+    if role == Role.CLIENT and user.client_id is not None:
+        return and_(active, Site.client_id == user.client_id)
+    return false()
+
+
+#: Roles whose users belong to a client company (and see only its sites' released records).
+CLIENT_ROLES = frozenset({Role.CLIENT})
+
+
+def role_belongs_to_client(role: str) -> bool:
+    """Users of this role belong to a client company; others to none."""
+    return role in CLIENT_ROLES
+
+
+def role_is_assignable(role: str) -> bool:
+    """Users of this role are assigned to sites (field roles)."""
+    return role in FIELD_ROLES
+
+
+def is_client_user(user) -> bool:
+    return _role(user) in CLIENT_ROLES
+
+
+def assignable_users_clause(user_model):
+    """SQL: active users who can be assigned to sites."""
+    return and_(user_model.role.in_(FIELD_ROLES), user_model.is_active.is_(True))
+
+
+def site_watchers_clause(user_model, site_id: int):
+    """SQL: who hears about a site's serious events — its supervisors and every manager."""
+    from app.sites.models import SiteAssignment
+
+    serving = select(SiteAssignment.user_id).where(SiteAssignment.site_id == site_id)
+    return and_(
+        user_model.is_active.is_(True),
+        or_(
+            and_(user_model.role == Role.SUPERVISOR, user_model.id.in_(serving)),
+            user_model.role.in_(ALL_SITES_ROLES),
+        ),
+    )
+
+
+def pledge_signers_clause(user_model):
+    """SQL: the users who must sign the confidentiality pledge."""
+    return user_model.role.in_(PLEDGE_ROLES)
+
+
+def briefable_by_name_clause(user_model):
+    """SQL: field staff (guards and supervisors), whatever their state: whom a manager may
+    address a briefing to by name, whose check-ins can be filtered by."""
+    return user_model.role.in_(FIELD_ROLES)

@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from app import audit
-from app.auth import passwords
+from app.auth import passwords, policy
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
@@ -228,7 +228,7 @@ def create_user(
         role=role,
         password_hash=passwords.hash_password(password),
         must_change_password=must_change_password,
-        client_id=client_id if role == Role.CLIENT else None,
+        client_id=client_id if policy.role_belongs_to_client(role) else None,
         password_changed_at=utcnow(),
         email=(email or "").strip() or None,
     )
@@ -261,13 +261,13 @@ def update_user(
     if display_name.strip() != user.display_name:
         changes["display_name"] = display_name.strip()
         user.display_name = display_name.strip()
-    new_client = client_id if role == Role.CLIENT else None
+    new_client = client_id if policy.role_belongs_to_client(role) else None
     if role != user.role:
         changes["role"] = {"from": user.role, "to": role}
         user.role = role
         # A new role means new permissions: make the user sign in again to get them cleanly.
         revoke_sessions(user, reason="role_changed")
-        if role not in (Role.GUARD, Role.SUPERVISOR):
+        if not policy.role_is_assignable(role):
             db.session.execute(
                 SiteAssignment.__table__.delete().where(SiteAssignment.user_id == user.id)
             )
@@ -337,7 +337,7 @@ def live_sessions(user: User) -> list[UserSession]:
 
 def set_site_assignments(user: User, *, actor: User, site_ids: set[int]) -> None:
     """Make the user's assignments exactly `site_ids` (only for guards and supervisors)."""
-    if user.role not in (Role.GUARD, Role.SUPERVISOR):
+    if not policy.role_is_assignable(user.role):
         raise AuthError("not_assignable")
     known = (
         set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()

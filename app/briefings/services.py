@@ -17,7 +17,6 @@ from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from app import audit
 from app.auth import policy
 from app.auth.models import User
-from app.auth.roles import Role
 from app.briefings.models import (
     Acknowledgement,
     Briefing,
@@ -34,8 +33,6 @@ from app.pagination import Page, paginate
 from app.sites import services as site_services
 from app.sites.models import SiteAssignment
 
-#: Roles that may see confidential information, and so must sign the pledge.
-PLEDGE_ROLES = policy.PLEDGE_ROLES
 #: Default validity of each training topic in days (TRAINING_VALIDITY_DAYS overrides).
 DEFAULT_VALIDITY = {"first_aid": 730, "fire_safety": 365, "personal_data": 365}
 EXPIRING_WITHIN = timedelta(days=30)
@@ -66,16 +63,16 @@ def audience(briefing: Briefing) -> list[User]:
     """Who must read it, resolved now (a guard newly assigned to a site is included)."""
     stmt = select(User).where(User.is_active.is_(True))
     if briefing.audience == "all_guards":
-        stmt = stmt.where(User.role == Role.GUARD)
+        stmt = stmt.where(policy.guards_clause(User))
     elif briefing.audience == "sites":
         chosen = select(BriefingSite.site_id).where(BriefingSite.briefing_id == briefing.id)
         guards = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(chosen))
-        stmt = stmt.where(User.role == Role.GUARD, User.id.in_(guards))
+        stmt = stmt.where(policy.guards_clause(User), User.id.in_(guards))
     elif briefing.audience == "users":
         chosen = select(BriefingUser.user_id).where(BriefingUser.briefing_id == briefing.id)
         stmt = stmt.where(User.id.in_(chosen))
     else:  # confidential: the pledge
-        stmt = stmt.where(User.role.in_(PLEDGE_ROLES))
+        stmt = stmt.where(policy.pledge_signers_clause(User))
     return list(db.session.scalars(stmt.order_by(User.display_name)))
 
 
@@ -514,7 +511,7 @@ def people_in_care(user) -> list[User]:
     """Guards a supervisor looks after (those of his sites); every guard for a manager."""
     stmt = (
         select(User)
-        .where(User.role == Role.GUARD, User.is_active.is_(True))
+        .where(policy.guards_clause(User), User.is_active.is_(True))
         .order_by(User.display_name)
     )
     if not policy.sees_all_sites(user):
@@ -533,7 +530,7 @@ def briefable_people(user) -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.is_active.is_(True), User.role.in_((Role.GUARD, Role.SUPERVISOR)))
+            .where(User.is_active.is_(True), policy.briefable_by_name_clause(User))
             .order_by(User.display_name)
         )
     )

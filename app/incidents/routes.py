@@ -243,14 +243,13 @@ def incident_photo(incident_id: int):
 
 def _guards_for(site_ids: list[int]):
     from app.auth.models import User
-    from app.auth.roles import Role
     from app.sites.models import SiteAssignment
 
     assigned = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(site_ids))
     return list(
         db.session.scalars(
             select(User)
-            .where(User.role == Role.GUARD, User.is_active.is_(True), User.id.in_(assigned))
+            .where(policy.guards_clause(User), User.is_active.is_(True), User.id.in_(assigned))
             .order_by(User.display_name)
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app import audit
@@ -307,6 +307,26 @@ def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
     except IncidentError:
         return None  # a late-arriving queued check-in older than the dispatch: not an arrival
     return alarm
+
+
+def count_active_by_severity(user) -> dict[str, int]:
+    """Open and in-progress incidents of the user's sites, counted per severity (one statement)."""
+    scoped = incidents_query(user).where(Incident.status.in_(("open", "in_progress")))
+    ids = scoped.with_only_columns(Incident.id).options()
+    rows = db.session.execute(
+        select(Incident.severity, func.count())
+        .where(Incident.id.in_(ids))
+        .group_by(Incident.severity)
+    )
+    counts = dict(rows.all())
+    return {s: counts.get(s, 0) for s in ("critical", "high", "medium", "low")}
+
+
+def count_running_alarms(user) -> int:
+    """Alarm responses not yet cleared at the user's sites (one statement)."""
+    ids = alarms_query(user).where(AlarmResponse.cleared_at.is_(None))
+    ids = ids.with_only_columns(AlarmResponse.id).options()
+    return db.session.scalar(select(func.count()).where(AlarmResponse.id.in_(ids))) or 0
 
 
 def _arrival_follow_up(check_in: CheckIn, user):

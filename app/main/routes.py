@@ -9,7 +9,6 @@ from sqlalchemy import func, select, text
 
 from app.auth import policy
 from app.auth.models import User, UserSession
-from app.auth.roles import Role
 from app.authz import authorize_hidden
 from app.briefings import services as briefing_services
 from app.db import utcnow
@@ -31,9 +30,8 @@ HOME_SITE_LIMIT = 10
 @bp.get("/")
 def home():
     """What the signed-in user has to do today, by role."""
-    role = Role(current_user.role)
-    context: dict = {"role": role, "today": format_date(utcnow(), "full")}
-    if role == Role.ADMIN:
+    context: dict = {"today": format_date(utcnow(), "full")}
+    if policy.can_manage_users(current_user):
         context["counts"] = site_services.registry_counts() | {
             "users": db.session.scalar(select(func.count(User.id)).where(User.is_active.is_(True))),
             "sessions": db.session.scalar(
@@ -43,7 +41,7 @@ def home():
     else:
         context["sites"] = site_services.visible_sites(current_user, limit=HOME_SITE_LIMIT)
         context["site_total"] = site_services.count_visible_sites(current_user)
-        if role == Role.MANAGER:
+        if policy.can_view_registry(current_user):
             context["counts"] = site_services.registry_counts()
         today = taipei_today()
         if policy.can_list_inspections(current_user):
@@ -57,15 +55,12 @@ def home():
 
 def _open_work(today) -> dict:
     """The supervisor's open work on his sites (a manager's on all): each a tap away."""
-    active = incident_services.list_incidents(current_user, status="active", per_page=50).items
-    by_severity = {
-        s: [i for i in active if i.severity == s] for s in ("critical", "high", "medium", "low")
-    }
+    by_severity = incident_services.count_active_by_severity(current_user)
     return {
-        "alarms": incident_services.running_alarms(current_user),
-        "incidents": active,
+        "running_alarms": incident_services.count_running_alarms(current_user),
+        "active_incidents": sum(by_severity.values()),
         "incidents_by_severity": by_severity,
-        "overdue_repairs": maintenance_services.overdue_tickets(current_user, today=today),
+        "overdue_repairs": maintenance_services.count_overdue_tickets(current_user, today=today),
         "maintenance_due": maintenance_services.maintenance_due(current_user, today=today),
         "now": utcnow(),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from app import audit
 from app.auth import policy
@@ -221,6 +221,14 @@ def overdue_tickets(user, *, today: date) -> list[RepairTicket]:
             .order_by(RepairTicket.due_on)
         )
     )
+
+
+def count_overdue_tickets(user, *, today: date) -> int:
+    """How many of the user's sites' open tickets are past their due date (one statement)."""
+    stmt = tickets_query(user).where(
+        RepairTicket.status.in_(("reported", "dispatched")), RepairTicket.due_on < today
+    )
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 def notify_overdue_tickets(today: date) -> int:

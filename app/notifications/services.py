@@ -13,13 +13,12 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from app.auth import policy
 from app.auth.models import User
-from app.auth.roles import Role
 from app.db import utcnow
 from app.extensions import db
 from app.notifications.models import Notification
 from app.pagination import Page, paginate
-from app.sites.models import SiteAssignment
 
 MESSAGES = {
     "incident_high": _l("High-severity incident at %(subject)s"),
@@ -36,16 +35,7 @@ def message(notification: Notification) -> str:
 
 def site_watchers(site_id: int) -> list[User]:
     """Who hears about a site's serious events: its supervisors and every manager."""
-    supervisors = select(SiteAssignment.user_id).where(SiteAssignment.site_id == site_id)
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.is_active.is_(True),
-                ((User.role == Role.SUPERVISOR) & User.id.in_(supervisors))
-                | (User.role == Role.MANAGER),
-            )
-        )
-    )
+    return list(db.session.scalars(select(User).where(policy.site_watchers_clause(User, site_id))))
 
 
 def notify(

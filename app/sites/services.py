@@ -11,7 +11,6 @@ from sqlalchemy import Select, func, or_, select
 from app import audit
 from app.auth import policy
 from app.auth.models import User
-from app.auth.roles import Role
 from app.db import utcnow
 from app.extensions import db
 from app.pagination import Page, paginate
@@ -102,16 +101,7 @@ def _forget_assignments() -> None:
 
 def visible_sites_query(user) -> Select:
     """Active sites whose operational data the user may see (DESIGN.md §3: one scoping helper)."""
-    stmt = select(Site).where(Site.is_active.is_(True))
-    if policy.sees_all_sites(user):
-        return stmt
-    role = Role(user.role)
-    if role in policy.FIELD_ROLES:
-        assigned = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
-        return stmt.where(Site.id.in_(assigned))
-    if role == Role.CLIENT and user.client_id is not None:
-        return stmt.where(Site.client_id == user.client_id)
-    return stmt.where(False)
+    return select(Site).where(policy.visible_sites_clause(user))
 
 
 def scope_to_sites(stmt: Select, site_column, user) -> Select:
@@ -248,7 +238,7 @@ def assignable_users() -> list[User]:
     return list(
         db.session.scalars(
             select(User)
-            .where(User.role.in_([Role.GUARD, Role.SUPERVISOR]), User.is_active.is_(True))
+            .where(policy.assignable_users_clause(User))
             .order_by(User.role.desc(), User.display_name)
         )
     )
@@ -421,9 +411,7 @@ def check_ins_query(user) -> Select:
 
 def check_in_people(user) -> list[User]:
     """The people whose check-ins the user may filter by: all field staff, or his sites' staff."""
-    stmt = (
-        select(User).where(User.role.in_([Role.GUARD, Role.SUPERVISOR])).order_by(User.display_name)
-    )
+    stmt = select(User).where(policy.briefable_by_name_clause(User)).order_by(User.display_name)
     if not policy.sees_all_sites(user):
         mine = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
         colleagues = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(mine))
