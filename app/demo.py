@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.extensions import db
+from app.sites import services as site_services
 from app.sites.models import Client, Equipment, Site
 
 #: Stated in README; every demo account uses it. Change it before any real use.
@@ -189,7 +190,7 @@ def load_demo() -> bool:
                 must_change_password=False,
             )
             if site_codes:
-                auth_services.set_site_assignments(
+                site_services.set_user_sites(
                     user, actor=None, site_ids={sites[c].id for c in site_codes}
                 )
             created = True

@@ -73,7 +73,7 @@ TABLE: dict[str, Entry] = {
         "POST", "/admin/users/{target}/sessions/{target_session}/revoke", ADMIN
     ),
     "auth.user_revoke_all": Entry("POST", "/admin/users/{target}/sessions/revoke-all", ADMIN),
-    "auth.user_sites": Entry("POST", "/admin/users/{target}/sites", ADMIN),
+    "sites.user_sites": Entry("POST", "/admin/users/{target}/sites", ADMIN),
     "sites.clients": Entry("GET", "/clients", REGISTRY),
     "sites.client_new": [
         Entry("GET", "/clients/new", ADMIN),

@@ -22,7 +22,6 @@ PROBLEM_MESSAGES = {
     "bad_role": _l("Choose a role from the list."),
     "cannot_change_own_role": _l("You cannot change your own role."),
     "cannot_deactivate_self": _l("You cannot deactivate your own account."),
-    "not_assignable": _l("Only guards and supervisors are assigned to sites."),
     "client_required": _l("Choose the client this user belongs to."),
 }
 

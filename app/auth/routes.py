@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import (
     Blueprint,
     abort,
@@ -16,7 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import select
+from markupsafe import Markup
 
 from app.auth import policy, services
 from app.auth.forms import (
@@ -33,8 +35,6 @@ from app.extensions import db, limiter
 from app.forms import ActionForm, require_action_form
 from app.htmx import render
 from app.security import public, safe_next
-from app.sites import services as site_services
-from app.sites.models import Client, Site
 
 bp = Blueprint("auth", __name__)
 
@@ -185,9 +185,16 @@ def change_password():
 # ---------------------------------------------------------------- administration
 
 
+#: Panels other features add to an administered user's page: each takes the user and returns
+#: its HTML ("" for none). `sites` adds the user's site assignments; `auth` knows no sites.
+USER_PAGE_PANELS: list[Callable[[User], str]] = []
+#: Where a client user's choice of client comes from: (id, name) pairs, registered by `sites`.
+CLIENT_CHOICES: list[Callable[[], list[tuple[int, str]]]] = []
+
+
 def _client_choices():
-    clients = db.session.scalars(select(Client).order_by(Client.name)).all()
-    return [("", _("— none —"))] + [(str(c.id), c.name) for c in clients]
+    clients = [pair for source in CLIENT_CHOICES for pair in source()]
+    return [("", _("— none —"))] + [(str(client_id), name) for client_id, name in clients]
 
 
 def _client_id(form: UserForm) -> int | None:
@@ -241,7 +248,6 @@ def user_new():
 
 
 def _user_page(user: User, form: UserForm, status: int = 200, temporary: str | None = None):
-    sites = db.session.scalars(select(Site).order_by(Site.code)).all()
     return (
         render_template(
             "auth/user.html",
@@ -249,8 +255,7 @@ def _user_page(user: User, form: UserForm, status: int = 200, temporary: str | N
             form=form,
             action=ActionForm(),
             sessions=services.live_sessions(user),
-            sites=sites,
-            assigned=site_services.assigned_site_ids(user),
+            panels=[Markup(panel(user)) for panel in USER_PAGE_PANELS],  # noqa: S704 (templates)
             temporary=temporary,
         ),
         status,
@@ -340,18 +345,3 @@ def user_revoke_all(user_id: int):
     user = _admin_action(user_id)
     services.revoke_all_sessions(user, actor=current_user)
     return _saved(user, _("All sessions of this user have been ended."))
-
-
-@bp.post("/admin/users/<int:user_id>/sites")
-def user_sites(user_id: int):
-    """Set which sites a guard or supervisor serves; takes effect on their next request."""
-    user = _admin_action(user_id)
-    site_ids = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
-    try:
-        services.set_site_assignments(user, actor=current_user, site_ids=site_ids)
-    except services.AuthError as exc:
-        flash(PROBLEM_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Site assignments saved."), "success")
-    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -17,8 +18,6 @@ from app.auth.roles import Role
 from app.db import utcnow
 from app.extensions import db
 from app.pagination import paginate
-from app.sites import services as site_services
-from app.sites.models import Site, SiteAssignment
 
 #: How often a session's last_seen_at is written (not on every request).
 TOUCH_EVERY = timedelta(seconds=60)
@@ -30,6 +29,11 @@ class AuthError(Exception):
     def __init__(self, key: str):
         super().__init__(key)
         self.key = key
+
+
+#: What other features do when a user's role changes (`sites` ends assignments a new role
+#: cannot hold). Each takes the user; features above `auth` register here.
+ROLE_CHANGE_FOLLOW_UPS: list[Callable[[User], None]] = []
 
 
 def normalise_username(username: str) -> str:
@@ -267,10 +271,8 @@ def update_user(
         user.role = role
         # A new role means new permissions: make the user sign in again to get them cleanly.
         revoke_sessions(user, reason="role_changed")
-        if not policy.role_is_assignable(role):
-            db.session.execute(
-                SiteAssignment.__table__.delete().where(SiteAssignment.user_id == user.id)
-            )
+        for follow_up in ROLE_CHANGE_FOLLOW_UPS:
+            follow_up(user)
     if new_client != user.client_id:
         changes["client_id"] = new_client
         user.client_id = new_client
@@ -333,30 +335,3 @@ def revoke_all_sessions(user: User, *, actor: User) -> int:
 
 def live_sessions(user: User) -> list[UserSession]:
     return [s for s in user.sessions if s.revoked_at is None]
-
-
-def set_site_assignments(user: User, *, actor: User, site_ids: set[int]) -> None:
-    """Make the user's assignments exactly `site_ids` (only for guards and supervisors)."""
-    if not policy.role_is_assignable(user.role):
-        raise AuthError("not_assignable")
-    known = (
-        set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
-    )
-    current = site_services.assigned_site_ids(user)
-    added, removed = known - current, current - known
-    for site_id in sorted(added):
-        db.session.add(SiteAssignment(user_id=user.id, site_id=site_id))
-    if removed:
-        db.session.execute(
-            SiteAssignment.__table__.delete().where(
-                SiteAssignment.user_id == user.id, SiteAssignment.site_id.in_(removed)
-            )
-        )
-    db.session.flush()
-    if added or removed:
-        audit.record(
-            "user.sites_assigned",
-            actor=actor,
-            target=f"user:{user.id}",
-            detail={"added": sorted(added), "removed": sorted(removed)},
-        )

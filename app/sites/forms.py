@@ -54,6 +54,7 @@ REGISTRY_MESSAGES = {
     "code_taken": _l("Another site already has this code."),
     "client_required": _l("Choose the client."),
     "both_coordinates": _l("Give both latitude and longitude, or neither."),
+    "not_assignable": _l("Only guards and supervisors are assigned to sites."),
 }
 
 

@@ -23,6 +23,8 @@ from sqlalchemy import select
 from app import audit
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
+from app.auth import routes as auth_routes
+from app.auth.models import User
 from app.authz import authorize, authorize_hidden
 from app.db import retry_after_conflict
 from app.extensions import db
@@ -207,6 +209,48 @@ def site_users(site_id: int):
     db.session.commit()
     flash(_("Site assignments saved."), "success")
     return redirect(url_for("main.site_card", site_id=site.id) + "#people", code=303)
+
+
+def _user_sites_panel(user: User) -> str:
+    """The "assigned sites" panel of an administered user's page."""
+    if not policy.role_is_assignable(user.role):
+        return ""
+    return render_template(
+        "sites/_user_sites.html",
+        user=user,
+        sites=db.session.scalars(select(Site).order_by(Site.code)).all(),
+        assigned=svc.assigned_site_ids(user),
+    )
+
+
+def _client_choices() -> list[tuple[int, str]]:
+    return [(c.id, c.name) for c in svc.all_clients()]
+
+
+for _hook, _hooks in (
+    (_user_sites_panel, auth_routes.USER_PAGE_PANELS),
+    (_client_choices, auth_routes.CLIENT_CHOICES),
+):
+    if _hook not in _hooks:
+        _hooks.append(_hook)
+
+
+@bp.post("/admin/users/<int:user_id>/sites")
+def user_sites(user_id: int):
+    """Set which sites a guard or supervisor serves; takes effect on their next request."""
+    authorize(policy.can_manage_users(current_user))
+    user = db.get_or_404(User, user_id)
+    require_action_form()
+    site_ids = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
+    try:
+        svc.set_user_sites(user, actor=current_user, site_ids=site_ids)
+    except svc.RegistryError as exc:
+        db.session.rollback()
+        flash(REGISTRY_MESSAGES[exc.key], "error")
+    else:
+        db.session.commit()
+        flash(_("Site assignments saved."), "success")
+    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
 
 
 @bp.route("/sites/bulk-assign", methods=["GET", "POST"])

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, or_, select
 
 from app import audit
 from app.auth import policy
+from app.auth import services as auth_services
 from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
@@ -250,22 +251,27 @@ def site_user_ids(site: Site) -> set[int]:
     )
 
 
+def _change_assignments(added: set[tuple[int, int]], removed: set[tuple[int, int]]) -> None:
+    """Add and remove (user id, site id) assignments: the one place assignments are written."""
+    for user_id, site_id in sorted(added):
+        db.session.add(SiteAssignment(user_id=user_id, site_id=site_id))
+    for user_id, site_id in sorted(removed):
+        db.session.execute(
+            SiteAssignment.__table__.delete().where(
+                SiteAssignment.user_id == user_id, SiteAssignment.site_id == site_id
+            )
+        )
+    db.session.flush()
+    _forget_assignments()
+
+
 def set_site_users(site: Site, *, actor: User, user_ids: set[int]) -> None:
     """Make exactly these guards and supervisors assigned to the site."""
     allowed = {u.id for u in assignable_users()}
     wanted = user_ids & allowed
     current = site_user_ids(site)
     added, removed = wanted - current, current - wanted
-    for user_id in sorted(added):
-        db.session.add(SiteAssignment(user_id=user_id, site_id=site.id))
-    if removed:
-        db.session.execute(
-            SiteAssignment.__table__.delete().where(
-                SiteAssignment.site_id == site.id, SiteAssignment.user_id.in_(removed)
-            )
-        )
-    db.session.flush()
-    _forget_assignments()
+    _change_assignments({(u, site.id) for u in added}, {(u, site.id) for u in removed})
     if added or removed:
         audit.record(
             "site.assignments_changed",
@@ -273,6 +279,36 @@ def set_site_users(site: Site, *, actor: User, user_ids: set[int]) -> None:
             target=f"site:{site.id}",
             detail={"added": sorted(added), "removed": sorted(removed)},
         )
+
+
+def set_user_sites(user: User, *, actor: User, site_ids: set[int]) -> None:
+    """Make the user's assignments exactly `site_ids` (only for guards and supervisors)."""
+    if not policy.role_is_assignable(user.role):
+        raise RegistryError("site_id", "not_assignable")
+    known = (
+        set(db.session.scalars(select(Site.id).where(Site.id.in_(site_ids)))) if site_ids else set()
+    )
+    current = assigned_site_ids(user)
+    added, removed = known - current, current - known
+    _change_assignments({(user.id, s) for s in added}, {(user.id, s) for s in removed})
+    if added or removed:
+        audit.record(
+            "user.sites_assigned",
+            actor=actor,
+            target=f"user:{user.id}",
+            detail={"added": sorted(added), "removed": sorted(removed)},
+        )
+
+
+def _end_assignments_a_role_cannot_hold(user: User) -> None:
+    """A user whose new role is not assigned to sites keeps none (auth's role-change hook)."""
+    if not policy.role_is_assignable(user.role):
+        current = assigned_site_ids(user)
+        _change_assignments(set(), {(user.id, s) for s in current})
+
+
+if _end_assignments_a_role_cannot_hold not in auth_services.ROLE_CHANGE_FOLLOW_UPS:
+    auth_services.ROLE_CHANGE_FOLLOW_UPS.append(_end_assignments_a_role_cannot_hold)
 
 
 def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
@@ -290,10 +326,7 @@ def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
         )
     }
     pairs = sorted((u, s) for u in allowed for s in sites if (u, s) not in existing)
-    for user_id, site_id in pairs:
-        db.session.add(SiteAssignment(user_id=user_id, site_id=site_id))
-    db.session.flush()
-    _forget_assignments()
+    _change_assignments(set(pairs), set())
     if pairs:
         audit.record(
             "site.bulk_assigned",
