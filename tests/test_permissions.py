@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.audit.models import AuditEvent
 from app.auth.models import UserSession
 from app.briefings.models import Briefing, BriefingAttachment, BriefingSite
 from app.db import new_uuid, utcnow
@@ -44,6 +45,14 @@ class Entry:
     path: str
     allowed: frozenset
     data: tuple = ()
+    #: True: the path names an object, and to a role that may not see it, it does not exist —
+    #: 404 and a denied audit row. False: the route itself is refused — 403.
+    hidden: bool = False
+    #: Roles that see the object but may not do this to it: 403.
+    forbidden: frozenset = frozenset()
+
+    def denied_status(self, role: str) -> int:
+        return 404 if self.hidden and role not in self.forbidden else 403
 
 
 TABLE: dict[str, Entry] = {
@@ -93,8 +102,8 @@ TABLE: dict[str, Entry] = {
         Entry("POST", "/sites/{site}/edit", ADMIN),
     ],
     "main.site_card": [
-        Entry("GET", "/sites/{site}", FIELD | REGISTRY),
-        Entry("GET", "/sites/{other_site}", REGISTRY),
+        Entry("GET", "/sites/{site}", FIELD | REGISTRY, hidden=True),
+        Entry("GET", "/sites/{other_site}", REGISTRY, hidden=True),
     ],
     "sites.site_users": Entry("POST", "/sites/{site}/users", ADMIN),
     "sites.bulk_assign": [
@@ -114,12 +123,20 @@ TABLE: dict[str, Entry] = {
     "sites.qr_rotate": Entry("POST", "/sites/{site}/qr/rotate", ADMIN),
     "sites.labels_sheet": Entry("GET", "/sites/labels?site={site}", REGISTRY),
     "sites.scan_landing": [
-        Entry("GET", "/s/{token}", FIELD | {"manager"}),
-        Entry("GET", "/s/{other_token}", frozenset(["manager"])),
+        Entry("GET", "/s/{token}", FIELD | {"manager"}, hidden=True),
+        Entry("GET", "/s/{other_token}", frozenset(["manager"]), hidden=True),
     ],
     "sites.check_in": [
-        Entry("POST", "/s/{token}/check-in", FIELD | {"manager"}, (("uuid", "{uuid}"),)),
-        Entry("POST", "/s/{other_token}/check-in", frozenset(["manager"]), (("uuid", "{uuid}"),)),
+        Entry(
+            "POST", "/s/{token}/check-in", FIELD | {"manager"}, (("uuid", "{uuid}"),), hidden=True
+        ),
+        Entry(
+            "POST",
+            "/s/{other_token}/check-in",
+            frozenset(["manager"]),
+            (("uuid", "{uuid}"),),
+            hidden=True,
+        ),
     ],
     "sites.scanner": Entry("GET", "/scan", FIELD | {"manager"}),
     "sites.scan_code": Entry("POST", "/scan/code", FIELD | {"manager"}, (("code", "NOPE-1"),)),
@@ -138,93 +155,136 @@ TABLE: dict[str, Entry] = {
     "inspections.item_move": Entry("POST", "/checklist-items/1/move", REGISTRY),
     "inspections.item_retire": Entry("POST", "/checklist-items/1/retire", REGISTRY),
     "inspections.start": [
-        Entry("POST", "/sites/{site}/inspections", SUPERVISOR_MANAGER),
-        Entry("POST", "/sites/{other_site}/inspections", MANAGER),
+        Entry("POST", "/sites/{site}/inspections", SUPERVISOR_MANAGER, hidden=True),
+        Entry("POST", "/sites/{other_site}/inspections", MANAGER, hidden=True),
     ],
     "inspections.inspections": Entry("GET", "/inspections", SUPERVISOR_MANAGER),
     # {draft} and {submitted} were run at {site} by another supervisor: only he answers.
     "inspections.inspection": [
-        Entry("GET", "/inspections/{draft}", SUPERVISOR_MANAGER),
-        Entry("GET", "/inspections/{foreign}", MANAGER),
+        Entry("GET", "/inspections/{draft}", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/inspections/{foreign}", MANAGER, hidden=True),
     ],
     "inspections.answer": Entry(
-        "POST", "/inspections/{draft}/items/1", NOBODY, (("value", "pass"),)
+        "POST",
+        "/inspections/{draft}/items/1",
+        NOBODY,
+        (("value", "pass"),),
+        hidden=True,
+        forbidden=SUPERVISOR_MANAGER,
     ),
-    "inspections.answer_photo": Entry("POST", "/inspections/{draft}/items/1/photos", NOBODY),
-    "inspections.submit": Entry("POST", "/inspections/{draft}/submit", NOBODY),
+    "inspections.answer_photo": Entry(
+        "POST",
+        "/inspections/{draft}/items/1/photos",
+        NOBODY,
+        hidden=True,
+        forbidden=SUPERVISOR_MANAGER,
+    ),
+    "inspections.submit": Entry(
+        "POST", "/inspections/{draft}/submit", NOBODY, hidden=True, forbidden=SUPERVISOR_MANAGER
+    ),
     "inspections.amend": Entry(
         "POST",
         "/inspections/{submitted}/amend",
         MANAGER,
         (("item_id", "1"), ("value", "pass"), ("reason", "typo")),
+        hidden=True,
+        forbidden=frozenset(["supervisor"]),
     ),
-    "photos.photo": Entry("GET", "/photos/{photo}", SUPERVISOR_MANAGER),
-    "photos.thumb": Entry("GET", "/photos/{photo}/thumb", SUPERVISOR_MANAGER),
+    "photos.photo": Entry("GET", "/photos/{photo}", SUPERVISOR_MANAGER, hidden=True),
+    "photos.thumb": Entry("GET", "/photos/{photo}/thumb", SUPERVISOR_MANAGER, hidden=True),
     "incidents.incidents": Entry("GET", "/incidents", FIELD | MANAGER),
     "incidents.incident_new": [
         Entry("GET", "/incidents/new", FIELD | MANAGER),
         Entry("POST", "/incidents/new", FIELD | MANAGER),
     ],
     "incidents.incident": [
-        Entry("GET", "/incidents/{incident}", FIELD | MANAGER),
-        Entry("GET", "/incidents/{foreign_incident}", MANAGER),
+        Entry("GET", "/incidents/{incident}", FIELD | MANAGER, hidden=True),
+        Entry("GET", "/incidents/{foreign_incident}", MANAGER, hidden=True),
     ],
     "incidents.incident_update": Entry(
-        "POST", "/incidents/{incident}/updates", SUPERVISOR_MANAGER, (("note", "checked"),)
+        "POST",
+        "/incidents/{incident}/updates",
+        SUPERVISOR_MANAGER,
+        (("note", "checked"),),
+        hidden=True,
+        forbidden=frozenset(["guard"]),
     ),
     "incidents.incident_notified": Entry(
-        "POST", "/incidents/{incident}/notified", SUPERVISOR_MANAGER, (("who", "client"),)
+        "POST",
+        "/incidents/{incident}/notified",
+        SUPERVISOR_MANAGER,
+        (("who", "client"),),
+        hidden=True,
+        forbidden=frozenset(["guard"]),
     ),
-    "incidents.incident_photo": Entry("POST", "/incidents/{incident}/photos", SUPERVISOR_MANAGER),
+    "incidents.incident_photo": Entry(
+        "POST",
+        "/incidents/{incident}/photos",
+        SUPERVISOR_MANAGER,
+        hidden=True,
+        forbidden=frozenset(["guard"]),
+    ),
     "incidents.alarms": Entry("GET", "/alarms", FIELD | MANAGER),
     "incidents.alarm_new": [
         Entry("GET", "/alarms/new", SUPERVISOR_MANAGER),
         Entry("POST", "/alarms/new", SUPERVISOR_MANAGER),
     ],
-    "incidents.alarm": Entry("GET", "/alarms/{alarm}", SUPERVISOR_MANAGER),
-    "incidents.alarm_step": Entry("POST", "/alarms/{alarm}/arrive", SUPERVISOR_MANAGER),
+    "incidents.alarm": Entry("GET", "/alarms/{alarm}", SUPERVISOR_MANAGER, hidden=True),
+    "incidents.alarm_step": Entry(
+        "POST", "/alarms/{alarm}/arrive", SUPERVISOR_MANAGER, hidden=True
+    ),
     "maintenance.repairs": Entry("GET", "/repairs", SUPERVISOR_MANAGER),
     "maintenance.repair_new": [
         Entry("GET", "/repairs/new", SUPERVISOR_MANAGER),
         Entry("POST", "/repairs/new", SUPERVISOR_MANAGER),
     ],
     "maintenance.repair_from_item": Entry(
-        "POST", "/inspections/{submitted}/items/1/repair", SUPERVISOR_MANAGER
+        "POST", "/inspections/{submitted}/items/1/repair", SUPERVISOR_MANAGER, hidden=True
     ),
-    "maintenance.repair": Entry("GET", "/repairs/{ticket}", SUPERVISOR_MANAGER),
+    "maintenance.repair": Entry("GET", "/repairs/{ticket}", SUPERVISOR_MANAGER, hidden=True),
     "maintenance.repair_status": Entry(
-        "POST", "/repairs/{ticket}/status", SUPERVISOR_MANAGER, (("status", "dispatched"),)
+        "POST",
+        "/repairs/{ticket}/status",
+        SUPERVISOR_MANAGER,
+        (("status", "dispatched"),),
+        hidden=True,
     ),
     "maintenance.maintenance": Entry("GET", "/maintenance", SUPERVISOR_MANAGER),
     "maintenance.maintenance_done": [
-        Entry("GET", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER),
-        Entry("POST", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER),
+        Entry("GET", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER, hidden=True),
+        Entry("POST", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER, hidden=True),
     ],
     "notifications.notifications": Entry("GET", "/notifications", SIGNED_IN),
     "notifications.mark_read": Entry("POST", "/notifications/read", SIGNED_IN),
     "briefings.briefings": Entry("GET", "/briefings", FIELD | MANAGER),
     # {briefing}: published to the guards of {site} by another supervisor.
-    "briefings.briefing": Entry("GET", "/briefings/{briefing}", frozenset(["guard", "manager"])),
+    "briefings.briefing": Entry(
+        "GET", "/briefings/{briefing}", frozenset(["guard", "manager"]), hidden=True
+    ),
     "briefings.acknowledge": Entry(
-        "POST", "/briefings/{briefing}/ack", frozenset(["guard", "manager"])
+        "POST", "/briefings/{briefing}/ack", frozenset(["guard", "manager"]), hidden=True
     ),
     "briefings.briefing_new": [
         Entry("GET", "/briefings/new", SUPERVISOR_MANAGER),
         Entry("POST", "/briefings/new", SUPERVISOR_MANAGER),
     ],
     "briefings.briefing_edit": [
-        Entry("GET", "/briefings/{briefing}/edit", MANAGER),
-        Entry("POST", "/briefings/{briefing}/edit", MANAGER),
+        Entry("GET", "/briefings/{briefing}/edit", MANAGER, hidden=True),
+        Entry("POST", "/briefings/{briefing}/edit", MANAGER, hidden=True),
     ],
-    "briefings.briefing_status": Entry("POST", "/briefings/{briefing}/status", MANAGER),
-    "briefings.progress": Entry("GET", "/briefings/{briefing}/progress", MANAGER),
-    "briefings.remind": Entry("POST", "/briefings/{briefing}/remind", MANAGER),
-    "briefings.acknowledgements_csv": Entry(
-        "GET", "/briefings/{briefing}/acknowledgements.csv", MANAGER
+    "briefings.briefing_status": Entry(
+        "POST", "/briefings/{briefing}/status", MANAGER, hidden=True
     ),
-    "briefings.attachment": Entry("POST", "/briefings/{briefing}/attachments", MANAGER),
+    "briefings.progress": Entry("GET", "/briefings/{briefing}/progress", MANAGER, hidden=True),
+    "briefings.remind": Entry("POST", "/briefings/{briefing}/remind", MANAGER, hidden=True),
+    "briefings.acknowledgements_csv": Entry(
+        "GET", "/briefings/{briefing}/acknowledgements.csv", MANAGER, hidden=True
+    ),
+    "briefings.attachment": Entry(
+        "POST", "/briefings/{briefing}/attachments", MANAGER, hidden=True
+    ),
     "briefings.attachment_file": Entry(
-        "GET", "/briefing-files/{briefing_file}", frozenset(["guard", "manager"])
+        "GET", "/briefing-files/{briefing_file}", frozenset(["guard", "manager"]), hidden=True
     ),
     "briefings.training": Entry("GET", "/training", FIELD | MANAGER),
     "briefings.training_new": [
@@ -325,6 +385,12 @@ def build_world(make_user, role: str | None) -> dict:
     }
 
 
+def _denials() -> int:
+    return db.session.scalar(
+        select(func.count(AuditEvent.seq)).where(AuditEvent.outcome == "denied")
+    )
+
+
 def _session_id(user) -> int:
     return db.session.scalar(
         select(UserSession.id).where(UserSession.user_id == user.id).order_by(UserSession.id.desc())
@@ -357,6 +423,7 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
     path = entry.path.format(**ids)
     data = {key: value.format(**ids) for key, value in entry.data}
 
+    denials_before = _denials()
     response = client.open(path, method=entry.method, data=data)
 
     status = response.status_code
@@ -366,7 +433,12 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
     elif role == ANONYMOUS:
         assert went_to_login, f"anonymous should be sent to login from {endpoint}: {status}"
     else:
-        assert status in (403, 404), f"{role} must not reach {endpoint}: {status}"
+        expected = entry.denied_status(role)
+        assert status == expected, f"{role} must get {expected} from {endpoint}: {status}"
+        if expected == 404:
+            assert _denials() == denials_before + 1, (
+                f"{endpoint}: a hidden object's denial is audited"
+            )
 
 
 @pytest.mark.parametrize(

@@ -123,8 +123,6 @@ def acknowledge(briefing_id: int):
 
 def _form_page(item: Briefing | None):
     authorize(policy.can_publish_briefings(current_user))
-    if item is not None:
-        authorize(policy.can_manage_briefing(current_user, item))
     form = BriefingForm(obj=item)
     sites = site_services.visible_sites(current_user)
     people = svc.briefable_people(current_user)
@@ -184,13 +182,14 @@ def briefing_new():
 @bp.route("/briefings/<int:briefing_id>/edit", methods=["GET", "POST"])
 def briefing_edit(briefing_id: int):
     """Edit; a substantive change asks everyone to acknowledge again."""
-    return _form_page(db.get_or_404(Briefing, briefing_id))
+    return _form_page(_managed(briefing_id))
 
 
 def _managed(briefing_id: int) -> Briefing:
+    """A briefing the user manages (its author, a manager); to anyone else it does not exist:
+    404, and the attempt is audited."""
     item = db.get_or_404(Briefing, briefing_id)
-    if not policy.can_manage_briefing(current_user, item):
-        abort(404)
+    authorize_hidden(policy.can_manage_briefing(current_user, item), target=f"briefing:{item.id}")
     return item
 
 

@@ -267,8 +267,9 @@ def start(site_id: int):
     """Start (or, with the same uuid, reopen) an inspection of this site."""
     site = db.get_or_404(Site, site_id)
     assigned = site_services.assigned_site_ids(current_user)
-    if not policy.can_inspect(current_user, site, assigned_site_ids=assigned):
-        abort(404)
+    authorize_hidden(
+        policy.can_inspect(current_user, site, assigned_site_ids=assigned), target=f"site:{site.id}"
+    )
     require_action_form()
     key = (request.form.get("uuid") or "").lower()
     try:

@@ -154,8 +154,9 @@ def repair_new():
 def repair_from_item(uuid: str, item_id: int):
     """One tap on a failed checklist item: a ticket with its equipment, note and photos."""
     inspection = db.session.scalar(select(Inspection).where(Inspection.uuid == uuid))
-    if inspection is None or not _may_manage(inspection.site_id):
+    if inspection is None:
         abort(404)
+    authorize_hidden(_may_manage(inspection.site_id), target=f"inspection:{inspection.id}")
     require_action_form()
     answer = db.session.scalar(
         select(Answer).where(Answer.inspection_id == inspection.id, Answer.item_id == item_id)
@@ -232,8 +233,7 @@ def maintenance():
 def maintenance_done(equipment_id: int):
     """Record maintenance done on a piece of equipment: its next due date moves."""
     equipment = db.get_or_404(Equipment, equipment_id)
-    if not _may_manage(equipment.site_id):
-        abort(404)
+    authorize_hidden(_may_manage(equipment.site_id), target=f"equipment:{equipment.id}")
     error = None
     if request.method == "POST":
         require_action_form()

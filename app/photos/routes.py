@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth import policy
+from app.authz import authorize_hidden
 from app.extensions import db
 from app.photos.models import Photo
 from app.photos.services import photo_file
@@ -17,10 +18,14 @@ bp = Blueprint("photos", __name__)
 
 def _serve(uuid: str, *, thumb: bool):
     photo = db.session.scalar(select(Photo).where(Photo.uuid == uuid))
-    if photo is None or not policy.can_view_photo(
-        current_user, photo, assigned_site_ids=assigned_site_ids(current_user)
-    ):
+    if photo is None:
         abort(404)
+    authorize_hidden(
+        policy.can_view_photo(
+            current_user, photo, assigned_site_ids=assigned_site_ids(current_user)
+        ),
+        target=f"photo:{photo.id}",
+    )
     path = photo_file(photo, thumb=thumb)
     if not path.exists():
         abort(404)

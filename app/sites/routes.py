@@ -410,8 +410,9 @@ def _device_time(value: str | None) -> datetime | None:
 def check_in(token: str):
     """Record the check-in (idempotent by the device's uuid) and open the site card."""
     site, _retired = svc.find_site_by_token(token)
-    if site is None or not _can_check_in(site):
+    if site is None:
         abort(404)
+    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
     form = CheckInForm()
     if not form.validate_on_submit():
         abort(400)
