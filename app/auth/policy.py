@@ -33,20 +33,16 @@ def can_manage_users(user) -> bool:
     return _role(user) == Role.ADMIN
 
 
-def can_be_assigned_to_sites(user) -> bool:
-    """Only field roles are assigned to sites; managers see all, others none."""
-    return _role(user) in FIELD_ROLES
-
-
 def sees_all_sites(user) -> bool:
     """Managers see every site's operational data without assignment."""
     return _role(user) in ALL_SITES_ROLES
 
 
 def can_view_site(user, site, *, assigned_site_ids: set[int]) -> bool:
-    """A site's card: managers all, field roles where assigned, clients their own client's."""
+    """A site's operational data: managers all, field roles where assigned, clients their own
+    client's; only while the site is active. `visible_sites_clause` is the same rule in SQL."""
     role = _role(user)
-    if role is None:
+    if role is None or not site.is_active:
         return False
     if role in ALL_SITES_ROLES:
         return True
