@@ -6,7 +6,6 @@ from flask import Blueprint, jsonify, render_template
 from flask_babel import format_date
 from flask_login import current_user
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.auth import policy
 from app.auth.models import User, UserSession
@@ -17,7 +16,6 @@ from app.i18n import taipei_today
 from app.incidents import services as incident_services
 from app.inspections import services as inspection_services
 from app.maintenance import services as maintenance_services
-from app.maintenance.services import scan_overdue
 from app.security import public
 from app.sites import services as site_services
 
@@ -59,13 +57,7 @@ def home():
 
 def _open_work(today) -> dict:
     """The supervisor's open work on his sites (a manager's on all): each a tap away."""
-    # Late alarms and overdue repairs notify as soon as someone looks (a cron may run
-    # `flask notify-overdue` too); the notifications are committed here.
-    try:
-        scan_overdue(utcnow())
-        db.session.commit()
-    except (IntegrityError, OperationalError):
-        db.session.rollback()  # another page view notified the same events a moment ago
+    # Reads only: late alarms and overdue repairs are notified by the jobs runner.
     active = incident_services.list_incidents(current_user, status="active", per_page=50).items
     by_severity = {
         s: [i for i in active if i.severity == s] for s in ("critical", "high", "medium", "low")
