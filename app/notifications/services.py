@@ -176,7 +176,7 @@ def claim_mail(now: datetime, *, limit: int = MAIL_BATCH) -> list[int]:
     """Claim up to `limit` unsent notifications for this runner; returns their ids.
 
     The caller commits the claim before sending. On PostgreSQL the candidates are locked
-    with FOR UPDATE SKIP LOCKED, so a second runner passes over rows the first is claiming
+    with FOR UPDATE SKIP LOCKED (in one statement with the UPDATE), so a second runner passes over rows the first is claiming
     instead of waiting for them; the UPDATE repeats the conditions, so a row claimed by a
     runner that committed first is not claimed again. SQLite has one writer at a time and
     evaluates the UPDATE under its write lock, so a claim there is exclusive too.
@@ -184,16 +184,20 @@ def claim_mail(now: datetime, *, limit: int = MAIL_BATCH) -> list[int]:
     with_address = select(User.id).where(
         User.is_active.is_(True), User.email.is_not(None), User.email != ""
     )
-    candidates = (
+    # A CTE, materialized: PostgreSQL may run a plain IN (subquery) once per outer row, and
+    # with SKIP LOCKED each run would pick other rows, claiming more than `limit`.
+    picked = (
         select(Notification.id)
         .where(*_mailable(now), Notification.user_id.in_(with_address))
         .order_by(Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     claimed = db.session.scalars(
         update(Notification)
-        .where(Notification.id.in_(candidates), *_mailable(now))
+        .where(Notification.id.in_(select(picked.c.id)), *_mailable(now))
         .values(mail_claimed_at=now, mail_attempts=Notification.mail_attempts + 1)
         .returning(Notification.id),
         execution_options={"synchronize_session": False},
