@@ -176,10 +176,11 @@ def claim_mail(now: datetime, *, limit: int = MAIL_BATCH) -> list[int]:
     """Claim up to `limit` unsent notifications for this runner; returns their ids.
 
     The caller commits the claim before sending. On PostgreSQL the candidates are locked
-    with FOR UPDATE SKIP LOCKED (in one statement with the UPDATE), so a second runner passes over rows the first is claiming
-    instead of waiting for them; the UPDATE repeats the conditions, so a row claimed by a
-    runner that committed first is not claimed again. SQLite has one writer at a time and
-    evaluates the UPDATE under its write lock, so a claim there is exclusive too.
+    with FOR UPDATE SKIP LOCKED in the same statement, so a second runner passes over rows
+    the first is claiming instead of waiting for them; the UPDATE repeats the conditions,
+    so a row claimed by a runner that committed first is not claimed again. SQLite has one
+    writer at a time and evaluates the UPDATE under its write lock, so a claim there is
+    exclusive too (run one runner on SQLite all the same: see README).
     """
     with_address = select(User.id).where(
         User.is_active.is_(True), User.email.is_not(None), User.email != ""
