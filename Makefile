@@ -9,13 +9,18 @@ export FLASK_APP := app
 
 .PHONY: run test setup install vendor translations db browser lint format clean
 
+# The jobs runner (late alarms, overdue repairs, reminders, mail) runs beside the web server
+# and stops with it: Ctrl-C, or the server exiting, sends it SIGTERM.
+JOBS_BESIDE := $(BIN)/flask jobs run & jobs=$$!; \
+	trap 'kill $$jobs 2>/dev/null; wait $$jobs 2>/dev/null' EXIT INT TERM;
+
 run: setup db
 ifeq ($(HTTPS),1)
 	$(BIN)/python scripts/dev_cert.py instance
-	SECURE_COOKIES=1 $(BIN)/flask run --host 0.0.0.0 --port $(PORT) \
+	$(JOBS_BESIDE) SECURE_COOKIES=1 $(BIN)/flask run --host 0.0.0.0 --port $(PORT) \
 		--cert instance/dev-cert.pem --key instance/dev-key.pem
 else
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(JOBS_BESIDE) $(BIN)/flask run --host $(HOST) --port $(PORT)
 endif
 
 test: setup browser

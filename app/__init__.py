@@ -39,7 +39,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.main.routes import bp as main_bp
     from app.maintenance.routes import bp as maintenance_bp
     from app.notifications.routes import bp as notifications_bp
-    from app.notifications.services import deliver_pending_after_request
     from app.photos.routes import bp as photos_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
@@ -65,7 +64,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(maintenance_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(briefings_bp)
-    app.after_request(deliver_pending_after_request)
 
     app.cli.add_command(audit_cli)
     register_cli(app)
@@ -80,6 +78,7 @@ def _import_models() -> None:
     import app.briefings.models
     import app.incidents.models
     import app.inspections.models
+    import app.jobs.models
     import app.maintenance.models
     import app.notifications.models
     import app.photos.models

@@ -1,4 +1,4 @@
-"""`flask demo` and `flask create-user`."""
+"""`flask demo`, `flask create-user` and `flask jobs …` (app/jobs/cli.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from app.auth.roles import ROLE_ORDER
 
 
 def register_cli(app: Flask) -> None:
+    from app.jobs.cli import jobs_cli
+
+    app.cli.add_command(jobs_cli)
+
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
     def demo_command(if_empty: bool) -> None:
@@ -32,25 +36,6 @@ def register_cli(app: Flask) -> None:
             for username, _name, role, *_rest in DEMO_USERS:
                 if username in present:
                     click.echo(f"  {role:<11} {username}")
-
-    @app.cli.command("notify-overdue")
-    def notify_overdue_command() -> None:
-        """Notify late alarm responses and overdue repairs (run it every few minutes)."""
-        from sqlalchemy import select
-
-        from app.db import utcnow
-        from app.extensions import db
-        from app.maintenance.services import scan_overdue
-        from app.notifications.models import Notification
-        from app.notifications.services import deliver_email
-
-        count = scan_overdue(utcnow())
-        db.session.commit()
-        pending = list(
-            db.session.scalars(select(Notification.id).where(Notification.emailed_at.is_(None)))
-        )
-        sent = deliver_email(pending)
-        click.echo(f"{count} notifications, {sent} e-mailed")
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -344,18 +344,26 @@ def assignable_users_clause(user_model):
     return and_(user_model.role.in_(FIELD_ROLES), user_model.is_active.is_(True))
 
 
-def site_watchers_clause(user_model, site_id: int):
-    """SQL: who hears about a site's serious events — its supervisors and every manager."""
+def site_supervisors_clause(user_model, site_id: int):
+    """SQL: the active supervisors assigned to a site (who run its work)."""
     from app.sites.models import SiteAssignment
 
     serving = select(SiteAssignment.user_id).where(SiteAssignment.site_id == site_id)
     return and_(
         user_model.is_active.is_(True),
-        or_(
-            and_(user_model.role == Role.SUPERVISOR, user_model.id.in_(serving)),
-            user_model.role.in_(ALL_SITES_ROLES),
-        ),
+        user_model.role == Role.SUPERVISOR,
+        user_model.id.in_(serving),
     )
+
+
+def all_sites_staff_clause(user_model):
+    """SQL: the active users who see every site (managers)."""
+    return and_(user_model.is_active.is_(True), user_model.role.in_(ALL_SITES_ROLES))
+
+
+def site_watchers_clause(user_model, site_id: int):
+    """SQL: who hears about a site's serious events — its supervisors and every manager."""
+    return or_(site_supervisors_clause(user_model, site_id), all_sites_staff_clause(user_model))
 
 
 def pledge_signers_clause(user_model):

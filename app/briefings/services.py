@@ -346,8 +346,8 @@ def progress(briefing: Briefing, *, today: date) -> list[Progress]:
     return rows
 
 
-def remind(briefing: Briefing, *, actor, today: date) -> int:
-    """Notify everyone who has not acknowledged this version yet (once a day at most)."""
+def _remind_outstanding(briefing: Briefing, *, today: date) -> int:
+    """Notify whoever has not acknowledged this version yet; once a day at most."""
     outstanding = [p.user for p in progress(briefing, today=today) if p.acknowledged_at is None]
     created = notifications.notify(
         outstanding,
@@ -356,13 +356,46 @@ def remind(briefing: Briefing, *, actor, today: date) -> int:
         subject=briefing.title,
         link=f"/briefings/{briefing.id}",
     )
+    return len(created)
+
+
+def remind(briefing: Briefing, *, actor, today: date) -> int:
+    """Notify everyone who has not acknowledged this version yet (once a day at most)."""
+    count = _remind_outstanding(briefing, today=today)
     audit.record(
         "briefing.reminded",
         actor=actor,
         target=f"briefing:{briefing.id}",
-        detail={"count": len(created)},
+        detail={"count": count},
     )
-    return len(created)
+    return count
+
+
+#: Days before the due date on which the jobs runner reminds (the day before, and the day).
+AUTO_REMIND_DAYS_BEFORE = (1, 0)
+
+
+def remind_due_briefings(today: date) -> int:
+    """Published briefings due tomorrow or today remind whoever has not acknowledged them
+    (jobs runner). A reminder already sent that day, by hand or by the runner, is not repeated;
+    after the due date the progress page shows who is late and a manager reminds by hand."""
+    days = [today + timedelta(days=n) for n in AUTO_REMIND_DAYS_BEFORE]
+    total = 0
+    for briefing in db.session.scalars(
+        select(Briefing)
+        .where(Briefing.status == "published", Briefing.due_on.in_(days))
+        .order_by(Briefing.id)
+    ):
+        count = _remind_outstanding(briefing, today=today)
+        if count:
+            audit.record(
+                "briefing.reminded",
+                actor_name="jobs",
+                target=f"briefing:{briefing.id}",
+                detail={"count": count, "automatic": True},
+            )
+        total += count
+    return total
 
 
 def csv_cell(value) -> str:

@@ -55,6 +55,7 @@ def home():
 
 def _open_work(today) -> dict:
     """The supervisor's open work on his sites (a manager's on all): each a tap away."""
+    # Reads only: late alarms and overdue repairs are notified by the jobs runner.
     by_severity = incident_services.count_active_by_severity(current_user)
     return {
         "running_alarms": incident_services.count_running_alarms(current_user),

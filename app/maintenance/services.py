@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import Select, func, select
 
@@ -11,7 +11,7 @@ from app import audit
 from app.auth import policy
 from app.db import utcnow
 from app.extensions import db
-from app.i18n import TAIPEI, taipei_today
+from app.i18n import taipei_today
 from app.inspections.models import Answer
 from app.maintenance.models import (
     OPEN_TICKET_STATUSES,
@@ -312,8 +312,31 @@ def maintenance_history(equipment: Equipment) -> list[MaintenanceLog]:
     )
 
 
-def scan_overdue(now: datetime) -> int:
-    """Notify late alarm responses and overdue repairs (`flask notify-overdue`, or on home)."""
-    from app.incidents.services import notify_late_alarms
-
-    return notify_late_alarms(now) + notify_overdue_tickets(now.astimezone(TAIPEI).date())
+def notify_maintenance_due(today: date) -> int:
+    """Equipment whose maintenance falls due today (or is overdue) notifies the site's
+    supervisors, or the managers where the site has none: once per due date (jobs runner)."""
+    due = [
+        unit
+        for unit in db.session.scalars(
+            select(Equipment).where(
+                Equipment.status != "retired", Equipment.maintenance_interval_days > 0
+            )
+        )
+        if unit.maintenance_due_on is not None and unit.maintenance_due_on <= today
+    ]
+    keys = {unit.id: f"equipment:{unit.id}:maintenance:{unit.maintenance_due_on}" for unit in due}
+    done = notifications.notified_keys(list(keys.values()))
+    count = 0
+    for unit in due:
+        if keys[unit.id] in done:
+            continue
+        count += len(
+            notifications.notify(
+                notifications.site_supervisors_or_managers(unit.site_id),
+                kind="maintenance_due",
+                dedupe_key=keys[unit.id],
+                subject=unit.site.name,
+                link=f"/equipment/{unit.id}/maintenance",
+            )
+        )
+    return count

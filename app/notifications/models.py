@@ -1,10 +1,10 @@
-"""Notification: one message to one user, read or not."""
+"""Notification: one message to one user, read or not; also the e-mail outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
@@ -26,4 +26,12 @@ class Notification(Base):
     link: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     read_at: Mapped[datetime | None]
+    # The e-mail outbox (the jobs runner sends it; see app/notifications/services.py).
+    #: When the mail left; empty while unsent.
     emailed_at: Mapped[datetime | None]
+    #: Sends tried so far (counted when a runner claims the row, so a crash counts too).
+    mail_attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: Set while a runner is sending it; other runners skip the row until it is stale.
+    mail_claimed_at: Mapped[datetime | None]
+    #: After a failed send: not to be tried again before this instant.
+    mail_retry_at: Mapped[datetime | None]

@@ -1,17 +1,23 @@
-"""Notify people in the app (the bell) and, when SMTP_URL is set, by e-mail."""
+"""Notify people in the app (the bell) and, when SMTP_URL is set, by e-mail.
+
+A notification is written in the transaction of the event that caused it. Its e-mail is not
+sent by the request: the jobs runner's mail job (`flask jobs run`) sends the outbox within a
+minute, claiming each row first so that no mail goes twice (see claim_mail).
+"""
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
-import threading
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.auth import policy
 from app.auth.models import User
@@ -26,7 +32,10 @@ MESSAGES = {
     "alarm_late": _l("Alarm response running late at %(subject)s"),
     "repair_overdue": _l("Repair overdue at %(subject)s"),
     "briefing_reminder": _l("Please read and acknowledge: %(subject)s"),
+    "maintenance_due": _l("Maintenance due at %(subject)s"),
 }
+
+log = logging.getLogger(__name__)
 
 
 def message(notification: Notification) -> str:
@@ -36,6 +45,16 @@ def message(notification: Notification) -> str:
 def site_watchers(site_id: int) -> list[User]:
     """Who hears about a site's serious events: its supervisors and every manager."""
     return list(db.session.scalars(select(User).where(policy.site_watchers_clause(User, site_id))))
+
+
+def site_supervisors_or_managers(site_id: int) -> list[User]:
+    """Who does a site's routine work: its supervisors, or every manager if it has none."""
+    supervisors = list(
+        db.session.scalars(select(User).where(policy.site_supervisors_clause(User, site_id)))
+    )
+    if supervisors:
+        return supervisors
+    return list(db.session.scalars(select(User).where(policy.all_sites_staff_clause(User))))
 
 
 def notify(
@@ -57,9 +76,21 @@ def notify(
         db.session.add(note)
         created.append(note)
     db.session.flush()
-    if created and has_request_context():
-        g.setdefault("pending_notifications", []).extend(n.id for n in created)
     return created
+
+
+def notified_keys(keys: list[str]) -> set[str]:
+    """Which of these events have notified someone already (in one query per 500 keys)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(
+            db.session.scalars(
+                select(Notification.dedupe_key)
+                .where(Notification.dedupe_key.in_(keys[start : start + 500]))
+                .distinct()
+            )
+        )
+    return found
 
 
 def unread_count(user) -> int:
@@ -90,7 +121,69 @@ def mark_all_read(user) -> None:
     )
 
 
-# ---------------------------------------------------------------- e-mail
+# ---------------------------------------------------------------- e-mail outbox
+
+#: Rows claimed at a time; the claim is committed before any of their mail leaves.
+MAIL_BATCH = 20
+#: Sends tried per notification before it is given up (the bell still shows it).
+MAIL_MAX_ATTEMPTS = 8
+#: A claim this old belongs to a runner that died while sending: the row may be tried again.
+MAIL_CLAIM_TIMEOUT = timedelta(minutes=15)
+#: Older notifications are not mailed (turning SMTP on must not mail last month's alerts).
+MAIL_MAX_AGE = timedelta(days=1)
+
+
+def mail_backoff(attempts: int) -> timedelta:
+    """How long to wait after the n-th failed send: 2, 4, 8 … minutes, at most 6 hours."""
+    return min(timedelta(minutes=2**attempts), timedelta(hours=6))
+
+
+def _mailable(now: datetime) -> tuple:
+    """Conditions on the row itself for it to be claimable now."""
+    return (
+        Notification.emailed_at.is_(None),
+        Notification.mail_attempts < MAIL_MAX_ATTEMPTS,
+        Notification.created_at >= now - MAIL_MAX_AGE,
+        or_(Notification.mail_retry_at.is_(None), Notification.mail_retry_at <= now),
+        or_(
+            Notification.mail_claimed_at.is_(None),
+            Notification.mail_claimed_at < now - MAIL_CLAIM_TIMEOUT,
+        ),
+    )
+
+
+def claim_mail(now: datetime, *, limit: int = MAIL_BATCH) -> list[int]:
+    """Claim up to `limit` unsent notifications for this runner; returns their ids.
+
+    The caller commits the claim before sending. On PostgreSQL the candidates are locked
+    with FOR UPDATE SKIP LOCKED in the same statement, so a second runner passes over rows
+    the first is claiming instead of waiting for them; the UPDATE repeats the conditions,
+    so a row claimed by a runner that committed first is not claimed again. SQLite has one
+    writer at a time and evaluates the UPDATE under its write lock, so a claim there is
+    exclusive too (run one runner on SQLite all the same: see README).
+    """
+    with_address = select(User.id).where(
+        User.is_active.is_(True), User.email.is_not(None), User.email != ""
+    )
+    # A CTE, materialized: PostgreSQL may run a plain IN (subquery) once per outer row, and
+    # with SKIP LOCKED each run would pick other rows, claiming more than `limit`.
+    picked = (
+        select(Notification.id)
+        .where(*_mailable(now), Notification.user_id.in_(with_address))
+        .order_by(Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
+    claimed = db.session.scalars(
+        update(Notification)
+        .where(Notification.id.in_(select(picked.c.id)), *_mailable(now))
+        .values(mail_claimed_at=now, mail_attempts=Notification.mail_attempts + 1)
+        .returning(Notification.id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return sorted(claimed)
 
 
 def _smtp(url: str) -> smtplib.SMTP:
@@ -109,59 +202,81 @@ def _smtp(url: str) -> smtplib.SMTP:
     return server
 
 
-def deliver_email(ids: list[int]) -> int:
-    """E-mail these notifications to users who have an address; returns how many were sent.
+def _mail(note: Notification, user: User) -> EmailMessage:
+    with force_locale(user.locale or "zh_Hant_TW"):
+        text = message(note)
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    mail = EmailMessage()
+    mail["From"] = current_app.config.get("MAIL_FROM") or "guardpost@localhost"
+    mail["To"] = user.email
+    mail["Subject"] = f"[Guardpost] {text}"
+    mail.set_content(f"{text}\n\n{base}{note.link}\n")
+    return mail
 
-    A failure is logged and leaves them unsent (emailed_at stays empty); nothing in the
-    request depends on the mail server.
+
+def _release_failed(note: Notification, now: datetime, error: Exception) -> None:
+    """A send failed: retry after a backoff, or give up after MAIL_MAX_ATTEMPTS."""
+    note.mail_claimed_at = None
+    reason = type(error).__name__
+    if note.mail_attempts >= MAIL_MAX_ATTEMPTS:
+        note.mail_retry_at = None
+        log.error(
+            "mail notification=%s given_up attempts=%s error=%s",
+            note.id,
+            note.mail_attempts,
+            reason,
+        )
+    else:
+        note.mail_retry_at = now + mail_backoff(note.mail_attempts)
+        log.warning(
+            "mail notification=%s failed attempts=%s retry_at=%s error=%s",
+            note.id,
+            note.mail_attempts,
+            note.mail_retry_at.isoformat(),
+            reason,
+        )
+
+
+def send_claimed_mail(ids: list[int], now: datetime) -> int:
+    """Send these claimed notifications; returns how many left. Flushes, never commits.
+
+    Each row ends sent (emailed_at), or released with a later retry time, or given up.
+    A refused recipient fails only its own mail; a dead server fails the rest of the batch.
     """
     url = current_app.config.get("SMTP_URL")
     if not url or not ids:
         return 0
-    rows = db.session.execute(
-        select(Notification, User)
-        .join(User, User.id == Notification.user_id)
-        .where(Notification.id.in_(ids), Notification.emailed_at.is_(None), User.email.is_not(None))
-    ).all()
-    if not rows:
-        return 0
-    sender = current_app.config.get("MAIL_FROM") or "guardpost@localhost"
-    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    pending = list(
+        db.session.execute(
+            select(Notification, User)
+            .join(User, User.id == Notification.user_id)
+            .where(Notification.id.in_(ids), Notification.emailed_at.is_(None))
+            .order_by(Notification.id)
+            .execution_options(populate_existing=True)
+        ).all()
+    )
     sent = 0
     try:
         with _smtp(url) as server:
-            for note, user in rows:
-                with force_locale(user.locale or "zh_Hant_TW"):
-                    text = message(note)
-                mail = EmailMessage()
-                mail["From"] = sender
-                mail["To"] = user.email
-                mail["Subject"] = f"[Guardpost] {text}"
-                mail.set_content(f"{text}\n\n{base}{note.link}\n")
-                server.send_message(mail)
-                note.emailed_at = utcnow()
-                sent += 1
-    except (OSError, smtplib.SMTPException):
-        current_app.logger.exception("notification e-mail failed")
-    db.session.commit()
+            while pending:
+                note, user = pending[0]
+                if user.email:
+                    try:
+                        server.send_message(_mail(note, user))
+                    except (
+                        smtplib.SMTPRecipientsRefused,
+                        smtplib.SMTPSenderRefused,
+                        smtplib.SMTPDataError,
+                    ) as exc:
+                        _release_failed(note, now, exc)
+                    else:
+                        note.emailed_at, note.mail_claimed_at, note.mail_retry_at = now, None, None
+                        sent += 1
+                else:  # the address was removed since the claim: nothing to send to
+                    note.mail_claimed_at = None
+                pending.pop(0)
+    except (OSError, smtplib.SMTPException) as exc:
+        for note, _user in pending:
+            _release_failed(note, now, exc)
+    db.session.flush()
     return sent
-
-
-def deliver_pending_after_request(response):
-    """after_request: mail what this request notified, once its transaction is committed.
-
-    The mail goes out from a thread: a slow or dead mail server never holds up the page.
-    """
-    ids = g.pop("pending_notifications", None)
-    if ids and response.status_code < 400 and current_app.config.get("SMTP_URL"):
-        app = current_app._get_current_object()
-        threading.Thread(target=_deliver_in_thread, args=(app, ids), daemon=True).start()
-    return response
-
-
-def _deliver_in_thread(app, ids: list[int]) -> None:
-    with app.app_context():
-        try:
-            deliver_email(ids)
-        finally:
-            db.session.remove()

@@ -154,7 +154,9 @@ def test_alarm_from_receipt_to_qr_arrival_and_clearing(app, client, crew, login)
     assert alarm.cause == "false_alarm" and not alarm.is_running
 
 
-def test_a_late_alarm_shows_as_late_and_notifies_on_the_supervisors_home(client, crew, login):
+def test_a_late_alarm_shows_on_the_supervisors_home_and_the_jobs_runner_notifies_it(
+    client, crew, login, runner
+):
     alarm = AlarmResponse(
         uuid=new_uuid(),
         site_id=crew["site"].id,
@@ -167,6 +169,8 @@ def test_a_late_alarm_shows_as_late_and_notifies_on_the_supervisors_home(client,
     home = client.get("/?lang=en").text
     assert "Open work" in home and "Running alarm responses" in home
     assert "Late" in client.get("/alarms?lang=en").text
+    assert "Alarm response running late" not in client.get("/notifications?lang=en").text
+    assert runner.invoke(args=["jobs", "run", "--once"]).exit_code == 0
     assert "Alarm response running late" in client.get("/notifications?lang=en").text
 
 

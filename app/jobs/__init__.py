@@ -1,0 +1,1 @@
+"""The jobs runner: scheduled work, never done inside a GET (`flask jobs run`)."""

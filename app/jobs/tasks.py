@@ -1,0 +1,78 @@
+"""The scheduled jobs. Each takes the instant of its turn and returns a count for the log.
+
+Order matters within a minute: the jobs that notify run before the mail job, so their
+notifications are mailed in the same pass.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from app.briefings import services as briefing_services
+from app.extensions import db
+from app.i18n import TAIPEI
+from app.incidents import services as incident_services
+from app.jobs.runner import Job
+from app.maintenance import services as maintenance_services
+from app.notifications import services as notifications
+
+#: At most this many claims of notifications.MAIL_BATCH rows in one run of the mail job.
+MAIL_BATCHES_PER_RUN = 25
+
+
+def _taipei_date(now: datetime):
+    return now.astimezone(TAIPEI).date()
+
+
+def late_alarms(now: datetime) -> int:
+    """Alarm responses past their arrival target notify the site's supervisors and managers."""
+    return incident_services.notify_late_alarms(now)
+
+
+def overdue_repairs(now: datetime) -> int:
+    """Repair tickets past their due date notify the site's supervisors and managers."""
+    return maintenance_services.notify_overdue_tickets(_taipei_date(now))
+
+
+def maintenance_due(now: datetime) -> int:
+    """Equipment due for maintenance notifies the site's supervisors (or managers)."""
+    return maintenance_services.notify_maintenance_due(_taipei_date(now))
+
+
+def briefing_reminders(now: datetime) -> int:
+    """Briefings due tomorrow or today remind whoever has not acknowledged them."""
+    return briefing_services.remind_due_briefings(_taipei_date(now))
+
+
+def mail_outbox(now: datetime) -> int:
+    """E-mail the notifications not yet sent (when SMTP_URL is set), retrying with backoff.
+
+    The one job that commits by itself: each batch is claimed and committed before its mail
+    leaves, so no lock is held while talking to the mail server and no other runner can
+    claim the same rows; the outcome of the batch is committed before the next claim.
+    """
+    if not current_app.config.get("SMTP_URL"):
+        return 0
+    sent = 0
+    for _ in range(MAIL_BATCHES_PER_RUN):
+        ids = notifications.claim_mail(now)
+        db.session.commit()
+        if not ids:
+            break
+        batch_sent = notifications.send_claimed_mail(ids, now)
+        db.session.commit()
+        sent += batch_sent
+        if batch_sent < len(ids):
+            break  # the server refuses or is down: the rest waits for the next turn
+    return sent
+
+
+JOBS: list[Job] = [
+    Job("late_alarms", timedelta(minutes=1), late_alarms),
+    Job("overdue_repairs", timedelta(minutes=10), overdue_repairs),
+    Job("maintenance_due", timedelta(hours=1), maintenance_due),
+    Job("briefing_reminders", timedelta(hours=1), briefing_reminders),
+    Job("mail_outbox", timedelta(minutes=1), mail_outbox),
+]
