@@ -10,8 +10,8 @@ What is logged is chosen, never dumped: the route's rule (``/s/<token>``), not t
 segments and query string may carry a QR token; no header, cookie, form field or body.
 
 The id is ``X-Request-ID`` on every response and is shown on the 500 page, so a user can quote
-it. An incoming ``X-Request-ID`` is kept only behind a trusted proxy (``PROXY_FIX`` set, or
-``REQUEST_ID_FROM_PROXY``) and only when it is 8-128 characters of ``A-Z a-z 0-9 . _ : + / = -``.
+it. An incoming ``X-Request-ID`` is kept only behind a trusted proxy (``PROXY_FIX`` set) and
+only when it is 8-128 characters of ``A-Z a-z 0-9 . _ : + / = -``; otherwise a new one is made.
 
 An operator's own logging configuration wins: if the ``guardpost`` logger already has handlers,
 none is added.
@@ -118,22 +118,25 @@ def _drop_dev_server_request_lines(record: logging.LogRecord) -> bool:
     return not _is_dev_server_request_line(record)
 
 
+HANDLER_NAME = "guardpost-json"
+
+
 def configure_logging(app: Flask) -> None:
     """JSON lines on stderr for the ``guardpost`` loggers and for ``app.logger``; idempotent."""
-    if not log.handlers:
+    if not log.handlers:  # an operator's logging configuration, if any, wins
         handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
         handler.addFilter(RequestIdFilter())
-        handler.set_name("guardpost-json")
+        handler.set_name(HANDLER_NAME)
         log.addHandler(handler)
         log.propagate = False
         if log.level == logging.NOTSET:
             log.setLevel(logging.INFO)
-    ours = [h for h in log.handlers if h.get_name() == "guardpost-json"]
-    if ours and default_handler in app.logger.handlers:
-        # Features log exceptions through app.logger: the same lines, with the request id.
+    ours = next((h for h in log.handlers if h.get_name() == HANDLER_NAME), None)
+    if ours is not None and ours not in app.logger.handlers:
+        # Features log their exceptions through app.logger: the same lines, with the request id.
         app.logger.removeHandler(default_handler)
-        app.logger.addHandler(ours[0])
+        app.logger.addHandler(ours)
     werkzeug_logger = logging.getLogger("werkzeug")
     if _drop_dev_server_request_lines not in werkzeug_logger.filters:
         werkzeug_logger.addFilter(_drop_dev_server_request_lines)
@@ -227,9 +230,7 @@ def init_app(app: Flask) -> None:
     """Log every request (static files included: call after the static layer is in place)."""
     configure_logging(app)
     app.teardown_request(remember_route_and_user)
-    trust = app.config.get("REQUEST_ID_FROM_PROXY")
-    if trust is None:
-        trust = bool(app.config.get("PROXY_FIX"))
+    # Behind a trusted proxy (PROXY_FIX), its X-Request-ID ties our line to the proxy's.
     app.wsgi_app = RequestLogMiddleware(  # type: ignore[method-assign]
-        app.wsgi_app, trust_incoming_id=bool(trust)
+        app.wsgi_app, trust_incoming_id=bool(app.config.get("PROXY_FIX"))
     )

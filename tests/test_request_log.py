@@ -148,7 +148,22 @@ def test_other_error_pages_show_no_reference(client, make_user, login):
         assert response.headers["X-Request-ID"] not in response.text
 
 
-def test_feature_errors_logged_through_app_logger_carry_the_request_id(app, client, logs):
+def _stderr_entries(capfd) -> list[dict]:
+    err = capfd.readouterr().err
+    return [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+def test_by_default_the_lines_go_to_stderr_as_json(client, capfd):
+    capfd.readouterr()
+    response = client.get("/login")
+    lines = [
+        e for e in _stderr_entries(capfd) if e.get("request_id") == response.headers["X-Request-ID"]
+    ]
+    assert [e["logger"] for e in lines] == ["guardpost.request"]
+    assert lines[0]["route"] == "/login" and lines[0]["status"] == 200
+
+
+def test_feature_errors_logged_through_app_logger_carry_the_request_id(app, client, capfd):
     @app.get("/feature-log-for-test")
     def feature_log():
         from flask import current_app
@@ -157,10 +172,12 @@ def test_feature_errors_logged_through_app_logger_carry_the_request_id(app, clie
         return "ok"
 
     feature_log.is_public = True
+    capfd.readouterr()
     response = client.get("/feature-log-for-test")
-    entries = [json.loads(line) for line in logs.lines]
-    logged = [e for e in entries if e["msg"] == "mail server unreachable"]
-    assert logged and logged[0]["request_id"] == response.headers["X-Request-ID"]
+    logged = [e for e in _stderr_entries(capfd) if e["msg"] == "mail server unreachable"]
+    assert len(logged) == 1
+    assert logged[0]["request_id"] == response.headers["X-Request-ID"]
+    assert logged[0]["level"] == "ERROR"
 
 
 # ---------------------------------------------------------------- no secrets in the logs
@@ -222,7 +239,7 @@ def test_no_password_token_cookie_or_csrf_token_reaches_the_logs(
     written = "\n".join(logs.lines) + capfd.readouterr().err + caplog.text
     # The log is there and names what happened...
     assert '"route": "/s/<token>"' in written and '"route": "/login"' in written
-    assert '"route": "/account/password"' in written and "OperationalError" in written
+    assert '"route": "/account/password"' in written and "no_such_table" in written
     assert f'"user_id": {guard.id}' in written
     # ...and none of the secrets typed, sent or carried on the way.
     secrets = {
