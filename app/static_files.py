@@ -137,8 +137,8 @@ class StaticFiles(WhiteNoise):
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         # autorefresh: files are found per request (not listed once at start), so an edited or
-        # newly deployed file is never served with the old length; _entry() keeps the work
-        # per version to one stat.
+        # newly deployed file is never served with the old length; get_static_file() keeps the
+        # work per version to one stat.
         super().__init__(
             application,
             root=root,
