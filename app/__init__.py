@@ -28,6 +28,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from app import request_log, static_files
+
+    # Static files are answered before Flask (no session, no database); the request log is
+    # outermost, so every response, static ones too, gets its line and X-Request-ID.
+    static_files.init_app(app)
+    request_log.init_app(app)
+
     from app import errors, i18n, security, templating
     from app.audit.cli import audit_cli
     from app.auth.routes import bp as auth_bp

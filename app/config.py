@@ -35,7 +35,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
     """Every setting with its default; see README's configuration table."""
     return {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance_path / 'guardpost.db'}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error logged with its traceback never shows bound values.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "BASE_URL": "",
         "UPLOAD_DIR": str(instance_path / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.htmx import is_htmx
+from app.request_log import current_request_id, error_logger
 
 MESSAGES = {
     400: (_l("Something in that request was not right"), _l("Go back and try again.")),
@@ -33,10 +34,16 @@ CSRF_MESSAGE = (
 
 def _render(status: int, title, hint):
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    # A server error shows the request id, so that a user can quote it and we can find the log.
+    request_id = current_request_id() if status >= 500 else None
     try:
-        return render_template(template, status=status, title=title, hint=hint), status
+        page = render_template(
+            template, status=status, title=title, hint=hint, request_id=request_id
+        )
+        return page, status
     except Exception:  # a request too broken to build a page for (an untrusted Host, say)
-        return Response(f"{status} {title}", status=status, mimetype="text/plain")
+        text = f"{status} {title}" + (f" ({request_id})" if request_id else "")
+        return Response(text, status=status, mimetype="text/plain")
 
 
 def handle_http_error(error: HTTPException):
@@ -52,13 +59,22 @@ def handle_csrf_error(error: CSRFError):
 
 
 def handle_unexpected(error: Exception):
-    """Log the exception; show the user only a generic page."""
-    from flask import current_app
-
+    """Log the exception with the request id; show the user only a generic page and that id."""
     from app.extensions import db
 
     db.session.rollback()
-    current_app.logger.exception("unhandled error", exc_info=error)
+    rule = request.url_rule
+    error_logger.error(
+        "unhandled error",
+        exc_info=error,
+        extra={
+            "fields": {
+                "route": rule.rule if rule is not None else None,
+                "endpoint": request.endpoint,
+                "error": type(error).__name__,
+            }
+        },
+    )
     return _render(500, *MESSAGES[500])
 
 

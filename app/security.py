@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import (
@@ -21,9 +22,7 @@ from flask_login import current_user
 from app.auth import services as auth_services
 from app.extensions import db, login_manager
 from app.htmx import add_vary, is_htmx
-
-#: The CDN that serves browser libraries (with SRI); see static/vendor.json.
-CDN_ORIGIN = "https://cdn.jsdelivr.net"
+from app.templating import vendor
 
 #: Endpoints a user who must change a temporary password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static"}
@@ -47,11 +46,26 @@ def safe_next(target: str | None, default: str) -> str:
     return target if is_safe_next(target) else default
 
 
+def cdn_script_urls() -> list[str]:
+    """The exact CDN files of static/vendor.json: a CSP path with no trailing slash matches
+    only that file, so nothing else on the CDN's host may run here."""
+    urls = sorted(lib["cdn"] for lib in vendor().values())
+    for url in urls:  # a stray space, quote, comma or semicolon would add a source or directive
+        if not url.startswith("https://") or any(c in url for c in " ;,'\"\n"):
+            raise ValueError(f"vendor.json: not a plain https URL: {url!r}")
+    return urls
+
+
 def content_security_policy() -> str:
+    return _policy(tuple(cdn_script_urls()))
+
+
+@cache
+def _policy(cdn_scripts: tuple[str, ...]) -> str:
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {CDN_ORIGIN}",
+            " ".join(["script-src 'self'", *cdn_scripts]),
             "style-src 'self'",
             "img-src 'self' data: blob:",
             "font-src 'self'",

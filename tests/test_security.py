@@ -25,6 +25,24 @@ def test_every_html_response_carries_the_security_headers(client, path):
     assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
 
 
+def test_csp_script_src_names_the_exact_cdn_files_not_the_whole_host(app, client):
+    from urllib.parse import urlsplit
+
+    from app.templating import vendor
+
+    cdn_files = {lib["cdn"] for lib in vendor().values()}
+    page = client.get("/login")
+    csp = page.headers["Content-Security-Policy"]
+    sources = re.search(r"script-src ([^;]+)", csp).group(1).split()
+    assert set(sources) == {"'self'", *cdn_files}
+    for source in sources[1:]:
+        path = urlsplit(source).path
+        assert source.startswith("https://") and path.endswith(".js") and path.count("/") >= 3
+    # Every script the page loads from elsewhere is one of those files (the fallback is 'self').
+    loaded = re.findall(r'<script src="(https?://[^"]+)"', page.text)
+    assert loaded and set(loaded) <= cdn_files
+
+
 def test_hsts_over_https(client):
     response = client.get("/login", base_url="https://localhost")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
@@ -41,6 +59,7 @@ def test_authenticated_pages_are_never_stored_and_vary_on_htmx(client, make_user
 def test_versioned_static_files_are_cacheable(client):
     response = client.get("/static/css/app.css?v=1")
     assert "no-store" not in response.headers.get("Cache-Control", "")
+    assert "Set-Cookie" not in response.headers  # tests/test_static.py has the rest
 
 
 def test_session_cookie_is_httponly_and_lax(client, make_user, login):
