@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from app import errors, i18n, security, templating
     from app.audit.cli import audit_cli
+    from app.auth import login
     from app.auth.routes import bp as auth_bp
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
@@ -57,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.before_request(i18n.remember_lang_choice)
     csrf.init_app(app)
     limiter.init_app(app)
+    login.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -17,6 +16,7 @@ from app import i18n
 from app.auth import policy
 from app.auth.roles import role_label
 from app.db import new_uuid
+from app.vendor import vendor
 
 
 @cache
@@ -29,16 +29,6 @@ def static_url(filename: str) -> str:
     path = Path(current_app.static_folder) / filename
     version = _file_version(str(path), path.stat().st_mtime) if path.exists() else "0"
     return url_for("static", filename=filename, v=version)
-
-
-@cache
-def _vendor_manifest(path: str) -> dict:
-    return json.loads(Path(path).read_text())
-
-
-def vendor() -> dict:
-    """Browser libraries: CDN URL, SRI hash and local fallback (static/vendor.json)."""
-    return _vendor_manifest(str(Path(current_app.static_folder) / "vendor.json"))
 
 
 def lang_url(code: str) -> str:

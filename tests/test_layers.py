@@ -34,6 +34,7 @@ LAYERS: list[set[str]] = [
         "errors",
         "request_log",
         "static_files",
+        "vendor",
         "args",
         "forms",
         "htmx",

@@ -29,12 +29,12 @@ from app.auth.forms import (
     UserForm,
     role_choices,
 )
+from app.auth.login import public, safe_next
 from app.auth.models import User, UserSession
 from app.authz import authorize
 from app.extensions import db, limiter
 from app.forms import ActionForm, require_action_form
 from app.htmx import render
-from app.security import public, safe_next
 
 bp = Blueprint("auth", __name__)
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth import policy
+from app.auth.login import public
 from app.auth.models import User, UserSession
 from app.authz import authorize_hidden
 from app.briefings import services as briefing_services
@@ -18,7 +19,6 @@ from app.i18n import taipei_today
 from app.incidents import services as incident_services
 from app.inspections import services as inspection_services
 from app.maintenance import services as maintenance_services
-from app.security import public
 from app.sites import services as site_services
 from app.sites.models import Site
 

@@ -7,7 +7,7 @@ import json
 
 from flask import Blueprint, Response, render_template, url_for
 
-from app.security import public
+from app.auth.login import public
 from app.templating import static_url, vendor
 
 bp = Blueprint("pwa", __name__)
