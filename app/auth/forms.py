@@ -7,23 +7,11 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.auth.roles import ROLE_ORDER, Role
-from app.forms import Form
+from app.auth.services import AuthError
+from app.forms import Form, IdListField
 
-#: Messages for the keys that services raise (AuthError) and password_problems() returns.
-PROBLEM_MESSAGES = {
-    "too_short": _l("Use at least 10 characters."),
-    "too_long": _l("Use at most 128 characters."),
-    "too_common": _l("This password is too easy to guess. Choose another."),
-    "contains_username": _l("The password must not contain the username."),
-    "wrong_current": _l("The current password is not correct."),
-    "same_as_old": _l("Choose a password different from the current one."),
-    "username_taken": _l("This username is already in use."),
-    "bad_role": _l("Choose a role from the list."),
-    "cannot_change_own_role": _l("You cannot change your own role."),
-    "cannot_deactivate_self": _l("You cannot deactivate your own account."),
-    "not_assignable": _l("Only guards and supervisors are assigned to sites."),
-    "client_required": _l("Choose the client this user belongs to."),
-}
+#: The words for AuthError keys and password problems (the CLI shows them too).
+PROBLEM_MESSAGES = AuthError.messages
 
 
 def role_choices():
@@ -108,3 +96,11 @@ class NewUserForm(UserForm):
         description=_l("The user must change it at the first login."),
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class SetActiveForm(Form):
+    active = SelectField("", choices=["1", "0"], default="0")
+
+
+class UserSitesForm(Form):
+    site_id = IdListField()  # the ticked sites

@@ -6,8 +6,10 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from typing import ClassVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from app import audit
@@ -15,6 +17,7 @@ from app.auth import passwords
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.pagination import paginate
 from app.sites import services as site_services
@@ -24,12 +27,23 @@ from app.sites.models import Site, SiteAssignment
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-class AuthError(Exception):
-    """A refused action, with a message key the route translates."""
+class AuthError(DomainError):
+    """A refused action; also the words for what password_problems() finds."""
 
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+    messages: ClassVar = {
+        "too_short": _l("Use at least 10 characters."),
+        "too_long": _l("Use at most 128 characters."),
+        "too_common": _l("This password is too easy to guess. Choose another."),
+        "contains_username": _l("The password must not contain the username."),
+        "wrong_current": _l("The current password is not correct."),
+        "same_as_old": _l("Choose a password different from the current one."),
+        "username_taken": _l("This username is already in use."),
+        "bad_role": _l("Choose a role from the list."),
+        "cannot_change_own_role": _l("You cannot change your own role."),
+        "cannot_deactivate_self": _l("You cannot deactivate your own account."),
+        "not_assignable": _l("Only guards and supervisors are assigned to sites."),
+        "client_required": _l("Choose the client this user belongs to."),
+    }
 
 
 def normalise_username(username: str) -> str:
@@ -171,7 +185,7 @@ def change_own_password(
     """Change a user's own password; other sessions are revoked."""
     if not passwords.verify_password(user.password_hash, current_password):
         audit.record("auth.password_changed", actor=user, outcome="failure")
-        raise AuthError("wrong_current")
+        raise AuthError("wrong_current", keep_record=True)  # the failed guess stays audited
     problems = passwords.password_problems(new_password, username=user.username)
     if problems:
         raise AuthError(problems[0])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from flask import current_app, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
 from app import audit
@@ -12,6 +14,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.auth.roles import Role
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.pagination import Page, paginate
 from app.sites import geo
@@ -52,17 +55,31 @@ EQUIPMENT_FIELDS = (
 )
 
 
-class RegistryError(Exception):
-    """A refused change, with the field it concerns and a message key the route translates."""
+class RegistryError(DomainError):
+    """A refused change, with the field it concerns."""
 
-    def __init__(self, field: str, key: str):
-        super().__init__(f"{field}: {key}")
-        self.field = field
-        self.key = key
+    messages: ClassVar = {
+        "tax_id_taken": _l("Another client already has this tax ID."),
+        "end_before_start": _l("The contract cannot end before it starts."),
+        "code_taken": _l("Another site already has this code."),
+        "client_required": _l("Choose the client."),
+        "both_coordinates": _l("Give both latitude and longitude, or neither."),
+        "unknown_code": _l("None of your sites has this code. Check the label and try again."),
+    }
+
+    def __init__(self, field: str, key: str, *, keep_record: bool = False):
+        super().__init__(key, field=field, keep_record=keep_record)
 
 
-class CheckInConflict(Exception):
+class CheckInConflict(DomainError):
     """The same device uuid came back with a different check-in."""
+
+    status = 409
+    messages: ClassVar = {"uuid_conflict": _l("This check-in belongs to another site or person.")}
+
+    def __init__(self, uuid: str):
+        super().__init__("uuid_conflict")
+        self.uuid = uuid
 
 
 # ---------------------------------------------------------------- scoping
