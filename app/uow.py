@@ -37,6 +37,7 @@ __all__ = [
     "DomainError",
     "InvalidForm",
     "action",
+    "check",
     "commit",
     "echo",
     "form_page",
@@ -131,8 +132,7 @@ def _begin_before_savepoint() -> None:
 
 def wants_json() -> bool:
     """The client asked for JSON rather than a page (a phone, the offline outbox)."""
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" or (best is None and request.is_json)
+    return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
 def echo(uuid: str | None = None, *, status: int = 200, **fields: Any) -> ResponseReturnValue:

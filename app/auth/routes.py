@@ -202,8 +202,13 @@ def _client_choices():
     return [("", _("— none —"))] + [(str(c.id), c.name) for c in clients]
 
 
-def _client_id(form: UserForm) -> int | None:
-    return int(form.client_id.data) if form.client_id.data else None
+def _user_values(form: UserForm) -> dict:
+    return {
+        "display_name": form.display_name.data,
+        "role": form.role.data,
+        "client_id": int(form.client_id.data) if form.client_id.data else None,
+        "email": form.email.data,
+    }
 
 
 def _prepare(form: UserForm) -> UserForm:
@@ -236,11 +241,8 @@ def user_new():
         lambda: services.create_user(
             actor=current_user,
             username=form.username.data,
-            display_name=form.display_name.data,
-            role=form.role.data,
             password=form.password.data,
-            client_id=_client_id(form),
-            email=form.email.data,
+            **_user_values(form),
         ),
         field=lambda exc: form.username if exc.key == "username_taken" else form.password,
         then=lambda user: uow.see_other(
@@ -278,14 +280,7 @@ def user_edit(user_id: int):
         form.client_id.data = str(user.client_id or "")
     return uow.form_page(
         form,
-        lambda: services.update_user(
-            user,
-            actor=current_user,
-            display_name=form.display_name.data,
-            role=form.role.data,
-            client_id=_client_id(form),
-            email=form.email.data,
-        ),
+        lambda: services.update_user(user, actor=current_user, **_user_values(form)),
         field=form.role,
         then=lambda _none: uow.see_other(
             url_for("auth.user_edit", user_id=user.id), _("Changes saved.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.db import new_uuid
 from app.forms import Form, UUIDField
@@ -46,6 +46,10 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 DATETIME_FORMATS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S"]
 
 
+def _site_choices(sites) -> list[tuple[int, str]]:
+    return [(0, _l("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
+
+
 class IncidentForm(Form):
     uuid = UUIDField()
     site_id = SelectField(
@@ -68,6 +72,10 @@ class IncidentForm(Form):
         super().__init__(*args, **kwargs)
         self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
         self.severity.choices = [(s, SEVERITY_LABELS[s]) for s in SEVERITIES]
+
+    def offer(self, sites) -> None:
+        """The sites to choose from (those the user may report at)."""
+        self.site_id.choices = _site_choices(sites)
 
     def prefill(self, *, site_id: int | None) -> None:
         """A new report: its key, the time now, the site it was opened from."""
@@ -99,6 +107,13 @@ class AlarmForm(Form):
     )
     guard_id = SelectField(_l("Send guard"), coerce=int, validators=[Optional()])
 
+    def offer(self, sites, guards) -> None:
+        """The sites and the guards to choose from (those the user manages)."""
+        self.site_id.choices = _site_choices(sites)
+        self.guard_id.choices = [(0, _l("— send later —"))] + [
+            (g.id, g.display_name) for g in guards
+        ]
+
     def prefill(self, *, site_id: int | None) -> None:
         """A new alarm: its key, the time now, the site it was opened from."""
         self.uuid.data = new_uuid()
@@ -121,7 +136,7 @@ class ClearForm(Form):
 
 class DispatchForm(Form):
     guard_id = IntegerField(
-        _l("Send guard"), validators=[DataRequired(message=_l("Choose from the list."))]
+        _l("Send guard"), validators=[InputRequired(message=_l("Choose from the list."))]
     )
 
 

@@ -63,10 +63,6 @@ def _reportable_sites() -> list[Site]:
     ]
 
 
-def _site_choices(sites: list[Site]) -> list[tuple[int, str]]:
-    return [(0, _("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
-
-
 def _chosen(sites: list[Site], site_id: int) -> Site:
     """The site picked in the form (its choices are `sites`, so it is one of them)."""
     return next(s for s in sites if s.id == site_id)
@@ -113,13 +109,21 @@ def incidents():
     )
 
 
+def _reported(incident: Incident):
+    return uow.see_other(
+        url_for("incidents.incident", incident_id=incident.id),
+        _("Incident reported. Add photos below if you have them."),
+        uuid=incident.uuid,
+    )
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
 def incident_new():
     """Report an incident (from the home page or a site card)."""
     sites = _reportable_sites()
     authorize(bool(sites))
     form = IncidentForm()
-    form.site_id.choices = _site_choices(sites)
+    form.offer(sites)
     if request.method == "GET":
         form.prefill(site_id=request.args.get("site", type=int))
     return uow.form_page(
@@ -128,11 +132,7 @@ def incident_new():
             _chosen(sites, form.site_id.data), user=current_user, **form.values()
         ),
         field=form.occurred_at,
-        then=lambda incident: uow.see_other(
-            url_for("incidents.incident", incident_id=incident.id),
-            _("Incident reported. Add photos below if you have them."),
-            uuid=incident.uuid,
-        ),
+        then=_reported,
         page=lambda: render_template("incidents/incident_form.html", form=form),
     )
 
@@ -261,6 +261,15 @@ def alarms():
     )
 
 
+def _managed_sites() -> list[Site]:
+    assigned = _assigned()
+    return [
+        s
+        for s in site_services.visible_sites(current_user)
+        if policy.can_manage_site_work(current_user, s.id, assigned_site_ids=assigned)
+    ]
+
+
 def _open_alarm(site: Site, form: AlarmForm) -> AlarmResponse:
     guard_id = form.guard_id.data or None
     if guard_id and guard_id not in {g.id for g in _guards_for([site.id])}:
@@ -278,16 +287,9 @@ def _open_alarm(site: Site, form: AlarmForm) -> AlarmResponse:
 def alarm_new():
     """An alarm came in: record it and send a guard."""
     authorize(policy.can_list_site_work(current_user))
-    assigned = _assigned()
-    sites = [
-        s
-        for s in site_services.visible_sites(current_user)
-        if policy.can_manage_site_work(current_user, s.id, assigned_site_ids=assigned)
-    ]
+    sites = _managed_sites()
     form = AlarmForm()
-    form.site_id.choices = _site_choices(sites)
-    guards = _guards_for([s.id for s in sites])
-    form.guard_id.choices = [(0, _("— send later —"))] + [(g.id, g.display_name) for g in guards]
+    form.offer(sites, guards=_guards_for([s.id for s in sites]))
     if request.method == "GET":
         form.prefill(site_id=request.args.get("site", type=int))
     return uow.form_page(

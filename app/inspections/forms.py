@@ -113,6 +113,10 @@ class AmendForm(Form):
         ],
     )
 
+    def values(self) -> dict:
+        """What amend() takes besides the inspection, the item and the user."""
+        return {"value": self.value.data, "note": self.note.data or "", "reason": self.reason.data}
+
 
 class StartForm(Form):
     """Start (or reopen) an inspection: the page's (or the phone's) key for it."""

@@ -330,7 +330,7 @@ def _item_response(
 ):
     """The item with its saved answer (htmx), the run page at the item, or JSON for a phone."""
     if uow.wants_json():
-        return uow.echo(inspection.uuid, status=status, item=item.id, message=error)
+        return uow.echo(inspection.uuid, item=item.id)
     if wants_fragment():
         return (
             render_template(
@@ -366,7 +366,14 @@ def _answerable(uuid: str, item_id: int) -> tuple[Inspection, ChecklistItem]:
 
 
 def _item_refused(inspection: Inspection, item: ChecklistItem):
-    return lambda exc: _item_response(inspection, item, error=exc.message, status=exc.status)
+    def refused(exc: uow.DomainError):
+        if uow.wants_json():
+            return uow.echo(
+                inspection.uuid, status=exc.status, item=item.id, error=exc.key, message=exc.message
+            )
+        return _item_response(inspection, item, error=exc.message, status=exc.status)
+
+    return refused
 
 
 @bp.post("/inspections/<uuid>/items/<int:item_id>")
@@ -469,9 +476,7 @@ def amend(uuid: str):
             inspection,
             db.session.get(ChecklistItem, form.item_id.data),
             user=current_user,
-            value=form.value.data,
-            note=form.note.data or "",
-            reason=form.reason.data,
+            **form.values(),
         ),
         form=form,
         back=url_for("inspections.inspection", uuid=uuid) + "#amendments",

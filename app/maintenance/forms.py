@@ -7,6 +7,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import Length, Optional
 
 from app.forms import Form, UUIDField
+from app.i18n import taipei_today
 from app.maintenance.models import TICKET_STATUSES
 
 
@@ -40,6 +41,11 @@ class MaintenanceForm(Form):
     work = TextAreaField(validators=[Length(max=5000)])
     photo = FileField()
 
-    def photo_bytes(self) -> bytes | None:
+    def values(self) -> dict:
+        """What record_maintenance() takes besides the equipment and the user."""
         upload = self.photo.data
-        return upload.read() if upload is not None and upload.filename else None
+        return {
+            "done_on": self.done_on.data or taipei_today(),
+            "work": self.work.data or "",
+            "photo_data": upload.read() if upload is not None and upload.filename else None,
+        }

@@ -115,6 +115,14 @@ def _repair_form_page(sites: list[Site], site: Site | None, form: RepairForm) ->
     )
 
 
+def _ticket_opened(ticket: RepairTicket):
+    return uow.see_other(
+        url_for("maintenance.repair", ticket_id=ticket.id),
+        _("Repair ticket opened."),
+        uuid=ticket.uuid,
+    )
+
+
 @bp.route("/repairs/new", methods=["GET", "POST"])
 def repair_new():
     """Report a fault for repair by hand (or from an incident)."""
@@ -129,18 +137,12 @@ def repair_new():
     return uow.form_page(
         form,
         lambda: _open_ticket(site, form, incident),
-        then=lambda ticket: uow.see_other(
-            url_for("maintenance.repair", ticket_id=ticket.id),
-            _("Repair ticket opened."),
-            uuid=ticket.uuid,
-        ),
+        then=_ticket_opened,
         page=lambda: _repair_form_page(sites, site, form),
     )
 
 
-@bp.post("/inspections/<uuid>/items/<int:item_id>/repair")
-def repair_from_item(uuid: str, item_id: int):
-    """One tap on a failed checklist item: a ticket with its equipment, note and photos."""
+def _failed_answer(uuid: str, item_id: int) -> Answer:
     inspection = db.session.scalar(select(Inspection).where(Inspection.uuid == uuid))
     if inspection is None or not _may_manage(inspection.site_id):
         abort(404)
@@ -150,6 +152,13 @@ def repair_from_item(uuid: str, item_id: int):
     )
     if answer is None:
         abort(404)
+    return answer
+
+
+@bp.post("/inspections/<uuid>/items/<int:item_id>/repair")
+def repair_from_item(uuid: str, item_id: int):
+    """One tap on a failed checklist item: a ticket with its equipment, note and photos."""
+    answer = _failed_answer(uuid, item_id)
     form = FromItemForm()
     return uow.action(
         lambda: svc.open_from_answer(
@@ -157,11 +166,7 @@ def repair_from_item(uuid: str, item_id: int):
         ),
         form=form,
         back=url_for("inspections.inspection", uuid=uuid) + f"#item-{item_id}",
-        then=lambda ticket: uow.see_other(
-            url_for("maintenance.repair", ticket_id=ticket.id),
-            _("Repair ticket opened."),
-            uuid=ticket.uuid,
-        ),
+        then=_ticket_opened,
     )
 
 
@@ -214,9 +219,19 @@ def maintenance():
     )
 
 
+def _maintenance_page(equipment: Equipment, form: MaintenanceForm) -> str:
+    return render_template(
+        "maintenance/maintenance_form.html",
+        equipment=equipment,
+        history=svc.maintenance_history(equipment),
+        error=first_error(form),
+        today=taipei_today(),
+    )
+
+
 @bp.route("/equipment/<int:equipment_id>/maintenance", methods=["GET", "POST"])
 def maintenance_done(equipment_id: int):
-    """Record maintenance done on a piece of equipment: its next due date moves."""
+    """Record maintenance done on a piece of equipment (no date: today); its next due date moves."""
     equipment = db.get_or_404(Equipment, equipment_id)
     if not _may_manage(equipment.site_id):
         abort(404)
@@ -225,22 +240,10 @@ def maintenance_done(equipment_id: int):
         require_action_form()
     return uow.form_page(
         form,
-        lambda: svc.record_maintenance(
-            equipment,
-            user=current_user,
-            done_on=form.done_on.data or taipei_today(),
-            work=form.work.data or "",
-            photo_data=form.photo_bytes(),
-        ),
+        lambda: svc.record_maintenance(equipment, user=current_user, **form.values()),
         then=lambda _log: uow.see_other(
             url_for("sites.site", site_id=equipment.site_id) + "#equipment",
             _("Maintenance recorded."),
         ),
-        page=lambda: render_template(
-            "maintenance/maintenance_form.html",
-            equipment=equipment,
-            history=svc.maintenance_history(equipment),
-            error=first_error(form),
-            today=taipei_today(),
-        ),
+        page=lambda: _maintenance_page(equipment, form),
     )

@@ -274,15 +274,19 @@ def bulk_assign():
         then=lambda added: uow.see_other(
             url_for("sites.sites"), _("%(count)s assignments added.", count=added)
         ),
-        page=lambda: render_template(
-            "sites/bulk_assign.html",
-            sites=db.session.scalars(
-                select(Site).where(Site.is_active.is_(True)).order_by(Site.code)
-            ).all(),
-            people=svc.assignable_users(),
-            error=first_error(form),
-            form=form,
-        ),
+        page=lambda: _bulk_assign_page(form),
+    )
+
+
+def _bulk_assign_page(form: BulkAssignForm) -> str:
+    return render_template(
+        "sites/bulk_assign.html",
+        sites=db.session.scalars(
+            select(Site).where(Site.is_active.is_(True)).order_by(Site.code)
+        ).all(),
+        people=svc.assignable_users(),
+        error=first_error(form),
+        form=form,
     )
 
 
