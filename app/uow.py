@@ -141,13 +141,15 @@ def echo(uuid: str | None = None, *, status: int = 200, **fields: Any) -> Respon
     return jsonify({k: str(v) if hasattr(v, "__html__") else v for k, v in body.items()}), status
 
 
-def see_other(url: str, message: str | None = None, *, uuid: str | None = None):
+def see_other(
+    url: str, message: str | None = None, *, uuid: str | None = None, category: str = "success"
+):
     """Success: 303 to `url` with `message` flashed (HX-Redirect for htmx), or JSON echoing
     `uuid` for a client that asked for JSON."""
     if wants_json():
         return echo(uuid, location=url, **({"message": str(message)} if message else {}))
     if message:
-        flash(message, "success")
+        flash(message, category)
     return hx_redirect(url)
 
 

@@ -353,6 +353,33 @@ def test_no_state_changing_route_commits_outside_the_unit_of_work(app):
     assert problems == {}, f"commit through app.uow instead: {problems}"
 
 
+def _uses_uow(function, module, depth: int = 2) -> bool:
+    """The function, or a helper of its module that it calls, uses app.uow."""
+    source = inspect.getsource(function)
+    if "uow." in source:
+        return True
+    called = {
+        node.func.id
+        for node in ast.walk(ast.parse(source.lstrip()))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    }
+    helpers = [
+        getattr(module, name) for name in called if inspect.isfunction(getattr(module, name, None))
+    ]
+    return depth > 0 and any(
+        h.__module__ == module.__name__ and _uses_uow(h, module, depth - 1) for h in helpers
+    )
+
+
+def test_every_state_changing_route_goes_through_the_unit_of_work(app):
+    missing = [
+        rule.endpoint
+        for rule, view in _post_views(app)
+        if not _uses_uow(view, sys.modules[view.__module__])
+    ]
+    assert missing == []
+
+
 def test_the_check_finds_a_hand_written_commit():
     assert _session_calls("def view():\n    db.session.commit()\n") == ["line 2: session.commit()"]
 

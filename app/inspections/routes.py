@@ -95,13 +95,13 @@ def checklist(template_id: int):
 
 def _item_saved(template: ChecklistTemplate, saved: ChecklistItem):
     """Back to the checklist at the item: a change to a checklist in use made a new version."""
-    message = (
-        _("The checklist was in use, so your change made version %(v)s.", v=saved.template.version)
-        if saved.template_id != template.id
-        else _("Item saved.")
-    )
     url = url_for("inspections.checklist", template_id=saved.template_id) + f"#item-{saved.id}"
-    return uow.see_other(url, message)
+    if saved.template_id == template.id:
+        return uow.see_other(url, _("Item saved."))
+    message = _(
+        "The checklist was in use, so your change made version %(v)s.", v=saved.template.version
+    )
+    return uow.see_other(url, message, category="info")
 
 
 def _item_page(template: ChecklistTemplate, item: ChecklistItem | None):
