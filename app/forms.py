@@ -62,7 +62,7 @@ class UUIDField(HiddenField):
     """The idempotency key a page or a phone makes for a new object: a UUID, or None if absent.
 
     The page fills it in, so one that does not parse was not sent by the page: the routes
-    answer it with 400 (uow.form_page does), never by inventing a key.
+    answer it with 400 (uow.check() does), never by inventing a key.
     """
 
     def process_formdata(self, valuelist) -> None:
