@@ -74,19 +74,3 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def retry_after_conflict(call):
-    """Run `call`; if a concurrent request inserted the same unique row first, roll back and run
-    it once more (it then finds that row). The idempotent services rely on this."""
-    from sqlalchemy.exc import IntegrityError
-
-    from app.extensions import db
-
-    try:
-        result = call()
-        db.session.flush()
-        return result
-    except IntegrityError:
-        db.session.rollback()
-        return call()

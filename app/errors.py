@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
 from flask import Flask, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -30,6 +33,32 @@ CSRF_MESSAGE = (
     _l("The form has expired"),
     _l("Reload the page and send it again. Nothing was saved."),
 )
+
+
+class DomainError(Exception):
+    """A refused action: the rule it broke, named by `key`, for the user to put right.
+
+    Each feature's error class (RegistryError, IncidentError, PhotoError…) inherits this and
+    holds its `messages`, so a route never translates keys itself: the unit of work
+    (app/uow.py) rolls back and shows `message` — on `field` when the refusal concerns one
+    field of the form. `keep_record`: the refusal wrote its own trace (an audited failure)
+    that must be committed, not rolled back.
+    """
+
+    #: key -> the message shown for it (lazy strings, in the user's language).
+    messages: ClassVar[Mapping[str, Any]] = {}
+    #: The HTTP status a refusal answers with where a status is due (htmx, JSON).
+    status: ClassVar[int] = 422
+
+    def __init__(self, key: str, *, field: str | None = None, keep_record: bool = False):
+        super().__init__(f"{field}: {key}" if field else key)
+        self.key = key
+        self.field = field
+        self.keep_record = keep_record
+
+    @property
+    def message(self) -> str:
+        return str(self.messages.get(self.key, MESSAGES[400][0]))
 
 
 def _render(status: int, title, hint):

@@ -8,22 +8,11 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from app.auth import policy
 from app.auth.roles import ROLE_LABELS, ROLE_ORDER
+from app.auth.services import AuthError
 from app.forms import Form
 
-#: Messages for the keys that services raise (AuthError) and password_problems() returns.
-PROBLEM_MESSAGES = {
-    "too_short": _l("Use at least 10 characters."),
-    "too_long": _l("Use at most 128 characters."),
-    "too_common": _l("This password is too easy to guess. Choose another."),
-    "contains_username": _l("The password must not contain the username."),
-    "wrong_current": _l("The current password is not correct."),
-    "same_as_old": _l("Choose a password different from the current one."),
-    "username_taken": _l("This username is already in use."),
-    "bad_role": _l("Choose a role from the list."),
-    "cannot_change_own_role": _l("You cannot change your own role."),
-    "cannot_deactivate_self": _l("You cannot deactivate your own account."),
-    "client_required": _l("Choose the client this user belongs to."),
-}
+#: The words for AuthError keys and password problems (the CLI shows them too).
+PROBLEM_MESSAGES = AuthError.messages
 
 
 def role_choices():
@@ -107,3 +96,7 @@ class NewUserForm(UserForm):
         description=_l("The user must change it at the first login."),
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class SetActiveForm(Form):
+    active = SelectField("", choices=["1", "0"], default="0")

@@ -8,8 +8,8 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    flash,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -20,12 +20,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
+from app import uow
 from app.auth import policy, services
 from app.auth.forms import (
-    PROBLEM_MESSAGES,
     ChangePasswordForm,
     LoginForm,
     NewUserForm,
+    SetActiveForm,
     UserForm,
     role_choices,
 )
@@ -49,8 +50,7 @@ def _login_failed(response) -> bool:
 
 def _audit_throttled(limit) -> None:
     """A refused (throttled) login attempt leaves a trace too."""
-    services.record_throttled_login(request.form.get("username", ""))
-    db.session.commit()
+    uow.commit(lambda: services.record_throttled_login(request.form.get("username", "")))
 
 
 def _fresh_cookie_session() -> None:
@@ -59,6 +59,23 @@ def _fresh_cookie_session() -> None:
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _sign_in(username: str, password: str) -> User | None:
+    """Check the password (a failure is audited); on success start the server-side session."""
+    user = services.authenticate(username, password)
+    if user is None:
+        g.login_failed = True  # counts towards the guessing limits
+        return None
+    _fresh_cookie_session()
+    session["sid"] = services.start_session(
+        user, user_agent=request.headers.get("User-Agent", ""), ip=request.remote_addr or ""
+    )
+    session.permanent = True
+    login_user(user)
+    if session.get("lang") and not user.locale:
+        user.locale = session["lang"]
+    return user
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -83,43 +100,31 @@ def login():
     if current_user.is_authenticated:
         return redirect(next_url)
     form = LoginForm()
-    error = None
+    user = error = None
     if form.validate_on_submit():
-        user = services.authenticate(form.username.data, form.password.data)
-        if user is None:
-            g.login_failed = True
-            db.session.commit()  # the failure's audit row
-            error = _("The username or password is not correct.")
-        else:
-            _fresh_cookie_session()
-            token = services.start_session(
-                user,
-                user_agent=request.headers.get("User-Agent", ""),
-                ip=request.remote_addr or "",
-            )
-            session["sid"] = token
-            session.permanent = True
-            login_user(user)
-            if session.get("lang") and not user.locale:
-                user.locale = session["lang"]
-            db.session.commit()
-            if user.must_change_password:
-                return redirect(url_for("auth.change_password"), code=303)
-            return redirect(next_url, code=303)
+        user = uow.commit(lambda: _sign_in(form.username.data, form.password.data))
+        error = None if user else _("The username or password is not correct.")
+    if user is not None and user.must_change_password:
+        return redirect(url_for("auth.change_password"), code=303)
+    if user is not None:
+        return redirect(next_url, code=303)
     return render_template("auth/login.html", form=form, error=error, next_url=next_url)
 
 
-@bp.post("/logout")
-def logout():
-    """Sign out: the server-side session is revoked, so the old cookie is dead."""
+def _sign_out() -> None:
     row = g.get("user_session")
     if row is not None:
         services.end_session(row, user=current_user)
     logout_user()
     _fresh_cookie_session()
-    db.session.commit()
-    flash(_("You have signed out."), "success")
-    response = redirect(url_for("auth.login"), code=303)
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out: the server-side session is revoked, so the old cookie is dead."""
+    response = make_response(
+        uow.action(_sign_out, back=url_for("auth.login"), success=_("You have signed out."))
+    )
     # Clears the HTTP cache only: queued offline work in IndexedDB must survive a logout.
     response.headers["Clear-Site-Data"] = '"cache"'
     return response
@@ -140,16 +145,30 @@ def revoke_own_session(session_id: int):
     row = db.get_or_404(UserSession, session_id)
     authorize(policy.can_revoke_session(current_user, row.user), hide=True)
     require_action_form()
-    services.revoke_session(row, actor=current_user)
-    db.session.commit()
-    flash(_("The session has been ended."), "success")
-    return redirect(url_for("auth.account"), code=303)
+    return uow.action(
+        lambda: services.revoke_session(row, actor=current_user),
+        back=url_for("auth.account"),
+        success=_("The session has been ended."),
+    )
 
 
 def _own_account_key() -> str:
     return (
         f"password-check:{current_user.id}" if current_user.is_authenticated else "password-check:-"
     )
+
+
+def _change_password(form: ChangePasswordForm) -> None:
+    try:
+        services.change_own_password(
+            current_user,
+            current_password=form.current_password.data,
+            new_password=form.new_password.data,
+            session_row=g.get("user_session"),
+        )
+    except services.AuthError as exc:
+        g.login_failed = exc.key == "wrong_current"  # counts towards the guessing limit
+        raise
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -160,26 +179,18 @@ def change_password():
     """Change my own password; my other sessions end."""
     authorize(policy.can_change_own_password(current_user))
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_own_password(
-                current_user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
-                session_row=g.get("user_session"),
-            )
-        except services.AuthError as exc:
-            g.login_failed = exc.key == "wrong_current"  # counts towards the guessing limit
-            db.session.commit()  # a wrong current password is audited
-            field = form.current_password if exc.key == "wrong_current" else form.new_password
-            field.errors.append(PROBLEM_MESSAGES[exc.key])
-        else:
-            db.session.commit()
-            flash(
-                _("Your password has been changed. Other devices have been signed out."), "success"
-            )
-            return redirect(url_for("main.home"), code=303)
-    return render_template("auth/change_password.html", form=form)
+    return uow.form_page(
+        form,
+        lambda: _change_password(form),
+        field=lambda exc: (
+            form.current_password if exc.key == "wrong_current" else form.new_password
+        ),
+        then=lambda _none: uow.see_other(
+            url_for("main.home"),
+            _("Your password has been changed. Other devices have been signed out."),
+        ),
+        page=lambda: render_template("auth/change_password.html", form=form),
+    )
 
 
 # ---------------------------------------------------------------- administration
@@ -197,8 +208,13 @@ def _client_choices():
     return [("", _("— none —"))] + [(str(client_id), name) for client_id, name in clients]
 
 
-def _client_id(form: UserForm) -> int | None:
-    return int(form.client_id.data) if form.client_id.data else None
+def _user_values(form: UserForm) -> dict:
+    return {
+        "display_name": form.display_name.data,
+        "role": form.role.data,
+        "client_id": int(form.client_id.data) if form.client_id.data else None,
+        "email": form.email.data,
+    }
 
 
 def _prepare(form: UserForm) -> UserForm:
@@ -226,25 +242,21 @@ def user_new():
     """Create a user with a first password that must be changed."""
     authorize(policy.can_manage_users(current_user))
     form = _prepare(NewUserForm())
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                actor=current_user,
-                username=form.username.data,
-                display_name=form.display_name.data,
-                role=form.role.data,
-                password=form.password.data,
-                client_id=_client_id(form),
-                email=form.email.data,
-            )
-        except services.AuthError as exc:
-            field = form.username if exc.key == "username_taken" else form.password
-            field.errors.append(PROBLEM_MESSAGES[exc.key])
-        else:
-            db.session.commit()
-            flash(_("User %(name)s has been created.", name=user.username), "success")
-            return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
-    return render_template("auth/user_new.html", form=form)
+    return uow.form_page(
+        form,
+        lambda: services.create_user(
+            actor=current_user,
+            username=form.username.data,
+            password=form.password.data,
+            **_user_values(form),
+        ),
+        field=lambda exc: form.username if exc.key == "username_taken" else form.password,
+        then=lambda user: uow.see_other(
+            url_for("auth.user_edit", user_id=user.id),
+            _("User %(name)s has been created.", name=user.username),
+        ),
+        page=lambda: render_template("auth/user_new.html", form=form),
+    )
 
 
 def _user_page(user: User, form: UserForm, status: int = 200, temporary: str | None = None):
@@ -270,30 +282,15 @@ def user_edit(user_id: int):
     form = _prepare(UserForm(obj=None if request.method == "POST" else user))
     if request.method == "GET":
         form.client_id.data = str(user.client_id or "")
-    if form.validate_on_submit():
-        try:
-            services.update_user(
-                user,
-                actor=current_user,
-                display_name=form.display_name.data,
-                role=form.role.data,
-                client_id=_client_id(form),
-                email=form.email.data,
-            )
-        except services.AuthError as exc:
-            form.role.errors.append(PROBLEM_MESSAGES[exc.key])
-        else:
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
-    return _user_page(user, form)
-
-
-def _saved(user: User, message: str):
-    """Commit the request's one transaction and go back to the user's page with a note."""
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    return uow.form_page(
+        form,
+        lambda: services.update_user(user, actor=current_user, **_user_values(form)),
+        field=form.role,
+        then=lambda _none: uow.see_other(
+            url_for("auth.user_edit", user_id=user.id), _("Changes saved.")
+        ),
+        page=lambda: _user_page(user, form)[0],
+    )
 
 
 def _admin_action(user_id: int) -> User:
@@ -303,27 +300,29 @@ def _admin_action(user_id: int) -> User:
     return user
 
 
+def _user_url(user: User) -> str:
+    return url_for("auth.user_edit", user_id=user.id)
+
+
 @bp.post("/admin/users/<int:user_id>/active")
 def user_set_active(user_id: int):
     """Deactivate (all sessions end at once) or reactivate a user."""
     user = _admin_action(user_id)
-    make_active = request.form.get("active") == "1"
-    try:
-        services.set_active(user, actor=current_user, is_active=make_active)
-    except services.AuthError as exc:
-        flash(PROBLEM_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("User reactivated.") if make_active else _("User deactivated."), "success")
-    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    form = SetActiveForm()
+    make_active = form.active.data == "1"
+    return uow.action(
+        lambda: services.set_active(user, actor=current_user, is_active=make_active),
+        form=form,
+        back=_user_url(user),
+        success=_("User reactivated.") if make_active else _("User deactivated."),
+    )
 
 
 @bp.post("/admin/users/<int:user_id>/reset-password")
 def user_reset_password(user_id: int):
     """Issue a temporary password, shown once on this response and never again."""
     user = _admin_action(user_id)
-    temporary = services.reset_password(user, actor=current_user)
-    db.session.commit()
+    temporary = uow.commit(lambda: services.reset_password(user, actor=current_user))
     # Rendered, not flashed: a flash would carry the password in the cookie.
     return _user_page(user, _prepare(UserForm(obj=user)), temporary=temporary)
 
@@ -335,13 +334,19 @@ def user_revoke_session(user_id: int, session_id: int):
     row = db.get_or_404(UserSession, session_id)
     if row.user_id != user.id:
         abort(404)
-    services.revoke_session(row, actor=current_user)
-    return _saved(user, _("The session has been ended."))
+    return uow.action(
+        lambda: services.revoke_session(row, actor=current_user),
+        back=_user_url(user),
+        success=_("The session has been ended."),
+    )
 
 
 @bp.post("/admin/users/<int:user_id>/sessions/revoke-all")
 def user_revoke_all(user_id: int):
     """End every session of a user."""
     user = _admin_action(user_id)
-    services.revoke_all_sessions(user, actor=current_user)
-    return _saved(user, _("All sessions of this user have been ended."))
+    return uow.action(
+        lambda: services.revoke_all_sessions(user, actor=current_user),
+        back=_user_url(user),
+        success=_("All sessions of this user have been ended."),
+    )

@@ -7,8 +7,10 @@ import hmac
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from typing import ClassVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from app import audit
@@ -16,6 +18,7 @@ from app.auth import passwords, policy
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.pagination import paginate
 
@@ -23,12 +26,22 @@ from app.pagination import paginate
 TOUCH_EVERY = timedelta(seconds=60)
 
 
-class AuthError(Exception):
-    """A refused action, with a message key the route translates."""
+class AuthError(DomainError):
+    """A refused action; also the words for what password_problems() finds."""
 
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+    messages: ClassVar = {
+        "too_short": _l("Use at least 10 characters."),
+        "too_long": _l("Use at most 128 characters."),
+        "too_common": _l("This password is too easy to guess. Choose another."),
+        "contains_username": _l("The password must not contain the username."),
+        "wrong_current": _l("The current password is not correct."),
+        "same_as_old": _l("Choose a password different from the current one."),
+        "username_taken": _l("This username is already in use."),
+        "bad_role": _l("Choose a role from the list."),
+        "cannot_change_own_role": _l("You cannot change your own role."),
+        "cannot_deactivate_self": _l("You cannot deactivate your own account."),
+        "client_required": _l("Choose the client this user belongs to."),
+    }
 
 
 #: What other features do when a user's role changes (`sites` ends assignments a new role
@@ -175,7 +188,7 @@ def change_own_password(
     """Change a user's own password; other sessions are revoked."""
     if not passwords.verify_password(user.password_hash, current_password):
         audit.record("auth.password_changed", actor=user, outcome="failure")
-        raise AuthError("wrong_current")
+        raise AuthError("wrong_current", keep_record=True)  # the failed guess stays audited
     problems = passwords.password_problems(new_password, username=user.username)
     if problems:
         raise AuthError(problems[0])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.briefings.models import AUDIENCES, KINDS, TOPICS
-from app.forms import Form
+from app.forms import Form, IdListField
 
 KIND_LABELS = {
     "pre_duty": _l("Pre-duty briefing"),
@@ -34,14 +35,6 @@ TRAINING_STATUS_LABELS = {
     "expired": _l("Expired"),
     "missing": _l("No record"),
 }
-BRIEFING_MESSAGES = {
-    "sites_required": _l("Choose at least one site."),
-    "users_required": _l("Choose at least one person."),
-    "not_your_site": _l("You can only brief the guards of your own sites."),
-    "not_for_you": _l("This briefing is not addressed to you."),
-    "pledge_managers": _l("Only a manager publishes the confidentiality pledge."),
-    "not_your_people": _l("You can only address the guards of your own sites."),
-}
 
 
 class BriefingForm(Form):
@@ -58,6 +51,9 @@ class BriefingForm(Form):
     requires_ack = BooleanField(_l("Each person must acknowledge it"), default=True)
     due_on = DateField(_l("Read by"), validators=[Optional()])
     minor_edit = BooleanField(_l("Minor correction (a typo): no new acknowledgement needed"))
+    site_id = IdListField()  # the ticked sites
+    user_id = IdListField()  # the ticked people
+    publish = BooleanField()  # "Save and publish"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -75,7 +71,21 @@ class TrainingForm(Form):
     )
     trainer = StringField(_l("Trainer"), validators=[Length(max=120)])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
+    user_id = IdListField()  # who attended (ticked)
+    evidence = FileField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.topic.choices = [(t, TOPIC_LABELS[t]) for t in TOPICS]
+
+    def evidence_bytes(self) -> bytes | None:
+        upload = self.evidence.data
+        return upload.read() if upload is not None and upload.filename else None
+
+
+class StatusForm(Form):
+    action = SelectField("", choices=["publish", "withdraw"], default="publish")
+
+
+class AttachmentForm(Form):
+    file = FileField()

@@ -12,8 +12,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
     send_file,
@@ -25,25 +23,25 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from app import uow
 from app.args import page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.briefings import services as svc
 from app.briefings.forms import (
     AUDIENCE_LABELS,
-    BRIEFING_MESSAGES,
     KIND_LABELS,
     TOPIC_LABELS,
     TRAINING_STATUS_LABELS,
+    AttachmentForm,
     BriefingForm,
+    StatusForm,
     TrainingForm,
 )
 from app.briefings.models import Briefing, TrainingAttendance, TrainingSession
-from app.db import retry_after_conflict
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
-from app.photos.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError, photo_file, store_photo
 from app.sites import services as site_services
 
@@ -110,66 +108,58 @@ def acknowledge(briefing_id: int):
     """「我已閱讀並了解」: once per version; pressing again changes nothing."""
     item = _load(briefing_id)
     require_action_form()
-    try:
-        retry_after_conflict(lambda: svc.acknowledge(item, user=current_user))
-    except svc.BriefingError as exc:
-        db.session.rollback()
-        flash(BRIEFING_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Thank you. Your acknowledgement has been recorded."), "success")
-    return redirect(url_for("briefings.briefing", briefing_id=item.id), code=303)
+    return uow.action(
+        lambda: uow.retry_after_conflict(lambda: svc.acknowledge(item, user=current_user)),
+        back=url_for("briefings.briefing", briefing_id=item.id),
+        success=_("Thank you. Your acknowledgement has been recorded."),
+    )
+
+
+def _save(item: Briefing | None, form: BriefingForm) -> Briefing:
+    saved = svc.save_briefing(
+        item,
+        actor=current_user,
+        kind=form.kind.data,
+        title=form.title.data,
+        body=form.body.data,
+        requires_ack=form.requires_ack.data,
+        due_on=form.due_on.data,
+        audience_kind=form.audience.data,
+        site_ids=form.site_id.data,
+        user_ids=form.user_id.data,
+        substantive=not form.minor_edit.data,
+    )
+    if form.publish.data and saved.status != "published":
+        svc.publish(saved, actor=current_user)
+    return saved
 
 
 def _form_page(item: Briefing | None):
     authorize(policy.can_publish_briefings(current_user))
     form = BriefingForm(obj=item)
-    sites = site_services.visible_sites(current_user)
-    people = svc.briefable_people(current_user)
     if not policy.sees_all_sites(current_user):
         form.audience.choices = [c for c in form.audience.choices if c[0] != "all_guards"]
         form.kind.choices = [c for c in form.kind.choices if c[0] != "pledge"]
-    chosen_sites = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
-    chosen_users = {int(v) for v in request.form.getlist("user_id") if v.isdigit()}
-    if request.method == "GET" and item is not None:
-        chosen_sites = {s.id for s in item.sites}
-        chosen_users = {u.id for u in item.users}
-    if request.method == "GET" and item is None and request.args.get("site", type=int):
-        chosen_sites = {request.args.get("site", type=int)}
-    error = None
-    if form.validate_on_submit():
-        try:
-            saved = svc.save_briefing(
-                item,
-                actor=current_user,
-                kind=form.kind.data,
-                title=form.title.data,
-                body=form.body.data,
-                requires_ack=form.requires_ack.data,
-                due_on=form.due_on.data,
-                audience_kind=form.audience.data,
-                site_ids=chosen_sites,
-                user_ids=chosen_users,
-                substantive=not form.minor_edit.data,
-            )
-            if request.form.get("publish") == "1" and saved.status != "published":
-                svc.publish(saved, actor=current_user)
-        except svc.BriefingError as exc:
-            db.session.rollback()
-            error = BRIEFING_MESSAGES[exc.key]
-        else:
-            db.session.commit()
-            flash(_("Briefing saved."), "success")
-            return redirect(url_for("briefings.progress", briefing_id=saved.id), code=303)
-    return render_template(
-        "briefings/briefing_form.html",
-        form=form,
-        briefing=item,
-        sites=sites,
-        people=people,
-        chosen_sites=chosen_sites,
-        chosen_users=chosen_users,
-        error=error,
+    if request.method == "GET":
+        form.site_id.data = {s.id for s in item.sites} if item else set()
+        form.user_id.data = {u.id for u in item.users} if item else set()
+        if item is None and request.args.get("site", type=int):
+            form.site_id.data = {request.args.get("site", type=int)}
+    return uow.form_page(
+        form,
+        lambda: _save(item, form),
+        then=lambda saved: uow.see_other(
+            url_for("briefings.progress", briefing_id=saved.id), _("Briefing saved.")
+        ),
+        page=lambda: render_template(
+            "briefings/briefing_form.html",
+            form=form,
+            briefing=item,
+            sites=site_services.visible_sites(current_user),
+            people=svc.briefable_people(current_user),
+            chosen_sites=form.site_id.data,
+            chosen_users=form.user_id.data,
+        ),
     )
 
 
@@ -198,14 +188,14 @@ def briefing_status(briefing_id: int):
     """Publish or withdraw."""
     item = _managed(briefing_id)
     require_action_form()
-    if request.form.get("action") == "withdraw":
-        svc.withdraw(item, actor=current_user)
-        flash(_("Briefing withdrawn."), "success")
-    else:
-        svc.publish(item, actor=current_user)
-        flash(_("Briefing published."), "success")
-    db.session.commit()
-    return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
+    form = StatusForm()
+    withdraw = form.action.data == "withdraw"
+    return uow.action(
+        lambda: (svc.withdraw if withdraw else svc.publish)(item, actor=current_user),
+        form=form,
+        back=url_for("briefings.progress", briefing_id=item.id),
+        success=_("Briefing withdrawn.") if withdraw else _("Briefing published."),
+    )
 
 
 @bp.get("/briefings/<int:briefing_id>/progress")
@@ -226,10 +216,13 @@ def remind(briefing_id: int):
     """Remind everyone outstanding (in the app, and by e-mail when configured)."""
     item = _managed(briefing_id)
     require_action_form()
-    count = svc.remind(item, actor=current_user, today=taipei_today())
-    db.session.commit()
-    flash(ngettext("%(num)d person reminded.", "%(num)d people reminded.", count), "success")
-    return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
+    return uow.action(
+        lambda: svc.remind(item, actor=current_user, today=taipei_today()),
+        back=url_for("briefings.progress", briefing_id=item.id),
+        success=lambda count: ngettext(
+            "%(num)d person reminded.", "%(num)d people reminded.", count
+        ),
+    )
 
 
 @bp.get("/briefings/<int:briefing_id>/acknowledgements.csv")
@@ -270,18 +263,21 @@ def attachment(briefing_id: int):
     """Attach an image (through the photo pipeline) or a PDF."""
     item = _managed(briefing_id)
     require_action_form()
-    upload = request.files.get("file")
-    try:
-        if upload is None or not upload.filename:
-            raise PhotoError("not_an_image")
-        svc.attach_file(item, actor=current_user, data=upload.read(), filename=upload.filename)
-    except PhotoError as exc:
-        db.session.rollback()
-        flash(PHOTO_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Attachment added."), "success")
-    return redirect(url_for("briefings.progress", briefing_id=item.id), code=303)
+    form = AttachmentForm()
+    return uow.action(
+        lambda: svc.attach_file(
+            item, actor=current_user, data=_upload_bytes(form), filename=form.file.data.filename
+        ),
+        form=form,
+        back=url_for("briefings.progress", briefing_id=item.id),
+        success=_("Attachment added."),
+    )
+
+
+def _upload_bytes(form: AttachmentForm) -> bytes:
+    if form.file.data is None or not form.file.data.filename:
+        raise PhotoError("not_an_image")
+    return form.file.data.read()
 
 
 # ---------------------------------------------------------------- training
@@ -324,47 +320,41 @@ def training():
     )
 
 
+def _record_training(form: TrainingForm, people) -> TrainingSession:
+    attendees = form.user_id.data & {p.id for p in people}
+    if not attendees:
+        raise svc.BriefingError("attendees_required")
+    evidence = None
+    if (data := form.evidence_bytes()) is not None:
+        sites = site_services.visible_sites(current_user)[:1]
+        if not sites:
+            raise PhotoError("not_an_image")
+        evidence = store_photo(data, owner=current_user, site_id=sites[0].id)
+    return svc.record_training(
+        actor=current_user,
+        topic=form.topic.data,
+        held_on=form.held_on.data,
+        hours=float(form.hours.data),
+        trainer=form.trainer.data or "",
+        note=form.note.data or "",
+        attendee_ids=attendees,
+        evidence=evidence,
+    )
+
+
 @bp.route("/training/new", methods=["GET", "POST"])
 def training_new():
     """Record a training session and who attended."""
     authorize(policy.can_manage_training(current_user))
     form = TrainingForm()
     people = svc.people_in_care(current_user)
-    chosen = {int(v) for v in request.form.getlist("user_id") if v.isdigit()} & {
-        p.id for p in people
-    }
-    error = None
-    if form.validate_on_submit():
-        if not chosen:
-            error = _("Tick who attended.")
-        else:
-            evidence = None
-            upload = request.files.get("evidence")
-            try:
-                if upload and upload.filename:
-                    site = site_services.visible_sites(current_user)[:1]
-                    if not site:
-                        raise PhotoError("not_an_image")
-                    evidence = store_photo(upload.read(), owner=current_user, site_id=site[0].id)
-                svc.record_training(
-                    actor=current_user,
-                    topic=form.topic.data,
-                    held_on=form.held_on.data,
-                    hours=float(form.hours.data),
-                    trainer=form.trainer.data or "",
-                    note=form.note.data or "",
-                    attendee_ids=chosen,
-                    evidence=evidence,
-                )
-            except PhotoError as exc:
-                db.session.rollback()
-                error = PHOTO_MESSAGES[exc.key]
-            else:
-                db.session.commit()
-                flash(_("Training recorded."), "success")
-                return redirect(url_for("briefings.training"), code=303)
-    return render_template(
-        "briefings/training_form.html", form=form, people=people, chosen=chosen, error=error
+    return uow.form_page(
+        form,
+        lambda: _record_training(form, people),
+        then=lambda _session: uow.see_other(url_for("briefings.training"), _("Training recorded.")),
+        page=lambda: render_template(
+            "briefings/training_form.html", form=form, people=people, chosen=form.user_id.data
+        ),
     )
 
 

@@ -9,8 +9,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, func, literal, or_, select
 
@@ -27,6 +29,7 @@ from app.briefings.models import (
     TrainingSession,
 )
 from app.db import new_uuid, utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.notifications import services as notifications
 from app.pagination import Page, paginate
@@ -39,10 +42,16 @@ EXPIRING_WITHIN = timedelta(days=30)
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
-class BriefingError(Exception):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+class BriefingError(DomainError):
+    messages: ClassVar = {
+        "sites_required": _l("Choose at least one site."),
+        "users_required": _l("Choose at least one person."),
+        "not_your_site": _l("You can only brief the guards of your own sites."),
+        "not_for_you": _l("This briefing is not addressed to you."),
+        "pledge_managers": _l("Only a manager publishes the confidentiality pledge."),
+        "not_your_people": _l("You can only address the guards of your own sites."),
+        "attendees_required": _l("Tick who attended."),
+    }
 
 
 def render_body(text: str) -> Markup:

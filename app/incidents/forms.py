@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, HiddenField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from app.forms import Form
-from app.incidents.models import ALARM_CAUSES, CATEGORIES, SEVERITIES
+from app.db import new_uuid
+from app.forms import Form, UUIDField
+from app.i18n import from_taipei, taipei_now_input
+from app.incidents.models import ALARM_CAUSES, CATEGORIES, SEVERITIES, STATUSES
 
 CATEGORY_LABELS = {
     "intrusion": _l("Intrusion"),
@@ -39,21 +41,17 @@ CAUSE_LABELS = {
     "environment": _l("Environment (wind, animals…)"),
     "unknown": _l("Unknown"),
 }
-INCIDENT_MESSAGES = {
-    "uuid_conflict": _l("This report belongs to another site or person."),
-    "bad_value": _l("Choose from the list."),
-    "in_future": _l("That time is in the future."),
-    "bad_transition": _l("That status change is not allowed from the current status."),
-    "empty_update": _l("Write a note or choose a new status."),
-    "already_recorded": _l("That step has already been recorded."),
-    "already_cleared": _l("This alarm has already been cleared."),
-    "out_of_order": _l("That time is before the previous step."),
-}
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+#: What a datetime-local input sends (some browsers add the seconds).
+DATETIME_FORMATS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S"]
+
+
+def _site_choices(sites) -> list[tuple[int, str]]:
+    return [(0, _l("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
 
 
 class IncidentForm(Form):
-    uuid = HiddenField()
+    uuid = UUIDField()
     site_id = SelectField(
         _l("Site"), coerce=int, validators=[DataRequired(message=_l("Choose the site."))]
     )
@@ -75,9 +73,30 @@ class IncidentForm(Form):
         self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
         self.severity.choices = [(s, SEVERITY_LABELS[s]) for s in SEVERITIES]
 
+    def offer(self, sites) -> None:
+        """The sites to choose from (those the user may report at)."""
+        self.site_id.choices = _site_choices(sites)
+
+    def prefill(self, *, site_id: int | None) -> None:
+        """A new report: its key, the time now, the site it was opened from."""
+        self.uuid.data = new_uuid()
+        self.occurred_at.data = taipei_now_input()
+        self.site_id.data = site_id or 0
+
+    def values(self) -> dict:
+        """What report_incident() takes besides the site and the user."""
+        return {
+            "uuid": self.uuid.or_new(),
+            "category": self.category.data,
+            "severity": self.severity.data,
+            "occurred_at": from_taipei(self.occurred_at.data),
+            "narrative": self.narrative.data,
+            "actions_taken": self.actions_taken.data or "",
+        }
+
 
 class AlarmForm(Form):
-    uuid = HiddenField()
+    uuid = UUIDField()
     site_id = SelectField(
         _l("Site"), coerce=int, validators=[DataRequired(message=_l("Choose the site."))]
     )
@@ -88,12 +107,52 @@ class AlarmForm(Form):
     )
     guard_id = SelectField(_l("Send guard"), coerce=int, validators=[Optional()])
 
+    def offer(self, sites, guards) -> None:
+        """The sites and the guards to choose from (those the user manages)."""
+        self.site_id.choices = _site_choices(sites)
+        self.guard_id.choices = [(0, _l("— send later —"))] + [
+            (g.id, g.display_name) for g in guards
+        ]
+
+    def prefill(self, *, site_id: int | None) -> None:
+        """A new alarm: its key, the time now, the site it was opened from."""
+        self.uuid.data = new_uuid()
+        self.received_at.data = taipei_now_input()
+        self.site_id.data = site_id or 0
+
 
 class ClearForm(Form):
     cause = SelectField(_l("Cause"), validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
-    incident_id = SelectField(_l("Incident report"), coerce=int, validators=[Optional()])
+    # The choices (the site's recent incidents) are for the page; the service checks the site.
+    incident_id = SelectField(
+        _l("Incident report"), coerce=int, validators=[Optional()], validate_choice=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.cause.choices = [(c, CAUSE_LABELS[c]) for c in ALARM_CAUSES]
+
+
+class DispatchForm(Form):
+    guard_id = IntegerField(
+        _l("Send guard"), validators=[InputRequired(message=_l("Choose from the list."))]
+    )
+
+
+class ArriveForm(Form):
+    """Arrival recorded by hand: nothing to type."""
+
+
+class UpdateForm(Form):
+    """A note and/or a new status on the incident's timeline."""
+
+    note = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+    status = SelectField("", choices=["", *STATUSES], validators=[Optional()], default="")
+
+
+class NotifiedForm(Form):
+    """When the client or the police were told; no time given means now."""
+
+    who = SelectField("", choices=["client", "police"])
+    at = DateTimeLocalField("", format=DATETIME_FORMATS, validators=[Optional()])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid as uuid_lib
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import uow
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
@@ -22,16 +22,18 @@ from app.incidents import services as svc
 from app.incidents.forms import (
     CATEGORY_LABELS,
     CAUSE_LABELS,
-    INCIDENT_MESSAGES,
     SEVERITY_LABELS,
     STATUS_LABELS,
     AlarmForm,
+    ArriveForm,
     ClearForm,
+    DispatchForm,
     IncidentForm,
+    NotifiedForm,
+    UpdateForm,
 )
 from app.incidents.models import STATUSES, TRANSITIONS, AlarmResponse, Incident
-from app.photos.forms import PHOTO_MESSAGES
-from app.photos.services import PhotoError
+from app.photos.forms import PhotoForm
 from app.sites import services as site_services
 from app.sites.models import Site
 
@@ -48,13 +50,6 @@ def incident_labels():
     }
 
 
-def _uuid(value: str | None) -> str:
-    try:
-        return str(uuid_lib.UUID(value or ""))
-    except ValueError:
-        return str(uuid_lib.uuid4())
-
-
 def _assigned() -> set[int]:
     return site_services.assigned_site_ids(current_user)
 
@@ -66,6 +61,11 @@ def _reportable_sites() -> list[Site]:
         for s in site_services.visible_sites(current_user)
         if policy.can_report_incident(current_user, s, assigned_site_ids=assigned)
     ]
+
+
+def _chosen(sites: list[Site], site_id: int) -> Site:
+    """The site picked in the form (its choices are `sites`, so it is one of them)."""
+    return next(s for s in sites if s.id == site_id)
 
 
 def _load_incident(incident_id: int) -> Incident:
@@ -109,41 +109,32 @@ def incidents():
     )
 
 
+def _reported(incident: Incident):
+    return uow.see_other(
+        url_for("incidents.incident", incident_id=incident.id),
+        _("Incident reported. Add photos below if you have them."),
+        uuid=incident.uuid,
+    )
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
 def incident_new():
     """Report an incident (from the home page or a site card)."""
     sites = _reportable_sites()
     authorize(bool(sites))
     form = IncidentForm()
-    form.site_id.choices = [(0, _("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
+    form.offer(sites)
     if request.method == "GET":
-        form.uuid.data = str(uuid_lib.uuid4())
-        form.occurred_at.data = taipei_now_input()
-        form.site_id.data = request.args.get("site", type=int) or 0
-    if form.validate_on_submit():
-        site = next((s for s in sites if s.id == form.site_id.data), None)
-        if site is None:
-            form.site_id.errors.append(_("Choose the site."))
-        else:
-            try:
-                incident = svc.report_incident(
-                    site,
-                    user=current_user,
-                    uuid=_uuid(form.uuid.data),
-                    category=form.category.data,
-                    severity=form.severity.data,
-                    occurred_at=from_taipei(form.occurred_at.data),
-                    narrative=form.narrative.data,
-                    actions_taken=form.actions_taken.data or "",
-                )
-            except svc.IncidentError as exc:
-                db.session.rollback()
-                form.occurred_at.errors.append(INCIDENT_MESSAGES[exc.key])
-            else:
-                db.session.commit()
-                flash(_("Incident reported. Add photos below if you have them."), "success")
-                return redirect(url_for("incidents.incident", incident_id=incident.id), code=303)
-    return render_template("incidents/incident_form.html", form=form)
+        form.prefill(site_id=request.args.get("site", type=int))
+    return uow.form_page(
+        form,
+        lambda: svc.report_incident(
+            _chosen(sites, form.site_id.data), user=current_user, **form.values()
+        ),
+        field=form.occurred_at,
+        then=_reported,
+        page=lambda: render_template("incidents/incident_form.html", form=form),
+    )
 
 
 @bp.get("/incidents/<int:incident_id>")
@@ -174,43 +165,44 @@ def _managed_incident(incident_id: int) -> Incident:
     return incident
 
 
+def _back(incident: Incident, anchor: str = "") -> str:
+    return url_for("incidents.incident", incident_id=incident.id) + anchor
+
+
 @bp.post("/incidents/<int:incident_id>/updates")
 def incident_update(incident_id: int):
     """Add a note and/or change the status (only allowed changes)."""
     incident = _managed_incident(incident_id)
-    try:
-        svc.update_incident(
+    form = UpdateForm()
+    return uow.action(
+        lambda: svc.update_incident(
             incident,
             user=current_user,
-            note=request.form.get("note", ""),
-            to_status=request.form.get("status") or None,
-        )
-    except svc.IncidentError as exc:
-        db.session.rollback()
-        flash(INCIDENT_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Timeline updated."), "success")
-    return redirect(url_for("incidents.incident", incident_id=incident.id) + "#timeline", code=303)
+            note=form.note.data or "",
+            to_status=form.status.data or None,
+        ),
+        form=form,
+        back=_back(incident, "#timeline"),
+        success=_("Timeline updated."),
+    )
 
 
 @bp.post("/incidents/<int:incident_id>/notified")
 def incident_notified(incident_id: int):
-    """Record that the client or the police were told."""
+    """Record that the client or the police were told (at the time given, else now)."""
     incident = _managed_incident(incident_id)
-    try:
-        at = from_taipei(datetime.strptime(request.form.get("at", ""), "%Y-%m-%dT%H:%M"))
-    except ValueError:
-        at = utcnow()
-    try:
-        svc.record_notified(incident, user=current_user, who=request.form.get("who", ""), at=at)
-    except svc.IncidentError as exc:
-        db.session.rollback()
-        flash(INCIDENT_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Recorded."), "success")
-    return redirect(url_for("incidents.incident", incident_id=incident.id), code=303)
+    form = NotifiedForm()
+    return uow.action(
+        lambda: svc.record_notified(
+            incident,
+            user=current_user,
+            who=form.who.data,
+            at=from_taipei(form.at.data) if form.at.data else utcnow(),
+        ),
+        form=form,
+        back=_back(incident),
+        success=_("Recorded."),
+    )
 
 
 @bp.post("/incidents/<int:incident_id>/photos")
@@ -219,23 +211,17 @@ def incident_photo(incident_id: int):
     incident = _load_incident(incident_id)
     authorize(policy.can_add_incident_photo(current_user, incident, assigned_site_ids=_assigned()))
     require_action_form()
-    upload = request.files.get("photo")
-    try:
-        if upload is None or not upload.filename:
-            raise PhotoError("not_an_image")
-        svc.attach_incident_photo(
-            incident,
-            user=current_user,
-            data=upload.read(),
-            uuid=_uuid(request.form.get("photo_uuid")),
-        )
-    except PhotoError as exc:
-        db.session.rollback()
-        flash(PHOTO_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Photo added."), "success")
-    return redirect(url_for("incidents.incident", incident_id=incident.id) + "#photos", code=303)
+    form = PhotoForm()
+    key = form.photo_uuid.or_new()
+    return uow.action(
+        lambda: svc.attach_incident_photo(
+            incident, user=current_user, data=form.photo_bytes(), uuid=key
+        ),
+        form=form,
+        back=_back(incident, "#photos"),
+        success=_("Photo added."),
+        uuid=key,
+    )
 
 
 # ---------------------------------------------------------------- alarm responses
@@ -274,48 +260,46 @@ def alarms():
     )
 
 
-@bp.route("/alarms/new", methods=["GET", "POST"])
-def alarm_new():
-    """An alarm came in: record it and send a guard."""
-    authorize(policy.can_list_site_work(current_user))
+def _managed_sites() -> list[Site]:
     assigned = _assigned()
-    sites = [
+    return [
         s
         for s in site_services.visible_sites(current_user)
         if policy.can_manage_site_work(current_user, s.id, assigned_site_ids=assigned)
     ]
+
+
+def _open_alarm(site: Site, form: AlarmForm) -> AlarmResponse:
+    guard_id = form.guard_id.data or None
+    if guard_id and guard_id not in {g.id for g in _guards_for([site.id])}:
+        raise svc.IncidentError("guard_elsewhere", field="guard_id")
+    return svc.open_alarm(
+        site,
+        user=current_user,
+        uuid=form.uuid.or_new(),
+        received_at=from_taipei(form.received_at.data),
+        guard_id=guard_id,
+    )
+
+
+@bp.route("/alarms/new", methods=["GET", "POST"])
+def alarm_new():
+    """An alarm came in: record it and send a guard."""
+    authorize(policy.can_list_site_work(current_user))
+    sites = _managed_sites()
     form = AlarmForm()
-    form.site_id.choices = [(0, _("Choose…"))] + [(s.id, f"{s.code} {s.name}") for s in sites]
-    guards = _guards_for([s.id for s in sites])
-    form.guard_id.choices = [(0, _("— send later —"))] + [(g.id, g.display_name) for g in guards]
+    form.offer(sites, guards=_guards_for([s.id for s in sites]))
     if request.method == "GET":
-        form.uuid.data = str(uuid_lib.uuid4())
-        form.received_at.data = taipei_now_input()
-        form.site_id.data = request.args.get("site", type=int) or 0
-    if form.validate_on_submit():
-        site = next((s for s in sites if s.id == form.site_id.data), None)
-        if site is None:
-            form.site_id.errors.append(_("Choose the site."))
-        elif form.guard_id.data and form.guard_id.data not in {
-            g.id for g in _guards_for([site.id])
-        }:
-            form.guard_id.errors.append(_("This guard does not serve that site."))
-        else:
-            try:
-                alarm = svc.open_alarm(
-                    site,
-                    user=current_user,
-                    uuid=_uuid(form.uuid.data),
-                    received_at=from_taipei(form.received_at.data),
-                    guard_id=form.guard_id.data or None,
-                )
-            except svc.IncidentError as exc:
-                db.session.rollback()
-                form.received_at.errors.append(INCIDENT_MESSAGES[exc.key])
-            else:
-                db.session.commit()
-                return redirect(url_for("incidents.alarm", alarm_id=alarm.id), code=303)
-    return render_template("incidents/alarm_form.html", form=form)
+        form.prefill(site_id=request.args.get("site", type=int))
+    return uow.form_page(
+        form,
+        lambda: _open_alarm(_chosen(sites, form.site_id.data), form),
+        field=form.received_at,
+        then=lambda alarm: uow.see_other(
+            url_for("incidents.alarm", alarm_id=alarm.id), uuid=alarm.uuid
+        ),
+        page=lambda: render_template("incidents/alarm_form.html", form=form),
+    )
 
 
 def _load_alarm(alarm_id: int) -> AlarmResponse:
@@ -356,6 +340,30 @@ def alarm(alarm_id: int):
     )
 
 
+def _dispatch(alarm: AlarmResponse, form: DispatchForm) -> None:
+    if form.guard_id.data not in {g.id for g in _guards_for([alarm.site_id])}:
+        raise svc.IncidentError("bad_value", field="guard_id")
+    svc.dispatch(alarm, user=current_user, guard_id=form.guard_id.data, at=utcnow())
+
+
+#: step -> its form, and what it records (now).
+STEPS = {
+    "dispatch": (DispatchForm, _dispatch),
+    "arrive": (ArriveForm, lambda alarm, form: svc.arrive(alarm, user=current_user, at=utcnow())),
+    "clear": (
+        ClearForm,
+        lambda alarm, form: svc.clear(
+            alarm,
+            user=current_user,
+            at=utcnow(),
+            cause=form.cause.data,
+            note=form.note.data or "",
+            incident_id=form.incident_id.data or None,
+        ),
+    ),
+}
+
+
 @bp.post("/alarms/<int:alarm_id>/<step>")
 def alarm_step(alarm_id: int, step: str):
     """Record a step now: dispatch (with the guard), arrival, or clearing (with the cause)."""
@@ -364,29 +372,13 @@ def alarm_step(alarm_id: int, step: str):
         policy.can_manage_site_work(current_user, alarm.site_id, assigned_site_ids=_assigned())
     )
     require_action_form()
-    now = utcnow()
-    try:
-        if step == "dispatch":
-            guard_id = request.form.get("guard_id", type=int)
-            if not guard_id or guard_id not in {g.id for g in _guards_for([alarm.site_id])}:
-                raise svc.IncidentError("bad_value")
-            svc.dispatch(alarm, user=current_user, guard_id=guard_id, at=now)
-        elif step == "arrive":
-            svc.arrive(alarm, user=current_user, at=now)
-        elif step == "clear":
-            svc.clear(
-                alarm,
-                user=current_user,
-                at=now,
-                cause=request.form.get("cause", ""),
-                note=request.form.get("note", ""),
-                incident_id=request.form.get("incident_id", type=int) or None,
-            )
-        else:
-            abort(404)
-    except svc.IncidentError as exc:
-        db.session.rollback()
-        flash(INCIDENT_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-    return redirect(url_for("incidents.alarm", alarm_id=alarm.id), code=303)
+    if step not in STEPS:
+        abort(404)
+    form_class, record = STEPS[step]
+    form = form_class()
+    return uow.action(
+        lambda: record(alarm, form),
+        form=form,
+        back=url_for("incidents.alarm", alarm_id=alarm.id),
+        uuid=alarm.uuid,
+    )

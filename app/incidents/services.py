@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from app import audit
 from app.auth import policy
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.incidents.models import (
     CATEGORIES,
@@ -28,10 +30,18 @@ from app.sites import services as site_services
 from app.sites.models import CheckIn, Site
 
 
-class IncidentError(Exception):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+class IncidentError(DomainError):
+    messages: ClassVar = {
+        "uuid_conflict": _l("This report belongs to another site or person."),
+        "bad_value": _l("Choose from the list."),
+        "in_future": _l("That time is in the future."),
+        "bad_transition": _l("That status change is not allowed from the current status."),
+        "empty_update": _l("Write a note or choose a new status."),
+        "already_recorded": _l("That step has already been recorded."),
+        "already_cleared": _l("This alarm has already been cleared."),
+        "out_of_order": _l("That time is before the previous step."),
+        "guard_elsewhere": _l("This guard does not serve that site."),
+    }
 
 
 # ---------------------------------------------------------------- incidents

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DecimalField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from app.forms import Form
+from app.forms import Form, UUIDField
 from app.inspections.models import INDICATORS, ITEM_KINDS
+from app.photos.forms import PhotoForm
 from app.sites.forms import EQUIPMENT_KIND_LABELS
 from app.sites.models import EQUIPMENT_KINDS
 
@@ -17,20 +25,6 @@ ITEM_KIND_LABELS = {
     "number": _l("Number"),
     "text": _l("Text"),
     "choice": _l("Single choice"),
-}
-#: Messages for InspectionError keys.
-INSPECTION_MESSAGES = {
-    "already_submitted": _l("This inspection has been submitted; it can only be amended."),
-    "wrong_item": _l("This item does not belong to this inspection."),
-    "bad_value": _l("That answer is not one of the choices."),
-    "uuid_conflict": _l("This inspection belongs to another site or person."),
-    "no_template": _l("There is no active checklist. Ask an administrator."),
-    "incomplete": _l("Some items still need an answer, a note or a photo."),
-    "signature_required": _l("Sign with your finger and type your name to submit."),
-    "not_submitted": _l("Only a submitted inspection can be amended."),
-    "reason_required": _l("Give the reason for the correction."),
-    "old_version": _l("This is an earlier version, kept as it was run. Edit the current version."),
-    "note_required": _l("A failure needs a note: say what is wrong."),
 }
 
 
@@ -118,3 +112,44 @@ class AmendForm(Form):
             Length(max=2000),
         ],
     )
+
+    def values(self) -> dict:
+        """What amend() takes besides the inspection, the item and the user."""
+        return {"value": self.value.data, "note": self.note.data or "", "reason": self.reason.data}
+
+
+class StartForm(Form):
+    """Start (or reopen) an inspection: the page's (or the phone's) key for it."""
+
+    uuid = UUIDField()
+
+
+class AnswerForm(Form):
+    """One answer as it is given: each part only when sent (None keeps what was saved)."""
+
+    value = StringField()
+    note = StringField()
+    equipment_id = IntegerField(_l("Which unit?"), validators=[Optional()])
+
+    def values(self) -> dict:
+        equipment = self.equipment_id
+        sent = bool(equipment.raw_data)
+        return {
+            "value": self.value.data,
+            "note": self.note.data,
+            "equipment_id": (equipment.data or 0) if sent else None,  # 0: cleared
+        }
+
+
+class AnswerPhotoForm(PhotoForm):
+    """A photo of a fault, with the note typed beside it but not yet saved."""
+
+    note = StringField()
+
+
+class MoveForm(Form):
+    direction = SelectField("", choices=["up", "down"], default="down")
+
+
+class RetireForm(Form):
+    retired = SelectField("", choices=["1", "0"], default="1")

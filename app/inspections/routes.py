@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid as uuid_lib
 from datetime import timedelta
 from itertools import groupby
 
@@ -21,24 +20,28 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import uow
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
-from app.db import retry_after_conflict, utcnow
+from app.db import utcnow
 from app.extensions import db
 from app.forms import ActionForm, require_action_form
 from app.htmx import render, wants_fragment
 from app.i18n import TAIPEI
 from app.inspections import services as svc
 from app.inspections.forms import (
-    INSPECTION_MESSAGES,
     ITEM_KIND_LABELS,
     AmendForm,
+    AnswerForm,
+    AnswerPhotoForm,
     ItemForm,
+    MoveForm,
+    RetireForm,
+    StartForm,
     SubmitForm,
 )
 from app.inspections.models import ChecklistItem, ChecklistTemplate, Inspection
-from app.photos.forms import PHOTO_MESSAGES
 from app.photos.services import PhotoError
 from app.sites import services as site_services
 from app.sites.models import Equipment, Site
@@ -90,33 +93,34 @@ def checklist(template_id: int):
     )
 
 
+def _item_saved(template: ChecklistTemplate, saved: ChecklistItem):
+    """Back to the checklist at the item: a change to a checklist in use made a new version."""
+    url = url_for("inspections.checklist", template_id=saved.template_id) + f"#item-{saved.id}"
+    if saved.template_id == template.id:
+        return uow.see_other(url, _("Item saved."))
+    message = _(
+        "The checklist was in use, so your change made version %(v)s.", v=saved.template.version
+    )
+    return uow.see_other(url, message, category="info")
+
+
 def _item_page(template: ChecklistTemplate, item: ChecklistItem | None):
+    if not template.is_active:
+        flash(svc.InspectionError.messages["old_version"], "error")
+        return redirect(url_for("inspections.checklist", template_id=template.id), code=303)
     form = ItemForm(obj=item)
     if request.method == "GET" and item is not None:
         form.equipment_kind.data = item.equipment_kind or ""
-    if not template.is_active:
-        flash(INSPECTION_MESSAGES["old_version"], "error")
-        return redirect(url_for("inspections.checklist", template_id=template.id), code=303)
-    if form.validate_on_submit():
-        saved = svc.save_item(
+    return uow.form_page(
+        form,
+        lambda: svc.save_item(
             template, item.id if item else None, actor=current_user, **form.values()
-        )
-        db.session.commit()
-        if saved.template_id != template.id:
-            flash(
-                _(
-                    "The checklist was in use, so your change made version %(v)s.",
-                    v=saved.template.version,
-                ),
-                "info",
-            )
-        else:
-            flash(_("Item saved."), "success")
-        return redirect(
-            url_for("inspections.checklist", template_id=saved.template_id) + f"#item-{saved.id}",
-            code=303,
-        )
-    return render_template("inspections/item_form.html", form=form, template=template, item=item)
+        ),
+        then=lambda saved: _item_saved(template, saved),
+        page=lambda: render_template(
+            "inspections/item_form.html", form=form, template=template, item=item
+        ),
+    )
 
 
 @bp.route("/checklists/<int:template_id>/items/new", methods=["GET", "POST"])
@@ -143,28 +147,43 @@ def _item_action(item_id: int) -> ChecklistItem:
     return item
 
 
+def _to_checklist(template: ChecklistTemplate):
+    return uow.see_other(url_for("inspections.checklist", template_id=template.id))
+
+
 @bp.post("/checklist-items/<int:item_id>/move")
 def item_move(item_id: int):
     """Move an item up or down."""
     item = _item_action(item_id)
-    offset = -1 if request.form.get("direction") == "up" else 1
-    target = svc.move_item(item.template, item.id, actor=current_user, offset=offset)
-    db.session.commit()
-    return redirect(url_for("inspections.checklist", template_id=target.id), code=303)
+    form = MoveForm()
+    return uow.action(
+        lambda: svc.move_item(
+            item.template,
+            item.id,
+            actor=current_user,
+            offset=-1 if form.direction.data == "up" else 1,
+        ),
+        form=form,
+        back=url_for("inspections.checklist", template_id=item.template_id),
+        then=_to_checklist,
+    )
 
 
 @bp.post("/checklist-items/<int:item_id>/retire")
 def item_retire(item_id: int):
     """Retire an item (or bring it back): new inspections skip retired items."""
     item = _item_action(item_id)
-    target = svc.set_item_retired(
-        item.template, item.id, actor=current_user, retired=request.form.get("retired") != "0"
+    form = RetireForm()
+    retire = form.retired.data != "0"
+    return uow.action(
+        lambda: svc.set_item_retired(item.template, item.id, actor=current_user, retired=retire),
+        form=form,
+        back=url_for("inspections.checklist", template_id=item.template_id),
+        then=lambda target: uow.see_other(
+            url_for("inspections.checklist", template_id=target.id),
+            _("Item retired.") if retire else _("Item restored."),
+        ),
     )
-    db.session.commit()
-    flash(
-        _("Item retired.") if request.form.get("retired") != "0" else _("Item restored."), "success"
-    )
-    return redirect(url_for("inspections.checklist", template_id=target.id), code=303)
 
 
 @bp.get("/checklists/<int:template_id>/preview")
@@ -271,21 +290,17 @@ def start(site_id: int):
         policy.can_inspect(current_user, site, assigned_site_ids=assigned), target=f"site:{site.id}"
     )
     require_action_form()
-    key = (request.form.get("uuid") or "").lower()
-    try:
-        key = str(uuid_lib.UUID(key))
-    except ValueError:
-        key = str(uuid_lib.uuid4())
-    try:
-        inspection = retry_after_conflict(
-            lambda: svc.start_inspection(site, user=current_user, uuid=key)
-        )
-    except svc.InspectionError as exc:
-        db.session.rollback()
-        flash(INSPECTION_MESSAGES[exc.key], "error")
-        return redirect(url_for("main.site_card", site_id=site.id), code=303)
-    db.session.commit()
-    return redirect(url_for("inspections.inspection", uuid=inspection.uuid), code=303)
+    form = StartForm()
+    return uow.action(
+        lambda: uow.retry_after_conflict(
+            lambda: svc.start_inspection(site, user=current_user, uuid=form.uuid.or_new())
+        ),
+        form=form,
+        back=url_for("main.site_card", site_id=site.id),
+        then=lambda inspection: uow.see_other(
+            url_for("inspections.inspection", uuid=inspection.uuid), uuid=inspection.uuid
+        ),
+    )
 
 
 @bp.get("/inspections/<uuid>")
@@ -314,6 +329,9 @@ def inspection(uuid: str):
 def _item_response(
     inspection: Inspection, item: ChecklistItem, *, error: str | None = None, status: int = 200
 ):
+    """The item with its saved answer (htmx), the run page at the item, or JSON for a phone."""
+    if uow.wants_json():
+        return uow.echo(inspection.uuid, item=item.id)
     if wants_fragment():
         return (
             render_template(
@@ -348,60 +366,78 @@ def _answerable(uuid: str, item_id: int) -> tuple[Inspection, ChecklistItem]:
     return inspection, item
 
 
-def _equipment_choice(value: str | None) -> int | None:
-    """None: not sent (keep); 0: cleared; else the chosen unit's id."""
-    if value is None:
-        return None
-    return int(value) if value.isdigit() else 0
+def _item_refused(inspection: Inspection, item: ChecklistItem):
+    def refused(exc: uow.DomainError):
+        if uow.wants_json():
+            return uow.echo(
+                inspection.uuid, status=exc.status, item=item.id, error=exc.key, message=exc.message
+            )
+        return _item_response(inspection, item, error=exc.message, status=exc.status)
+
+    return refused
 
 
 @bp.post("/inspections/<uuid>/items/<int:item_id>")
 def answer(uuid: str, item_id: int):
     """Save one answer as it is given (idempotent: the same answer again changes nothing)."""
     inspection, item = _answerable(uuid, item_id)
-    form = request.form
-    try:
-        retry_after_conflict(
-            lambda: svc.record_answer(
-                inspection,
-                item,
-                user=current_user,
-                value=form.get("value"),
-                note=form.get("note"),
-                equipment_id=_equipment_choice(form.get("equipment_id")),
-            )
-        )
-    except svc.InspectionError as exc:
-        db.session.rollback()
-        return _item_response(inspection, item, error=str(INSPECTION_MESSAGES[exc.key]), status=422)
-    db.session.commit()
-    return _item_response(inspection, item)
+    form = AnswerForm()
+    return uow.run(
+        lambda: uow.retry_after_conflict(
+            lambda: svc.record_answer(inspection, item, user=current_user, **form.values())
+        ),
+        form=form,
+        then=lambda _answer: _item_response(inspection, item),
+        refused=_item_refused(inspection, item),
+    )
+
+
+def _attach(inspection: Inspection, item: ChecklistItem, form: AnswerPhotoForm):
+    data = form.photo_bytes()
+    if form.note.data is not None:  # a note typed but not yet saved goes along
+        svc.record_answer(inspection, item, user=current_user, value=None, note=form.note.data)
+    svc.attach_photo(inspection, item, user=current_user, data=data, uuid=form.photo_uuid.data)
 
 
 @bp.post("/inspections/<uuid>/items/<int:item_id>/photos")
 def answer_photo(uuid: str, item_id: int):
     """Attach a photo of a fault (downscaled on the phone, re-encoded here)."""
     inspection, item = _answerable(uuid, item_id)
-    upload = request.files.get("photo")
-    key = request.form.get("photo_uuid") or None
-    if key:
-        try:
-            key = str(uuid_lib.UUID(key))
-        except ValueError:
-            key = None
+    form = AnswerPhotoForm()
+    return uow.run(
+        lambda: _attach(inspection, item, form),
+        form=form,
+        then=lambda _photo: _item_response(inspection, item),
+        refused=_item_refused(inspection, item),
+    )
+
+
+def _submit(inspection: Inspection, form: SubmitForm) -> None:
+    signature = svc.decode_signature(form.signature.data)
+    if signature is None:
+        raise svc.InspectionError("signature_required", field="signature")
+    if svc.missing_for_submit(inspection):
+        raise svc.InspectionError("incomplete")
     try:
-        if upload is None or not upload.filename:
-            raise PhotoError("not_an_image")
-        if request.form.get("note") is not None:  # a note typed but not yet saved goes along
-            svc.record_answer(
-                inspection, item, user=current_user, value=None, note=request.form["note"]
-            )
-        svc.attach_photo(inspection, item, user=current_user, data=upload.read(), uuid=key)
-    except PhotoError as exc:
-        db.session.rollback()
-        return _item_response(inspection, item, error=str(PHOTO_MESSAGES[exc.key]), status=422)
-    db.session.commit()
-    return _item_response(inspection, item)
+        svc.submit(
+            inspection,
+            user=current_user,
+            signer_name=form.signer_name.data,
+            signature_png=signature,
+            contact_name=form.contact_name.data or "",
+            contact_signature_png=svc.decode_signature(form.contact_signature.data),
+        )
+    except PhotoError:  # a signature that is not a picture
+        raise svc.InspectionError("signature_required", field="signature") from None
+
+
+def _submit_refused(inspection: Inspection, form: SubmitForm, exc: uow.DomainError):
+    """The run page again, pointing to what is missing, with the refusal on the form."""
+    if uow.wants_json():
+        return uow.refusal_json(exc)
+    if exc.field:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+    return _run_page(inspection, form=form, missing=svc.missing_for_submit(inspection), status=422)
 
 
 @bp.post("/inspections/<uuid>/submit")
@@ -413,34 +449,16 @@ def submit(uuid: str):
     if not policy.can_answer(current_user, inspection, assigned_site_ids=_assigned()):
         abort(403)
     form = SubmitForm()
-    if not form.validate_on_submit():
-        return _run_page(
-            inspection, form=form, missing=svc.missing_for_submit(inspection), status=422
-        )
-    missing = svc.missing_for_submit(inspection)
-    signature = svc.decode_signature(form.signature.data)
-    if missing or signature is None:
-        if signature is None:
-            form.signature.errors.append(INSPECTION_MESSAGES["signature_required"])
-        return _run_page(inspection, form=form, missing=missing, status=422)
-    try:
-        svc.submit(
-            inspection,
-            user=current_user,
-            signer_name=form.signer_name.data,
-            signature_png=signature,
-            contact_name=form.contact_name.data or "",
-            contact_signature_png=svc.decode_signature(form.contact_signature.data),
-        )
-    except PhotoError:
-        db.session.rollback()
-        form.signature.errors.append(INSPECTION_MESSAGES["signature_required"])
-        return _run_page(inspection, form=form, missing=missing, status=422)
-    db.session.commit()
-    flash(
-        _("Inspection submitted. Score %(score)s.", score=_score_text(inspection.score)), "success"
+    return uow.run(
+        lambda: _submit(inspection, form),
+        form=form,
+        then=lambda _none: uow.see_other(
+            url_for("inspections.inspection", uuid=uuid),
+            _("Inspection submitted. Score %(score)s.", score=_score_text(inspection.score)),
+            uuid=uuid,
+        ),
+        refused=lambda exc: _submit_refused(inspection, form, exc),
     )
-    return redirect(url_for("inspections.inspection", uuid=uuid), code=303)
 
 
 def _score_text(value) -> str:
@@ -454,28 +472,17 @@ def amend(uuid: str):
     authorize(policy.can_amend(current_user, inspection, assigned_site_ids=_assigned()))
     form = AmendForm()
     form.item_id.choices = [(i.id, str(i.id)) for i in inspection.template.live_items]
-    if form.validate_on_submit():
-        item = db.session.get(ChecklistItem, form.item_id.data)
-        try:
-            svc.amend(
-                inspection,
-                item,
-                user=current_user,
-                value=form.value.data,
-                note=form.note.data or "",
-                reason=form.reason.data,
-            )
-        except svc.InspectionError as exc:
-            db.session.rollback()
-            flash(INSPECTION_MESSAGES[exc.key], "error")
-        else:
-            db.session.commit()
-            flash(_("The correction has been recorded."), "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-    return redirect(url_for("inspections.inspection", uuid=uuid) + "#amendments", code=303)
+    return uow.action(
+        lambda: svc.amend(
+            inspection,
+            db.session.get(ChecklistItem, form.item_id.data),
+            user=current_user,
+            **form.values(),
+        ),
+        form=form,
+        back=url_for("inspections.inspection", uuid=uuid) + "#amendments",
+        success=_("The correction has been recorded."),
+    )
 
 
 @bp.get("/inspections")

@@ -7,11 +7,14 @@ import binascii
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select, update
 
 from app import audit
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.i18n import TAIPEI
 from app.inspections.models import (
@@ -49,12 +52,24 @@ CHECK_IN_WINDOW = timedelta(hours=12)
 MAX_SIGNATURE_BYTES = 300_000
 
 
-class InspectionError(Exception):
-    """A refused action, with a message key the route translates."""
+class InspectionError(DomainError):
+    """A refused action."""
 
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+    messages: ClassVar = {
+        "already_submitted": _l("This inspection has been submitted; it can only be amended."),
+        "wrong_item": _l("This item does not belong to this inspection."),
+        "bad_value": _l("That answer is not one of the choices."),
+        "uuid_conflict": _l("This inspection belongs to another site or person."),
+        "no_template": _l("There is no active checklist. Ask an administrator."),
+        "incomplete": _l("Some items still need an answer, a note or a photo."),
+        "signature_required": _l("Sign with your finger and type your name to submit."),
+        "not_submitted": _l("Only a submitted inspection can be amended."),
+        "reason_required": _l("Give the reason for the correction."),
+        "old_version": _l(
+            "This is an earlier version, kept as it was run. Edit the current version."
+        ),
+        "note_required": _l("A failure needs a note: say what is wrong."),
+    }
 
 
 # ---------------------------------------------------------------- scoring

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import uuid as uuid_lib
-from datetime import date
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from app import uow
 from app.args import int_arg, page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
+from app.db import new_uuid
 from app.extensions import db
-from app.forms import require_action_form
+from app.forms import first_error, require_action_form
 from app.i18n import taipei_today
 from app.incidents.models import Incident
 from app.inspections.models import Answer, Inspection
 from app.maintenance import services as svc
+from app.maintenance.forms import FromItemForm, MaintenanceForm, RepairForm, StatusForm
 from app.maintenance.models import TICKET_STATUSES, TICKET_TRANSITIONS, RepairTicket
-from app.photos.forms import PHOTO_MESSAGES
-from app.photos.services import PhotoError
 from app.sites import services as site_services
-from app.sites.models import Equipment
+from app.sites.models import Equipment, Site
 
 bp = Blueprint("maintenance", __name__)
 
@@ -34,15 +32,6 @@ TICKET_STATUS_LABELS = {
     "fixed": _l("Fixed"),
     "verified": _l("Verified"),
     "cancelled": _l("Cancelled"),
-}
-REPAIR_MESSAGES = {
-    "problem_required": _l("Describe the problem."),
-    "not_failed": _l("Only a failed item opens a repair ticket."),
-    "bad_transition": _l("That status change is not allowed from the current status."),
-    "reason_required": _l("Give the reason for cancelling."),
-    "supervisor_verifies": _l("A supervisor verifies the repair."),
-    "work_required": _l("Describe the work done."),
-    "in_future": _l("That date is in the future."),
 }
 
 
@@ -57,20 +46,6 @@ def _assigned() -> set[int]:
 
 def _may_manage(site_id: int) -> bool:
     return policy.can_manage_site_work(current_user, site_id, assigned_site_ids=_assigned())
-
-
-def _uuid(value: str | None) -> str:
-    try:
-        return str(uuid_lib.UUID(value or ""))
-    except ValueError:
-        return str(uuid_lib.uuid4())
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
 
 
 @bp.get("/repairs")
@@ -94,48 +69,38 @@ def repairs():
     )
 
 
-@bp.route("/repairs/new", methods=["GET", "POST"])
-def repair_new():
-    """Report a fault for repair by hand (or from an incident)."""
-    authorize(policy.can_list_site_work(current_user))
-    sites = [s for s in site_services.visible_sites(current_user) if _may_manage(s.id)]
-    site = next((s for s in sites if s.id == request.values.get("site", type=int)), None)
-    error = None
-    if request.method == "POST":
-        require_action_form()
-        incident_id = request.form.get("incident_id", type=int)
-        incident = db.session.get(Incident, incident_id) if incident_id else None
-        if site is None:
-            error = _("Choose the site.")
-        elif incident_id and (incident is None or incident.site_id != site.id):
-            abort(404)
-        else:
-            try:
-                ticket = svc.open_ticket(
-                    site,
-                    user=current_user,
-                    uuid=_uuid(request.form.get("uuid")),
-                    problem=request.form.get("problem", ""),
-                    equipment_id=request.form.get("equipment_id", type=int),
-                    vendor=request.form.get("vendor", ""),
-                    due_on=_parse_date(request.form.get("due_on")),
-                    source="incident" if incident else "manual",
-                    incident_id=incident.id if incident else None,
-                    today=taipei_today(),
-                )
-            except svc.RepairError as exc:
-                db.session.rollback()
-                error = REPAIR_MESSAGES[exc.key]
-            else:
-                db.session.commit()
-                flash(_("Repair ticket opened."), "success")
-                return redirect(url_for("maintenance.repair", ticket_id=ticket.id), code=303)
+def _incident_at(site: Site | None, incident_id: int | None) -> Incident | None:
+    """The incident a ticket is opened from: one of the chosen site's, else 404."""
+    if site is None or not incident_id:
+        return None
+    incident = db.session.get(Incident, incident_id)
+    if incident is None or incident.site_id != site.id:
+        abort(404)
+    return incident
+
+
+def _open_ticket(site: Site | None, form: RepairForm, incident: Incident | None) -> RepairTicket:
+    if site is None:
+        raise svc.RepairError("site_required")
+    return svc.open_ticket(
+        site,
+        user=current_user,
+        uuid=form.uuid.or_new(),
+        problem=form.problem.data or "",
+        equipment_id=form.equipment_id.data,
+        vendor=form.vendor.data or "",
+        due_on=form.due_on.data,
+        source="incident" if incident else "manual",
+        incident_id=incident.id if incident else None,
+        today=taipei_today(),
+    )
+
+
+def _repair_form_page(sites: list[Site], site: Site | None, form: RepairForm) -> str:
     equipment = (
-        list(
-            db.session.scalars(
-                select(Equipment).where(Equipment.site_id == site.id, Equipment.status != "retired")
-            )
-        )
+        db.session.scalars(
+            select(Equipment).where(Equipment.site_id == site.id, Equipment.status != "retired")
+        ).all()
         if site
         else []
     )
@@ -144,15 +109,40 @@ def repair_new():
         sites=sites,
         site=site,
         equipment=equipment,
-        error=error,
-        new_uuid=str(uuid_lib.uuid4()),
-        incident_id=request.values.get("incident", type=int),
+        error=first_error(form),
+        new_uuid=new_uuid(),
+        incident_id=form.incident_id.data or request.args.get("incident", type=int),
     )
 
 
-@bp.post("/inspections/<uuid>/items/<int:item_id>/repair")
-def repair_from_item(uuid: str, item_id: int):
-    """One tap on a failed checklist item: a ticket with its equipment, note and photos."""
+def _ticket_opened(ticket: RepairTicket):
+    return uow.see_other(
+        url_for("maintenance.repair", ticket_id=ticket.id),
+        _("Repair ticket opened."),
+        uuid=ticket.uuid,
+    )
+
+
+@bp.route("/repairs/new", methods=["GET", "POST"])
+def repair_new():
+    """Report a fault for repair by hand (or from an incident)."""
+    authorize(policy.can_list_site_work(current_user))
+    sites = [s for s in site_services.visible_sites(current_user) if _may_manage(s.id)]
+    form = RepairForm()
+    if form.is_submitted():
+        require_action_form()
+    site_id = form.site.data if form.is_submitted() else request.args.get("site", type=int)
+    site = next((s for s in sites if s.id == site_id), None)
+    incident = _incident_at(site, form.incident_id.data)
+    return uow.form_page(
+        form,
+        lambda: _open_ticket(site, form, incident),
+        then=_ticket_opened,
+        page=lambda: _repair_form_page(sites, site, form),
+    )
+
+
+def _failed_answer(uuid: str, item_id: int) -> Answer:
     inspection = db.session.scalar(select(Inspection).where(Inspection.uuid == uuid))
     if inspection is None:
         abort(404)
@@ -163,17 +153,22 @@ def repair_from_item(uuid: str, item_id: int):
     )
     if answer is None:
         abort(404)
-    try:
-        ticket = svc.open_from_answer(
-            answer, user=current_user, uuid=_uuid(request.form.get("uuid")), today=taipei_today()
-        )
-    except svc.RepairError as exc:
-        db.session.rollback()
-        flash(REPAIR_MESSAGES[exc.key], "error")
-        return redirect(url_for("inspections.inspection", uuid=uuid) + f"#item-{item_id}", code=303)
-    db.session.commit()
-    flash(_("Repair ticket opened."), "success")
-    return redirect(url_for("maintenance.repair", ticket_id=ticket.id), code=303)
+    return answer
+
+
+@bp.post("/inspections/<uuid>/items/<int:item_id>/repair")
+def repair_from_item(uuid: str, item_id: int):
+    """One tap on a failed checklist item: a ticket with its equipment, note and photos."""
+    answer = _failed_answer(uuid, item_id)
+    form = FromItemForm()
+    return uow.action(
+        lambda: svc.open_from_answer(
+            answer, user=current_user, uuid=form.uuid.or_new(), today=taipei_today()
+        ),
+        form=form,
+        back=url_for("inspections.inspection", uuid=uuid) + f"#item-{item_id}",
+        then=_ticket_opened,
+    )
 
 
 def _load_ticket(ticket_id: int) -> RepairTicket:
@@ -201,20 +196,16 @@ def repair_status(ticket_id: int):
     ticket = _load_ticket(ticket_id)
     authorize(_may_manage(ticket.site_id))
     require_action_form()
-    try:
-        svc.change_status(
-            ticket,
-            user=current_user,
-            to=request.form.get("status", ""),
-            note=request.form.get("note", ""),
-        )
-    except svc.RepairError as exc:
-        db.session.rollback()
-        flash(REPAIR_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Repair ticket updated."), "success")
-    return redirect(url_for("maintenance.repair", ticket_id=ticket.id), code=303)
+    form = StatusForm()
+    return uow.action(
+        lambda: svc.change_status(
+            ticket, user=current_user, to=form.status.data, note=form.note.data or ""
+        ),
+        form=form,
+        back=url_for("maintenance.repair", ticket_id=ticket.id),
+        success=_("Repair ticket updated."),
+        uuid=ticket.uuid,
+    )
 
 
 @bp.get("/maintenance")
@@ -229,39 +220,30 @@ def maintenance():
     )
 
 
-@bp.route("/equipment/<int:equipment_id>/maintenance", methods=["GET", "POST"])
-def maintenance_done(equipment_id: int):
-    """Record maintenance done on a piece of equipment: its next due date moves."""
-    equipment = db.get_or_404(Equipment, equipment_id)
-    authorize_hidden(_may_manage(equipment.site_id), target=f"equipment:{equipment.id}")
-    error = None
-    if request.method == "POST":
-        require_action_form()
-        upload = request.files.get("photo")
-        try:
-            svc.record_maintenance(
-                equipment,
-                user=current_user,
-                done_on=_parse_date(request.form.get("done_on")) or taipei_today(),
-                work=request.form.get("work", ""),
-                photo_data=upload.read() if upload and upload.filename else None,
-            )
-        except svc.RepairError as exc:
-            db.session.rollback()
-            error = REPAIR_MESSAGES[exc.key]
-        except PhotoError as exc:
-            db.session.rollback()
-            error = PHOTO_MESSAGES[exc.key]
-        else:
-            db.session.commit()
-            flash(_("Maintenance recorded."), "success")
-            return redirect(
-                url_for("main.site_card", site_id=equipment.site_id) + "#equipment", code=303
-            )
+def _maintenance_page(equipment: Equipment, form: MaintenanceForm) -> str:
     return render_template(
         "maintenance/maintenance_form.html",
         equipment=equipment,
         history=svc.maintenance_history(equipment),
-        error=error,
+        error=first_error(form),
         today=taipei_today(),
+    )
+
+
+@bp.route("/equipment/<int:equipment_id>/maintenance", methods=["GET", "POST"])
+def maintenance_done(equipment_id: int):
+    """Record maintenance done on a piece of equipment (no date: today); its next due date moves."""
+    equipment = db.get_or_404(Equipment, equipment_id)
+    authorize_hidden(_may_manage(equipment.site_id), target=f"equipment:{equipment.id}")
+    form = MaintenanceForm()
+    if form.is_submitted():
+        require_action_form()
+    return uow.form_page(
+        form,
+        lambda: svc.record_maintenance(equipment, user=current_user, **form.values()),
+        then=lambda _log: uow.see_other(
+            url_for("main.site_card", site_id=equipment.site_id) + "#equipment",
+            _("Maintenance recorded."),
+        ),
+        page=lambda: _maintenance_page(equipment, form),
     )

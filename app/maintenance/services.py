@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import ClassVar
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from app import audit
 from app.auth import policy
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.i18n import taipei_today
 from app.inspections.models import Answer
@@ -38,10 +41,17 @@ DEFAULT_DAYS_TO_REPAIR = 7
 DUE_SOON = timedelta(days=14)
 
 
-class RepairError(Exception):
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+class RepairError(DomainError):
+    messages: ClassVar = {
+        "problem_required": _l("Describe the problem."),
+        "not_failed": _l("Only a failed item opens a repair ticket."),
+        "bad_transition": _l("That status change is not allowed from the current status."),
+        "reason_required": _l("Give the reason for cancelling."),
+        "supervisor_verifies": _l("A supervisor verifies the repair."),
+        "work_required": _l("Describe the work done."),
+        "in_future": _l("That date is in the future."),
+        "site_required": _l("Choose the site."),
+    }
 
 
 def _follow(ticket: RepairTicket) -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask import Blueprint, current_app, render_template, url_for
 from flask_login import current_user
 
+from app import uow
 from app.args import page_arg
 from app.auth import policy
 from app.authz import authorize
-from app.extensions import db
 from app.forms import require_action_form
 from app.notifications import services as svc
 
@@ -36,6 +36,6 @@ def mark_read():
     """Mark all my notifications read."""
     authorize(policy.can_read_notifications(current_user))
     require_action_form()
-    svc.mark_all_read(current_user)
-    db.session.commit()
-    return redirect(url_for("notifications.notifications"), code=303)
+    return uow.action(
+        lambda: svc.mark_all_read(current_user), back=url_for("notifications.notifications")
+    )

@@ -1,12 +1,20 @@
-"""What the photo pipeline's refusals say to the person who sent the photo."""
+"""The photo upload form: the file and the phone's key for it."""
 
-from flask_babel import lazy_gettext as _l
+from __future__ import annotations
 
-PHOTO_MESSAGES = {
-    "too_large": _l("The photo is larger than 10 MB. Take it again at a lower resolution."),
-    "not_an_image": _l("That file is not a photo (JPEG, PNG or WebP)."),
-    "conflict": _l("This photo belongs to another record."),
-    "too_many_pixels": _l(
-        "The image has too many pixels to be a photo. Take it again with the camera."
-    ),
-}
+from flask_wtf.file import FileField
+
+from app.forms import Form, UUIDField
+from app.photos.services import PhotoError
+
+
+class PhotoForm(Form):
+    photo = FileField()
+    photo_uuid = UUIDField()
+
+    def photo_bytes(self) -> bytes:
+        """The file's bytes; no file at all is refused like a file that is not a photo."""
+        upload = self.photo.data
+        if upload is None or not getattr(upload, "filename", None):
+            raise PhotoError("not_an_image")
+        return upload.read()

@@ -8,12 +8,15 @@ import io
 import os
 import warnings
 from pathlib import Path
+from typing import ClassVar
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 
 from app.db import new_uuid
+from app.errors import DomainError
 from app.extensions import db
 from app.photos.models import Photo
 
@@ -27,12 +30,17 @@ THUMB_SIDE = 320
 FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
 
 
-class PhotoError(Exception):
-    """A refused upload, with a message key the route translates."""
+class PhotoError(DomainError):
+    """A refused upload."""
 
-    def __init__(self, key: str):
-        super().__init__(key)
-        self.key = key
+    messages: ClassVar = {
+        "too_large": _l("The photo is larger than 10 MB. Take it again at a lower resolution."),
+        "not_an_image": _l("That file is not a photo (JPEG, PNG or WebP)."),
+        "conflict": _l("This photo belongs to another record."),
+        "too_many_pixels": _l(
+            "The image has too many pixels to be a photo. Take it again with the camera."
+        ),
+    }
 
 
 def _open_checked(data: bytes) -> Image.Image:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -16,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import Form
+from app.forms import Form, IdListField, UUIDField
 from app.sites.models import EQUIPMENT_KINDS, EQUIPMENT_STATUSES, SYSTEM_TYPES
 from app.sites.validators import is_valid_tax_id
 
@@ -46,15 +49,6 @@ VERDICT_LABELS = {
     "on_site": _l("On site"),
     "off_site": _l("Off site"),
     "no_fix": _l("No location"),
-}
-#: Messages for RegistryError keys.
-REGISTRY_MESSAGES = {
-    "tax_id_taken": _l("Another client already has this tax ID."),
-    "end_before_start": _l("The contract cannot end before it starts."),
-    "code_taken": _l("Another site already has this code."),
-    "client_required": _l("Choose the client."),
-    "both_coordinates": _l("Give both latitude and longitude, or neither."),
-    "not_assignable": _l("Only guards and supervisors are assigned to sites."),
 }
 
 
@@ -203,20 +197,72 @@ class EquipmentForm(Form):
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
 
 
+class ReadingField(HiddenField):
+    """A number the device measured (a coordinate, an accuracy): a finite float, or None.
+
+    A reading the device could not make (empty, "nan", garbage) is no reading: the check-in
+    still counts, without it — a guard at the door must not be refused for a poor GPS fix.
+    """
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            number = float(valuelist[0]) if valuelist and valuelist[0] not in (None, "") else None
+        except (TypeError, ValueError):
+            number = None
+        self.data = number if number is not None and math.isfinite(number) else None
+
+
+class DeviceTimeField(ReadingField):
+    """The device clock, sent as milliseconds since the epoch: an aware UTC instant, or None."""
+
+    def process_formdata(self, valuelist) -> None:
+        super().process_formdata(valuelist)
+        try:
+            self.data = datetime.fromtimestamp(self.data / 1000, tz=UTC) if self.data else None
+        except (OverflowError, OSError, ValueError):
+            self.data = None
+
+
 class CheckInForm(Form):
     """Sent by the scan page: a device uuid, the device clock and, if granted, a location."""
 
-    uuid = HiddenField(
-        validators=[
-            DataRequired(),
-            Regexp(r"^[0-9a-fA-F-]{36}$"),
-        ]
-    )
-    scanned_at = HiddenField()
-    latitude = HiddenField()
-    longitude = HiddenField()
-    accuracy = HiddenField()
+    uuid = UUIDField(validators=[DataRequired()])
+    scanned_at = DeviceTimeField()
+    latitude = ReadingField()
+    longitude = ReadingField()
+    accuracy = ReadingField()
     method = HiddenField(default="qr")
+
+    def values(self) -> dict:
+        """What record_check_in() takes besides the site and the user."""
+        return {
+            "uuid": self.uuid.data,
+            "method": "manual" if self.method.data == "manual" else "qr",
+            "scanned_at": self.scanned_at.data,
+            "latitude": self.latitude.data,
+            "longitude": self.longitude.data,
+            "accuracy_m": self.accuracy.data,
+        }
+
+
+class SiteUsersForm(Form):
+    user_id = IdListField()  # the ticked people
+
+
+class UserSitesForm(Form):
+    site_id = IdListField()  # the ticked sites
+
+
+class BulkAssignForm(Form):
+    site_id = IdListField()  # the ticked sites
+    user_id = IdListField()  # the ticked people
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and not (self.site_id.data and self.user_id.data):
+            self.form_errors.append(_l("Choose at least one site and one person."))
+            return False
+        return valid
 
 
 class SiteCodeForm(Form):

@@ -3,46 +3,37 @@
 from __future__ import annotations
 
 import uuid as uuid_lib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit
+from app import audit, uow
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.auth import routes as auth_routes
 from app.auth.models import User
 from app.authz import authorize, authorize_hidden
-from app.db import retry_after_conflict
 from app.extensions import db
-from app.forms import ActionForm, require_action_form
+from app.forms import first_error, require_action_form
 from app.htmx import render
 from app.sites import qr
 from app.sites import services as svc
 from app.sites.forms import (
     EQUIPMENT_KIND_LABELS,
     EQUIPMENT_STATUS_LABELS,
-    REGISTRY_MESSAGES,
     SYSTEM_TYPE_LABELS,
     VERDICT_LABELS,
+    BulkAssignForm,
     CheckInForm,
     ClientForm,
     EquipmentForm,
     SiteCodeForm,
     SiteForm,
+    SiteUsersForm,
+    UserSitesForm,
 )
 from app.sites.models import Client, Equipment, Site
 
@@ -74,10 +65,6 @@ def _can_check_in(site: Site) -> bool:
     )
 
 
-def _registry_error(form, exc: svc.RegistryError) -> None:
-    getattr(form, exc.field).errors.append(REGISTRY_MESSAGES[exc.key])
-
-
 # ---------------------------------------------------------------- clients
 
 
@@ -96,16 +83,15 @@ def client_new():
     """Register a client."""
     authorize(policy.can_edit_registry(current_user))
     form = ClientForm()
-    if form.validate_on_submit():
-        try:
-            client = svc.save_client(None, actor=current_user, **form.data)
-        except svc.RegistryError as exc:
-            _registry_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Client %(name)s has been registered.", name=client.name), "success")
-            return redirect(url_for("sites.client_edit", client_id=client.id), code=303)
-    return render_template("sites/client_form.html", form=form, client=None)
+    return uow.form_page(
+        form,
+        lambda: svc.save_client(None, actor=current_user, **form.data),
+        then=lambda client: uow.see_other(
+            url_for("sites.client_edit", client_id=client.id),
+            _("Client %(name)s has been registered.", name=client.name),
+        ),
+        page=lambda: render_template("sites/client_form.html", form=form, client=None),
+    )
 
 
 @bp.route("/clients/<int:client_id>", methods=["GET", "POST"])
@@ -113,19 +99,17 @@ def client_edit(client_id: int):
     """A client: its details (editable by admins) and its sites."""
     authorize(policy.can_view_registry(current_user))
     client = db.get_or_404(Client, client_id)
-    form = ClientForm(obj=client)
     if request.method == "POST":
         authorize(policy.can_edit_registry(current_user))
-        if form.validate_on_submit():
-            try:
-                svc.save_client(client, actor=current_user, **form.data)
-            except svc.RegistryError as exc:
-                _registry_error(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Changes saved."), "success")
-                return redirect(url_for("sites.client_edit", client_id=client.id), code=303)
-    return render_template("sites/client_form.html", form=form, client=client)
+    form = ClientForm(obj=client)
+    return uow.form_page(
+        form,
+        lambda: svc.save_client(client, actor=current_user, **form.data),
+        then=lambda _client: uow.see_other(
+            url_for("sites.client_edit", client_id=client.id), _("Changes saved.")
+        ),
+        page=lambda: render_template("sites/client_form.html", form=form, client=client),
+    )
 
 
 # ---------------------------------------------------------------- sites
@@ -161,6 +145,10 @@ def _site_form(site: Site | None) -> SiteForm:
     return form
 
 
+def _site_saved(site: Site, message: str):
+    return uow.see_other(url_for("main.site_card", site_id=site.id), message)
+
+
 @bp.route("/sites/new", methods=["GET", "POST"])
 def site_new():
     """Register a site."""
@@ -168,16 +156,14 @@ def site_new():
     form = _site_form(None)
     if request.method == "GET" and request.args.get("client", type=int):
         form.client_id.data = request.args.get("client", type=int)
-    if form.validate_on_submit():
-        try:
-            site = svc.save_site(None, actor=current_user, **form.values())
-        except svc.RegistryError as exc:
-            _registry_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Site %(code)s has been registered.", code=site.code), "success")
-            return redirect(url_for("main.site_card", site_id=site.id), code=303)
-    return render_template("sites/site_form.html", form=form, site=None)
+    return uow.form_page(
+        form,
+        lambda: svc.save_site(None, actor=current_user, **form.values()),
+        then=lambda site: _site_saved(
+            site, _("Site %(code)s has been registered.", code=site.code)
+        ),
+        page=lambda: render_template("sites/site_form.html", form=form, site=None),
+    )
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
@@ -186,16 +172,12 @@ def site_edit(site_id: int):
     authorize(policy.can_edit_registry(current_user))
     site = db.get_or_404(Site, site_id)
     form = _site_form(site)
-    if form.validate_on_submit():
-        try:
-            svc.save_site(site, actor=current_user, **form.values())
-        except svc.RegistryError as exc:
-            _registry_error(form, exc)
-        else:
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("main.site_card", site_id=site.id), code=303)
-    return render_template("sites/site_form.html", form=form, site=site)
+    return uow.form_page(
+        form,
+        lambda: svc.save_site(site, actor=current_user, **form.values()),
+        then=lambda _site: _site_saved(site, _("Changes saved.")),
+        page=lambda: render_template("sites/site_form.html", form=form, site=site),
+    )
 
 
 @bp.post("/sites/<int:site_id>/users")
@@ -204,11 +186,13 @@ def site_users(site_id: int):
     authorize(policy.can_edit_registry(current_user))
     site = db.get_or_404(Site, site_id)
     require_action_form()
-    user_ids = {int(v) for v in request.form.getlist("user_id") if v.isdigit()}
-    svc.set_site_users(site, actor=current_user, user_ids=user_ids)
-    db.session.commit()
-    flash(_("Site assignments saved."), "success")
-    return redirect(url_for("main.site_card", site_id=site.id) + "#people", code=303)
+    form = SiteUsersForm()
+    return uow.action(
+        lambda: svc.set_site_users(site, actor=current_user, user_ids=form.user_id.data),
+        form=form,
+        back=url_for("main.site_card", site_id=site.id) + "#people",
+        success=_("Site assignments saved."),
+    )
 
 
 def _user_sites_panel(user: User) -> str:
@@ -240,41 +224,41 @@ def user_sites(user_id: int):
     """Set which sites a guard or supervisor serves; takes effect on their next request."""
     authorize(policy.can_manage_users(current_user))
     user = db.get_or_404(User, user_id)
-    require_action_form()
-    site_ids = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
-    try:
-        svc.set_user_sites(user, actor=current_user, site_ids=site_ids)
-    except svc.RegistryError as exc:
-        db.session.rollback()
-        flash(REGISTRY_MESSAGES[exc.key], "error")
-    else:
-        db.session.commit()
-        flash(_("Site assignments saved."), "success")
-    return redirect(url_for("auth.user_edit", user_id=user.id), code=303)
+    form = UserSitesForm()
+    return uow.action(
+        lambda: svc.set_user_sites(user, actor=current_user, site_ids=form.site_id.data),
+        form=form,
+        back=url_for("auth.user_edit", user_id=user.id),
+        success=_("Site assignments saved."),
+    )
 
 
 @bp.route("/sites/bulk-assign", methods=["GET", "POST"])
 def bulk_assign():
     """Assign several people to several sites at once."""
     authorize(policy.can_edit_registry(current_user))
-    form = ActionForm()
-    all_sites = list(
-        db.session.scalars(select(Site).where(Site.is_active.is_(True)).order_by(Site.code))
+    form = BulkAssignForm()
+    return uow.form_page(
+        form,
+        lambda: svc.bulk_assign(
+            actor=current_user, site_ids=form.site_id.data, user_ids=form.user_id.data
+        ),
+        then=lambda added: uow.see_other(
+            url_for("sites.sites"), _("%(count)s assignments added.", count=added)
+        ),
+        page=lambda: _bulk_assign_page(form),
     )
-    people = svc.assignable_users()
-    error = None
-    if form.validate_on_submit():
-        site_ids = {int(v) for v in request.form.getlist("site_id") if v.isdigit()}
-        user_ids = {int(v) for v in request.form.getlist("user_id") if v.isdigit()}
-        if not site_ids or not user_ids:
-            error = _("Choose at least one site and one person.")
-        else:
-            added = svc.bulk_assign(actor=current_user, site_ids=site_ids, user_ids=user_ids)
-            db.session.commit()
-            flash(_("%(count)s assignments added.", count=added), "success")
-            return redirect(url_for("sites.sites"), code=303)
+
+
+def _bulk_assign_page(form: BulkAssignForm) -> str:
     return render_template(
-        "sites/bulk_assign.html", sites=all_sites, people=people, error=error, form=form
+        "sites/bulk_assign.html",
+        sites=db.session.scalars(
+            select(Site).where(Site.is_active.is_(True)).order_by(Site.code)
+        ).all(),
+        people=svc.assignable_users(),
+        error=first_error(form),
+        form=form,
     )
 
 
@@ -282,12 +266,16 @@ def bulk_assign():
 
 
 def _equipment_page(form: EquipmentForm, site: Site, equipment: Equipment | None):
-    if form.validate_on_submit():
-        svc.save_equipment(equipment, site=site, actor=current_user, **form.values())
-        db.session.commit()
-        flash(_("Equipment saved."), "success")
-        return redirect(url_for("main.site_card", site_id=site.id) + "#equipment", code=303)
-    return render_template("sites/equipment_form.html", form=form, site=site, equipment=equipment)
+    return uow.form_page(
+        form,
+        lambda: svc.save_equipment(equipment, site=site, actor=current_user, **form.values()),
+        then=lambda _equipment: uow.see_other(
+            url_for("main.site_card", site_id=site.id) + "#equipment", _("Equipment saved.")
+        ),
+        page=lambda: render_template(
+            "sites/equipment_form.html", form=form, site=site, equipment=equipment
+        ),
+    )
 
 
 @bp.route("/sites/<int:site_id>/equipment/new", methods=["GET", "POST"])
@@ -338,10 +326,11 @@ def qr_rotate(site_id: int):
     authorize(policy.can_edit_registry(current_user))
     site = db.get_or_404(Site, site_id)
     require_action_form()
-    svc.rotate_qr_token(site, actor=current_user)
-    db.session.commit()
-    flash(_("The QR code has been replaced. Print and put up the new label."), "success")
-    return redirect(url_for("main.site_card", site_id=site.id) + "#qr", code=303)
+    return uow.action(
+        lambda: svc.rotate_qr_token(site, actor=current_user),
+        back=url_for("main.site_card", site_id=site.id) + "#qr",
+        success=_("The QR code has been replaced. Print and put up the new label."),
+    )
 
 
 @bp.get("/sites/labels")
@@ -366,18 +355,18 @@ def scan_landing(token: str):
     site, retired = svc.find_site_by_token(token)
     if site is None:
         if retired is not None:
-            audit.record(
-                "site.qr_retired_scanned",
-                actor=current_user,
-                target=f"site:{retired.site_id}",
-                outcome="denied",
+            uow.commit(
+                lambda: audit.record(
+                    "site.qr_retired_scanned",
+                    actor=current_user,
+                    target=f"site:{retired.site_id}",
+                    outcome="denied",
+                )
             )
-            db.session.commit()
             return render_template("sites/code_replaced.html"), 410
         abort(404)
     if not _can_check_in(site):
-        audit.record("site.scan", actor=current_user, target=f"site:{site.id}", outcome="denied")
-        db.session.commit()
+        uow.commit(_denied_scan(site))
         abort(404)
     form = CheckInForm(
         uuid=str(uuid_lib.uuid4()), method="manual" if request.args.get("via") == "code" else "qr"
@@ -385,58 +374,33 @@ def scan_landing(token: str):
     return render_template("sites/check_in.html", site=site, form=form, token=token)
 
 
-def _float(value: str | None) -> float | None:
-    try:
-        number = float(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return (
-        number if number is not None and abs(number) != float("inf") and number == number else None
+def _check_in(site: Site, form: CheckInForm):
+    """The check-in (idempotent by the device's uuid) and what other features follow it up
+    with (an alarm response's arrival): the record and the messages for the user."""
+    record = uow.retry_after_conflict(
+        lambda: svc.record_check_in(site, user=current_user, **form.values())
     )
-
-
-def _device_time(value: str | None) -> datetime | None:
-    """The device clock, sent as milliseconds since the epoch."""
-    number = _float(value)
-    if number is None:
-        return None
-    try:
-        return datetime.fromtimestamp(number / 1000, tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return record, svc.follow_up_check_in(record, user=current_user)
 
 
 @bp.post("/s/<token>/check-in")
 def check_in(token: str):
-    """Record the check-in (idempotent by the device's uuid) and open the site card."""
+    """Record the check-in and open the site card."""
     site, _retired = svc.find_site_by_token(token)
     if site is None:
         abort(404)
     authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
     form = CheckInForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        record = retry_after_conflict(
-            lambda: svc.record_check_in(
-                site,
-                user=current_user,
-                uuid=form.uuid.data.lower(),
-                method="manual" if form.method.data == "manual" else "qr",
-                scanned_at=_device_time(form.scanned_at.data),
-                latitude=_float(form.latitude.data),
-                longitude=_float(form.longitude.data),
-                accuracy_m=_float(form.accuracy.data),
-            )
-        )
-    except svc.CheckInConflict:
-        db.session.rollback()
-        abort(409)
-    messages = svc.follow_up_check_in(record, user=current_user)
-    db.session.commit()
-    for message in messages:
-        flash(str(message), "success")
-    return redirect(url_for("main.site_card", site_id=site.id, check_in=record.uuid), code=303)
+    return uow.run(
+        lambda: _check_in(site, form),
+        form=form,
+        then=lambda done: uow.see_other(
+            url_for("main.site_card", site_id=site.id, check_in=done[0].uuid),
+            " ".join(str(message) for message in done[1]) or None,
+            uuid=done[0].uuid,
+        ),
+        refused=lambda exc: uow.refusal_json(exc) if uow.wants_json() else abort(exc.status),
+    )
 
 
 @bp.route("/scan", methods=["GET"])
@@ -446,26 +410,35 @@ def scanner():
     return render_template("sites/scan.html", form=SiteCodeForm())
 
 
+def _denied_scan(site: Site):
+    return lambda: audit.record(
+        "site.scan", actor=current_user, target=f"site:{site.id}", outcome="denied"
+    )
+
+
+def _site_by_code(code: str) -> Site:
+    """One of the user's sites by its printed code; asking for another's is audited."""
+    site = svc.find_site_by_code(code)
+    if site is not None and _can_check_in(site):
+        return site
+    if site is not None:
+        _denied_scan(site)()
+    raise svc.RegistryError("code", "unknown_code", keep_record=site is not None)
+
+
 @bp.post("/scan/code")
 def scan_code():
     """Check in by typing the site code printed under the QR code."""
     authorize(policy.can_scan(current_user))
     form = SiteCodeForm()
-    if form.validate_on_submit():
-        site = svc.find_site_by_code(form.code.data)
-        if site is not None and _can_check_in(site):
-            return redirect(
-                url_for("sites.scan_landing", token=site.qr_token, via="code"), code=303
-            )
-        if site is not None:
-            audit.record(
-                "site.scan", actor=current_user, target=f"site:{site.id}", outcome="denied"
-            )
-            db.session.commit()
-        form.code.errors.append(
-            _("None of your sites has this code. Check the label and try again.")
-        )
-    return render_template("sites/scan.html", form=form), 200
+    return uow.form_page(
+        form,
+        lambda: _site_by_code(form.code.data),
+        then=lambda site: uow.see_other(
+            url_for("sites.scan_landing", token=site.qr_token, via="code")
+        ),
+        page=lambda: render_template("sites/scan.html", form=form),
+    )
 
 
 # ---------------------------------------------------------------- check-in history

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import ClassVar
 
 from flask import current_app, g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
 from app import audit
@@ -13,6 +15,7 @@ from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.db import utcnow
+from app.errors import DomainError
 from app.extensions import db
 from app.pagination import Page, paginate
 from app.sites import geo
@@ -53,17 +56,32 @@ EQUIPMENT_FIELDS = (
 )
 
 
-class RegistryError(Exception):
-    """A refused change, with the field it concerns and a message key the route translates."""
+class RegistryError(DomainError):
+    """A refused change, with the field it concerns."""
 
-    def __init__(self, field: str, key: str):
-        super().__init__(f"{field}: {key}")
-        self.field = field
-        self.key = key
+    messages: ClassVar = {
+        "tax_id_taken": _l("Another client already has this tax ID."),
+        "end_before_start": _l("The contract cannot end before it starts."),
+        "code_taken": _l("Another site already has this code."),
+        "client_required": _l("Choose the client."),
+        "both_coordinates": _l("Give both latitude and longitude, or neither."),
+        "unknown_code": _l("None of your sites has this code. Check the label and try again."),
+        "not_assignable": _l("Only guards and supervisors are assigned to sites."),
+    }
+
+    def __init__(self, field: str, key: str, *, keep_record: bool = False):
+        super().__init__(key, field=field, keep_record=keep_record)
 
 
-class CheckInConflict(Exception):
+class CheckInConflict(DomainError):
     """The same device uuid came back with a different check-in."""
+
+    status = 409
+    messages: ClassVar = {"uuid_conflict": _l("This check-in belongs to another site or person.")}
+
+    def __init__(self, uuid: str):
+        super().__init__("uuid_conflict")
+        self.uuid = uuid
 
 
 #: What other features do when a check-in is recorded (an alarm response's arrival): each

@@ -91,13 +91,13 @@ def test_a_failing_job_is_rolled_back_and_logged_and_the_others_still_run(app, w
 def test_the_cli_runs_the_due_jobs_once_and_exits(app, runner):
     result = runner.invoke(args=["jobs", "run", "--once", "--verbose"])
     assert result.exit_code == 0, result.output
-    assert [line.split(":")[0] for line in result.output.splitlines()] == [j.name for j in JOBS]
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == [j.name for j in JOBS]
     again = runner.invoke(args=["jobs", "run", "--once", "--verbose"])
-    assert again.exit_code == 0 and again.output.strip() == "no job due"
-    assert runner.invoke(args=["jobs", "run", "--once"]).output == ""  # quiet for cron
+    assert again.exit_code == 0 and again.stdout.strip() == "no job due"
+    assert runner.invoke(args=["jobs", "run", "--once"]).stdout == ""  # quiet for cron
     forced = runner.invoke(args=["jobs", "run", "--once", "-v", "--job", "late_alarms", "--force"])
-    assert forced.output.strip() == "late_alarms: 0"
-    listing = runner.invoke(args=["jobs", "list"]).output
+    assert forced.stdout.strip() == "late_alarms: 0"
+    listing = runner.invoke(args=["jobs", "list"]).stdout
     assert all(job.name in listing for job in JOBS) and "result 0" in listing
 
 
