@@ -79,6 +79,9 @@ def test_supervisor_scans_a_printed_label_with_the_camera_and_lands_on_the_site_
     page.get_by_role("link", name="EN", exact=True).click()
     expect(page.locator(".check-in-result")).to_contain_text("On site")
     shot(page, "en-supervisor-site-card")
+    for width in (390, 320):  # the card never scrolls sideways, long badges included
+        page.set_viewport_size({"width": width, "height": 844})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
     browser.close()
 
