@@ -215,6 +215,12 @@ class _Writer:
             self.progress(len(chunk))
         self.counts[table.name] += len(rows)
 
+    def analyze(self) -> None:
+        """PostgreSQL: gather the planner's statistics now rather than when autovacuum gets to
+        it (SQLite plans without them, as a deployment that never runs ANALYZE would)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("ANALYZE"))
+
     def fix_sequences(self) -> None:
         """PostgreSQL: move each serial past the ids written here."""
         if self.conn.dialect.name != "postgresql":
@@ -314,6 +320,7 @@ class _Loader:
         self.write_training()
         self.write_notifications(alarms, incidents, tickets)
         self.w.fix_sequences()
+        self.w.analyze()
         counts = dict(sorted(self.w.counts.items()))
         audit.record(MARKER_ACTION, detail={"rows": sum(counts.values()), **counts})
         return counts
@@ -466,7 +473,7 @@ class _Loader:
         for n, site in enumerate(s for s in sites if not s.supervisors):
             load = len(sites) // max(1, len(self.supervisors))
             who = (
-                demo_supervisor if demo_supervisor and n < max(0, load - 5) else pool[n % len(pool)]
+                demo_supervisor if demo_supervisor and n < max(1, load - 5) else pool[n % len(pool)]
             )
             site.supervisors.append(who)
             pairs.append((who, site.id))

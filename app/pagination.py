@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal_column, select
 
 from app.extensions import db
 
@@ -37,15 +37,19 @@ def paginate(stmt: Select, *, page: int, per_page: int, count_ahead: int | None 
     # At least the next page is counted, so "more than" always leaves a next page to go to.
     ahead_pages = max(2, -(-ahead // per_page))
     cap = (page - 1 + ahead_pages) * per_page
-    counted = (
-        db.session.scalar(
-            select(func.count()).select_from(stmt.order_by(None).limit(cap + 1).subquery())
-        )
-        or 0
-    )
+    counted = db.session.scalar(select(func.count()).select_from(_rows_up_to(stmt, cap + 1))) or 0
     exact = counted <= cap
     total = min(counted, cap)
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
     items = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
     return Page(list(items), page, pages, total, exact)
+
+
+def _rows_up_to(stmt: Select, limit: int):
+    """The first `limit` rows of `stmt` as a subquery to count: no ORDER BY, and no columns
+    when that cannot change the row count (an index alone can then answer it)."""
+    inner = stmt.order_by(None)
+    if not (inner._distinct or inner._group_by_clauses):  # the count depends on the columns
+        inner = inner.with_only_columns(literal_column("1"), maintain_column_froms=True)
+    return inner.limit(limit).subquery()

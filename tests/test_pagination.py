@@ -96,3 +96,11 @@ def test_the_pager_says_more_than_in_both_languages(client, make_user, login, mo
     monkeypatch.setattr(pagination, "COUNT_AHEAD", 1000)
     exact = client.get("/check-ins?lang=en").text
     assert "60 check-ins" in exact and "Page 1 of 3" in exact
+
+
+def test_distinct_rows_are_counted_as_distinct(app):
+    for i in range(6):
+        factories.gen_client(name=f"Client {i}", address="臺北市" if i % 2 else "新北市")
+    db.session.commit()
+    page = paginate(select(Client.address).distinct().order_by(Client.address), page=1, per_page=5)
+    assert (page.total, sorted(page.items)) == (2, ["新北市", "臺北市"])
