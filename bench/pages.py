@@ -273,11 +273,13 @@ def main() -> None:
     urls = {"SQLite": args.sqlite_url, "PostgreSQL": args.postgres_url}
     kinds = {"sqlite": ["SQLite"], "postgres": ["PostgreSQL"], "both": ["SQLite", "PostgreSQL"]}
     results, counts = {}, {}
+    load_before = os.getloadavg()[0]
     for kind in kinds[args.db]:
         counts[kind], results[kind] = run(kind, urls[kind], args)
     print(
         f"Median server time of {args.runs} requests (in-process, Flask test client) and SQL "
-        f"statements per request; ⚠ over {args.target_ms:g} ms.\n"
+        f"statements per request; ⚠ over {args.target_ms:g} ms. {os.cpu_count()} CPUs, load "
+        f"average {load_before:.1f} before and {os.getloadavg()[0]:.1f} after.\n"
     )
     for kind, numbers in counts.items():
         print(f"{kind} data: " + ", ".join(f"{v:,} {k}" for k, v in numbers.items()))
