@@ -567,7 +567,9 @@ class _hours_before(FunctionElement):
 
 
 @compiles(_hours_before)
-def _hours_before_postgresql(element, compiler, **kw):
+def _hours_before_default(element, compiler, **kw):
+    # PostgreSQL's form; hours, not days, so a session time zone with daylight saving
+    # cannot shift it.
     instant, hours = (compiler.process(arg, **kw) for arg in element.clauses)
     return f"({instant} - make_interval(hours => {hours}))"
 
