@@ -87,9 +87,9 @@ def test_the_pager_says_more_than_in_both_languages(client, make_user, login, mo
     monkeypatch.setattr(pagination, "COUNT_AHEAD", 50)
     english = client.get("/check-ins?lang=en").text
     assert "More than 50 check-ins" in english
-    assert "Page 1 of more than 2" in english and 'rel="next"' in english
+    assert "Page 1 of 2+" in english and 'rel="next"' in english
     chinese = client.get("/check-ins?lang=zh_Hant_TW").text
-    assert "超過 50 筆簽到" in chinese and "第 1 頁，共超過 2 頁" in chinese
+    assert "超過 50 筆簽到" in chinese and "第 1 頁，共 2+ 頁" in chinese
     last = client.get("/check-ins?page=3&lang=en").text
     assert "60 check-ins" in last and "More than" not in last
     assert "Page 3 of 3" in last and 'rel="next"' not in last
