@@ -15,7 +15,20 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
-    def demo_command(if_empty: bool) -> None:
+    @click.option(
+        "--scale",
+        type=click.Choice(["small", "large"]),
+        default="small",
+        show_default=True,
+        help="large: also a year of work for 500 sites (a few minutes; for measuring).",
+    )
+    @click.option(
+        "--factor",
+        type=click.FloatRange(min=0, min_open=True, max=1),
+        default=1.0,
+        help="Shrink the large data set by this factor (tests).",
+    )
+    def demo_command(if_empty: bool, scale: str, factor: float) -> None:
         """Load the demo data (idempotent) and print the demo logins."""
         from sqlalchemy import func, select
 
@@ -29,6 +42,8 @@ def register_cli(app: Flask) -> None:
             created = load_demo()
             db.session.commit()
             click.echo("Demo data " + ("loaded." if created else "already present."))
+            if scale == "large":
+                _load_large(factor)
         names = [username for username, *_rest in DEMO_USERS]
         present = set(db.session.scalars(select(User.username).where(User.username.in_(names))))
         if present:
@@ -36,6 +51,27 @@ def register_cli(app: Flask) -> None:
             for username, _name, role, *_rest in DEMO_USERS:
                 if username in present:
                     click.echo(f"  {role:<11} {username}")
+
+    def _load_large(factor: float) -> None:
+        import time
+
+        from app import demo_large
+        from app.extensions import db
+
+        if demo_large.is_loaded():
+            click.echo("Large demo data already present.")
+            return
+        started = time.perf_counter()
+        with click.progressbar(
+            length=demo_large.planned_rows(factor), label="A year of data", width=30
+        ) as bar:
+            counts = demo_large.load_large(factor=factor, progress=bar.update)
+            db.session.commit()
+            bar.update(bar.length)
+        took = demo_large.elapsed(time.perf_counter() - started)
+        click.echo(f"Large demo data loaded in {took}: {sum(counts.values()):,} rows")
+        for line in demo_large.describe(counts):
+            click.echo(line)
 
     @app.cli.command("create-user")
     @click.argument("username")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -39,12 +39,14 @@ class Incident(Base):
     __table_args__ = (
         CheckConstraint("status IN ('open', 'in_progress', 'resolved', 'closed')", name="status"),
         CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
+        # A site's incidents newest first (lists scoped to the user's sites).
+        Index("ix_incident_site_id_occurred_at", "site_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Made on the device: the idempotency key of a retried or queued report.
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
     reporter_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     #: One of CATEGORIES.
     category: Mapped[str] = mapped_column(String(30))
@@ -110,15 +112,19 @@ class AlarmResponse(Base):
     """An alarm from the monitoring centre: received → dispatched → arrived → cleared."""
 
     __tablename__ = "alarm_response"
+    __table_args__ = (
+        # Lists newest first: a site's, a guard's; running alarms (cleared_at null) oldest first.
+        Index("ix_alarm_response_site_id_received_at", "site_id", "received_at"),
+        Index("ix_alarm_response_guard_id_received_at", "guard_id", "received_at"),
+        Index("ix_alarm_response_cleared_at_received_at", "cleared_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
-    guard_id: Mapped[int | None] = mapped_column(
-        ForeignKey("user.id", ondelete="RESTRICT"), index=True
-    )
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
+    guard_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
-    received_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(index=True)
     dispatched_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     cleared_at: Mapped[datetime | None]

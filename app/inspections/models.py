@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
@@ -97,18 +97,19 @@ class Inspection(Base):
     __tablename__ = "inspection"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'submitted', 'amended')", name="status"),
+        # A site's inspections newest first: the lists, the last inspection, inspections due.
+        Index("ix_inspection_site_id_submitted_at", "site_id", "submitted_at"),
+        Index("ix_inspection_inspector_id_submitted_at", "inspector_id", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Made on the device: the idempotency key of the whole visit.
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
     template_id: Mapped[int] = mapped_column(
         ForeignKey("checklist_template.id", ondelete="RESTRICT"), index=True
     )
-    inspector_id: Mapped[int] = mapped_column(
-        ForeignKey("user.id", ondelete="RESTRICT"), index=True
-    )
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_in.id", ondelete="SET NULL"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -143,12 +144,11 @@ class Inspection(Base):
 
 class Answer(Base):
     __tablename__ = "answer"
+    # Its index also serves every lookup by inspection (no separate inspection_id index).
     __table_args__ = (UniqueConstraint("inspection_id", "item_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    inspection_id: Mapped[int] = mapped_column(
-        ForeignKey("inspection.id", ondelete="CASCADE"), index=True
-    )
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspection.id", ondelete="CASCADE"))
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_item.id", ondelete="RESTRICT"))
     #: "pass", "fail", "na", a number, a text or a choice.
     value: Mapped[str] = mapped_column(Text, default="")

@@ -6,14 +6,16 @@ import base64
 import binascii
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app import audit
-from app.db import utcnow
+from app.db import UTCDateTime, utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.i18n import TAIPEI
@@ -571,18 +573,53 @@ class Due:
     due_on: date | None  # None: never inspected
 
 
+class _hours_before(FunctionElement):
+    """SQL for `instant` minus `hours` hours, an instant again (stored as UTC on both databases)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "hours_before"
+
+
+@compiles(_hours_before)
+def _hours_before_default(element, compiler, **kw):
+    # PostgreSQL's form; hours, not days, so a session time zone with daylight saving
+    # cannot shift it.
+    instant, hours = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"({instant} - make_interval(hours => {hours}))"
+
+
+@compiles(_hours_before, "sqlite")
+def _hours_before_sqlite(element, compiler, **kw):
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; datetime() answers the same form
+    # without the fraction, which still compares in order (the cut-off is a whole second).
+    instant, hours = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"datetime({instant}, '-' || ({hours}) || ' hours')"
+
+
 def inspections_due(user, *, today: date) -> list[Due]:
-    """The user's sites not inspected within their interval, most overdue first."""
+    """The user's sites not inspected within their interval, most overdue first.
+
+    One query: each visible site's last submission comes from the (site_id, submitted_at)
+    index (drafts have no submitted_at), and only the sites that are due come back. A site
+    is due when its last inspection's Taiwan day plus the interval is today or earlier, that
+    is, when it was submitted before the start of tomorrow in Taipei less the interval
+    (Taiwan keeps no daylight saving, so a day is always 24 hours).
+    """
     last = (
-        select(Inspection.site_id, func.max(Inspection.submitted_at).label("last"))
-        .where(Inspection.status != "draft")
-        .group_by(Inspection.site_id)
-        .subquery()
+        select(func.max(Inspection.submitted_at))
+        .where(Inspection.site_id == Site.id)
+        .correlate(Site)
+        .scalar_subquery()
+    )
+    tomorrow = datetime.combine(today + timedelta(days=1), time(), tzinfo=TAIPEI).astimezone(UTC)
+    cutoff = _hours_before(
+        literal(tomorrow, UTCDateTime()), Site.inspection_interval_days * literal(24)
     )
     rows = db.session.execute(
         site_services.visible_sites_query(user)
-        .add_columns(last.c.last)
-        .outerjoin(last, last.c.site_id == Site.id)
+        .add_columns(last.label("last"))
+        .where(or_(last.is_(None), last < cutoff))
         .order_by(Site.code)
     ).all()
     due = []
@@ -592,7 +629,6 @@ def inspections_due(user, *, today: date) -> list[Due]:
             continue
         # Days are Taiwan's days: an inspection at 07:30 Taipei is still that day's.
         due_on = (last_at.astimezone(TAIPEI) + timedelta(days=site.inspection_interval_days)).date()
-        if due_on <= today:
-            due.append(Due(site, last_at, due_on))
+        due.append(Due(site, last_at, due_on))
     due.sort(key=lambda d: (d.due_on is not None, d.due_on or date.min))
     return due

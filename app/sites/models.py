@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, TimestampMixin, utcnow
@@ -161,13 +161,17 @@ class CheckIn(Base):
     __table_args__ = (
         CheckConstraint("verdict IN ('on_site', 'off_site', 'no_fix')", name="verdict"),
         CheckConstraint("method IN ('qr', 'manual')", name="method"),
+        # One's own check-ins newest first (the guard's list, the alarm arrival lookup).
+        Index("ix_check_in_user_id_received_at", "user_id", "received_at"),
+        # The user's last check-in at a site (site card, inspection start), a site's list.
+        Index("ix_check_in_site_id_user_id_received_at", "site_id", "user_id", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Made on the device: the idempotency key of a retried or queued check-in.
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     #: "qr" (scanned) or "manual" (typed the site code).
     method: Mapped[str] = mapped_column(String(10), default="qr")
     #: The device's clock at the scan (as the device reported it).
