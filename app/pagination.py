@@ -29,9 +29,11 @@ class Page:
     exact: bool = True
 
 
-def paginate(stmt: Select, *, page: int, per_page: int, count_ahead: int | None = None) -> Page:
+def paginate(
+    stmt: Select, *, page: int, per_page: int, count_ahead: int | None = None, rows: bool = False
+) -> Page:
     """Count the rows of `stmt` (up to the cap) and fetch page `page` (clamped to the pages
-    there are)."""
+    there are): its first entities, or with `rows` whole result rows."""
     page = max(1, page)
     ahead = COUNT_AHEAD if count_ahead is None else count_ahead
     # At least the next page is counted, so "more than" always leaves a next page to go to.
@@ -42,7 +44,8 @@ def paginate(stmt: Select, *, page: int, per_page: int, count_ahead: int | None 
     total = min(counted, cap)
     pages = max(1, -(-total // per_page))
     page = min(page, pages)
-    items = db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page)).all()
+    window = stmt.offset((page - 1) * per_page).limit(per_page)
+    items = db.session.execute(window).all() if rows else db.session.scalars(window).all()
     return Page(list(items), page, pages, total, exact)
 
 

@@ -14,6 +14,7 @@ without the year-scale demo is migrated and loaded first (`flask demo --scale la
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -273,9 +274,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests per page first")
     parser.add_argument("--target-ms", type=float, default=60.0, help="marks slower pages ⚠")
+    parser.add_argument("--log", action="store_true", help="keep the per-request log lines")
     parser.add_argument("--factor", type=float, default=1.0, help="size of a data set loaded here")
     parser.add_argument("--cpu", action="store_true", help="also this process's CPU time")
     args = parser.parse_args()
+    if not args.log:  # one JSON line per request would drown the table
+        logging.getLogger("guardpost.request").setLevel(logging.WARNING)
 
     urls = {"SQLite": args.sqlite_url, "PostgreSQL": args.postgres_url}
     kinds = {"sqlite": ["SQLite"], "postgres": ["PostgreSQL"], "both": ["SQLite", "PostgreSQL"]}

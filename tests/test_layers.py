@@ -15,7 +15,13 @@ import pytest
 APP = Path(__file__).resolve().parent.parent / "app"
 
 LAYERS: list[set[str]] = [
-    {"__init__", "cli", "demo", "demo_large", "jobs"},  # the application shell: wires everything together
+    {
+        "__init__",
+        "cli",
+        "demo",
+        "demo_large",
+        "jobs",
+    },  # the application shell: wires everything together
     {"main"},  # hub pages that gather several features
     {"pwa"},
     {"templating"},  # navigation and globals for every page

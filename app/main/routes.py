@@ -62,7 +62,7 @@ def _open_work(today) -> dict:
         "active_incidents": sum(by_severity.values()),
         "incidents_by_severity": by_severity,
         "overdue_repairs": maintenance_services.count_overdue_tickets(current_user, today=today),
-        "maintenance_due": maintenance_services.maintenance_due(current_user, today=today),
+        "maintenance_due": maintenance_services.count_maintenance_due(current_user, today=today),
         "now": utcnow(),
     }
 

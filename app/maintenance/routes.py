@@ -214,7 +214,13 @@ def maintenance():
     authorize(policy.can_list_site_work(current_user))
     return render_template(
         "maintenance/maintenance.html",
-        due=svc.maintenance_due(current_user, today=taipei_today(), site_id=int_arg("site")),
+        due=svc.maintenance_due(
+            current_user,
+            today=taipei_today(),
+            site_id=int_arg("site"),
+            page=page_arg(),
+            per_page=current_app.config["PAGE_SIZE"],
+        ),
         today=taipei_today(),
         sites=site_services.visible_sites(current_user),
     )

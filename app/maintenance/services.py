@@ -7,7 +7,9 @@ from datetime import date, timedelta
 from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Date, Select, func, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app import audit
 from app.auth import policy
@@ -298,18 +300,68 @@ class DueItem:
     is_overdue: bool
 
 
-def maintenance_due(user, *, today: date, site_id: int | None = None) -> list[DueItem]:
-    """Equipment of the user's sites due within two weeks, overdue first."""
+class _days_after(FunctionElement):
+    """SQL for a date plus a number of days, a date again."""
+
+    type = Date()
+    inherit_cache = True
+    name = "days_after"
+
+
+@compiles(_days_after)
+def _days_after_default(element, compiler, **kw):
+    day, days = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"({day} + {days})"  # PostgreSQL: date + integer is a date
+
+
+@compiles(_days_after, "sqlite")
+def _days_after_sqlite(element, compiler, **kw):
+    day, days = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"date({day}, '+' || ({days}) || ' days')"  # 'YYYY-MM-DD', as SQLite keeps dates
+
+
+def _due_on():
+    """SQL: a unit's next maintenance date — `Equipment.maintenance_due_on`, in the database."""
+    base = func.coalesce(Equipment.last_maintained_on, Equipment.installed_on)
+    return _days_after(base, Equipment.maintenance_interval_days)
+
+
+def _due_query(user, *, until: date, site_id: int | None = None) -> Select:
+    """Units of the user's sites with a maintenance plan, due on or before `until`."""
     visible = site_services.visible_sites_query(user).with_only_columns(Site.id)
-    stmt = select(Equipment).where(Equipment.site_id.in_(visible), Equipment.status != "retired")
+    due_on = _due_on()
+    stmt = select(Equipment, due_on.label("due_on")).where(
+        Equipment.site_id.in_(visible),
+        Equipment.status != "retired",
+        Equipment.maintenance_interval_days > 0,
+        func.coalesce(Equipment.last_maintained_on, Equipment.installed_on).is_not(None),
+        due_on <= until,
+    )
     if site_id:
         stmt = stmt.where(Equipment.site_id == site_id)
-    due = []
-    for unit in db.session.scalars(stmt):
-        when = unit.maintenance_due_on
-        if when is not None and when <= today + DUE_SOON:
-            due.append(DueItem(unit, when, when < today))
-    return sorted(due, key=lambda d: d.due_on)
+    return stmt
+
+
+def maintenance_due(
+    user, *, today: date, site_id: int | None = None, page: int = 1, per_page: int = 50
+) -> Page:
+    """Equipment of the user's sites due within two weeks, overdue first, a page of it (each
+    unit with its site); the due dates are worked out by the database."""
+    stmt = _due_query(user, until=today + DUE_SOON, site_id=site_id)
+    listed = paginate(
+        stmt.order_by(text("due_on"), Equipment.id), page=page, per_page=per_page, rows=True
+    )
+    units = [unit for unit, _due in listed.items]
+    if units:  # the sites the page shows, in one statement
+        db.session.scalars(select(Site).where(Site.id.in_({u.site_id for u in units}))).all()
+    listed.items = [DueItem(unit, due_on, due_on < today) for unit, due_on in listed.items]
+    return listed
+
+
+def count_maintenance_due(user, *, today: date) -> int:
+    """How many units of the user's sites are due within two weeks (one statement)."""
+    stmt = _due_query(user, until=today + DUE_SOON).with_only_columns(Equipment.id)
+    return db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
 def maintenance_history(equipment: Equipment) -> list[MaintenanceLog]:

@@ -145,13 +145,16 @@ def test_maintenance_done_moves_the_next_due_date(setup):
     panel.maintenance_interval_days = 90
     db.session.flush()
     assert panel.maintenance_due_on == date(2026, 4, 1)
-    due = svc.maintenance_due(setup["supervisor"], today=TODAY)
+    due = svc.maintenance_due(setup["supervisor"], today=TODAY).items
     assert [d.equipment.id for d in due] == [panel.id] and due[0].is_overdue
+    assert due[0].due_on == date(2026, 4, 1)  # worked out by the database, as the model does
+    assert svc.count_maintenance_due(setup["supervisor"], today=TODAY) == 1
     svc.record_maintenance(
         panel, user=setup["supervisor"], done_on=date(2026, 11, 20), work="更換保險絲"
     )
     assert panel.maintenance_due_on == date(2027, 2, 18)
-    assert svc.maintenance_due(setup["supervisor"], today=TODAY) == []
+    assert svc.maintenance_due(setup["supervisor"], today=TODAY).items == []
+    assert svc.count_maintenance_due(setup["supervisor"], today=TODAY) == 0
     # an older entry written later does not move the date back
     svc.record_maintenance(
         panel, user=setup["supervisor"], done_on=date(2026, 10, 1), work="late entry"
