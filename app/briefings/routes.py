@@ -20,8 +20,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
 
 from app import uow
 from app.args import page_arg
@@ -38,7 +36,7 @@ from app.briefings.forms import (
     StatusForm,
     TrainingForm,
 )
-from app.briefings.models import Briefing, TrainingAttendance, TrainingSession
+from app.briefings.models import Briefing, TrainingSession
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
@@ -288,34 +286,16 @@ def training():
     """Training: my own record; for supervisors and managers, who is expiring or expired."""
     authorize(policy.can_view_own_training(current_user))
     today = taipei_today()
-    people = []
+    flagged, sessions = None, []
     if policy.can_manage_training(current_user):
-        in_care = svc.people_in_care(current_user)
-        statuses = svc.training_statuses(in_care, today=today)
-        people = [(person, statuses[person.id]) for person in in_care]
-    flagged = [(p, s) for p, s in people if any(t.status != "current" for t in s)]
-    sessions = []
-    if people:
-        in_care = [p.id for p, _statuses in people]
-        attended = select(TrainingAttendance.session_id).where(
-            TrainingAttendance.user_id.in_(in_care)
+        flagged = svc.flagged_people(
+            current_user, today=today, page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
         )
-        sessions = list(
-            db.session.scalars(
-                select(TrainingSession)
-                .options(
-                    selectinload(TrainingSession.attendees), joinedload(TrainingSession.evidence)
-                )
-                .where(TrainingSession.id.in_(attended))
-                .order_by(TrainingSession.held_on.desc())
-                .limit(20)
-            )
-        )
+        sessions = svc.recent_training_sessions(current_user)
     return render_template(
         "briefings/training.html",
         mine=svc.training_status(current_user, today=today),
         flagged=flagged,
-        people=people,
         sessions=sessions,
     )
 

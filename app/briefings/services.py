@@ -15,6 +15,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, func, literal, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import audit
 from app.auth import policy
@@ -549,7 +550,38 @@ def training_status(user, *, today: date) -> list[TopicStatus]:
     return training_statuses([user], today=today)[user.id]
 
 
-def people_in_care(user) -> list[User]:
+def flagged_people(user, *, today: date, page: int = 1, per_page: int = 25) -> Page:
+    """A page of the guards in the user's care whose training is expiring, expired or missing,
+    each with his statuses (two statements however many guards)."""
+    in_care = people_in_care(user)
+    statuses = training_statuses(in_care, today=today)
+    flagged = [
+        (person, statuses[person.id])
+        for person in in_care
+        if any(s.status != "current" for s in statuses[person.id])
+    ]
+    pages = max(1, -(-len(flagged) // per_page))
+    page = min(max(1, page), pages)
+    shown = flagged[(page - 1) * per_page : page * per_page]
+    return Page(shown, page, pages, len(flagged))
+
+
+def recent_training_sessions(user, *, limit: int = 20) -> list[TrainingSession]:
+    """The latest sessions attended by the guards in the user's care, with their attendees."""
+    in_care = people_in_care_query(user).with_only_columns(User.id)
+    attended = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id.in_(in_care))
+    return list(
+        db.session.scalars(
+            select(TrainingSession)
+            .options(selectinload(TrainingSession.attendees), joinedload(TrainingSession.evidence))
+            .where(TrainingSession.id.in_(attended))
+            .order_by(TrainingSession.held_on.desc())
+            .limit(limit)
+        )
+    )
+
+
+def people_in_care_query(user) -> Select:
     """Guards a supervisor looks after (those of his sites); every guard for a manager."""
     stmt = (
         select(User)
@@ -561,7 +593,12 @@ def people_in_care(user) -> list[User]:
         stmt = stmt.where(
             User.id.in_(select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(mine)))
         )
-    return list(db.session.scalars(stmt))
+    return stmt
+
+
+def people_in_care(user) -> list[User]:
+    """Guards a supervisor looks after (those of his sites); every guard for a manager."""
+    return list(db.session.scalars(people_in_care_query(user)))
 
 
 def briefable_people(user) -> list[User]:

@@ -393,3 +393,17 @@ def test_image_attachments_are_served_to_readers_from_any_site(app, team, login,
     login(far_guard, test_client=reader)
     response = reader.get(f"/briefing-files/{attachment.id}")
     assert response.status_code == 200 and response.mimetype == "image/jpeg"
+
+
+def test_the_expiring_list_pages_through_every_guard_in_care(app, client, make_user, login):
+    manager = make_user("manager")
+    per_page = app.config["PAGE_SIZE"]
+    for n in range(per_page + 2):
+        make_user("guard", display_name=f"Guard {n:03d}")
+    login(manager)
+    first = client.get("/training?lang=en").text
+    second = client.get("/training?lang=en&page=2").text
+    assert f">{per_page + 2}</span>" in first  # the count is of everyone, not of the page
+    assert first.count("list-item-stack") == per_page
+    assert second.count("list-item-stack") == 2
+    assert "Guard 000" in first and f"Guard {per_page + 1:03d}" in second

@@ -1,0 +1,318 @@
+"""Throughput and latency of gunicorn worker models on a year of data (issue 9).
+
+    .venv/bin/python bench/workers.py --db sqlite      # instance/bench-large.db
+    .venv/bin/python bench/workers.py --db postgres    # $BENCH_POSTGRES_URL or h_bench_large
+    .venv/bin/python bench/workers.py --db both --rounds 2
+
+For each worker model (sync 2 and 4 workers, gthread 1 x 4 and 2 x 4 threads) a real gunicorn
+is started on a free loopback port against the database (DATABASE_URL, `app:create_app()`),
+waited for at /healthz, and signed into by --clients simulated users (one session each, its
+cookies kept, roles in turn). Each client then requests its role's pages of a fixed mix in a
+closed loop (next request when the last one is answered) for --warmup seconds untimed and
+--duration seconds timed; requests/s, median and p95 latency are printed per model before
+gunicorn is stopped (SIGTERM, graceful) and the next model starts. Only loopback traffic,
+bounded in time. The database must already hold the year-scale demo (bench/pages.py loads it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.demo import DEMO_PASSWORD as PASSWORD  # noqa: E402
+
+DEFAULT_SQLITE = f"sqlite:///{ROOT / 'instance' / 'bench-large.db'}"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/h_bench_large"
+
+#: name -> gunicorn arguments.
+MODELS = {
+    "sync-2": ["--worker-class", "sync", "--workers", "2"],
+    "sync-4": ["--worker-class", "sync", "--workers", "4"],
+    "gthread-1x4": ["--worker-class", "gthread", "--workers", "1", "--threads", "4"],
+    "gthread-2x4": ["--worker-class", "gthread", "--workers", "2", "--threads", "4"],
+}
+
+ROLES = ("guard", "supervisor", "manager", "admin", "client")
+LISTS = ("/incidents", "/inspections", "/check-ins", "/briefings", "/alarms")
+#: The pages each role requests in turn: its home, then the lists it may open.
+MIX = {
+    "guard": ["/", "/check-ins", "/briefings", "/alarms"],
+    "supervisor": ["/", *LISTS],
+    "manager": ["/", *LISTS],
+    "admin": ["/"],
+    "client": ["/"],
+}
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Client:
+    """One signed-in user: its own cookies, a fresh connection per request.
+
+    `Connection: close` on every request, as nginx talks to its upstream by default (and
+    sync workers close anyway), so no worker model gains from keep-alive here.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
+        headers = {"Connection": "close", "Accept-Language": "zh-TW"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            for header in response.headers.get_all("Set-Cookie") or ():
+                for name, morsel in SimpleCookie(header).items():
+                    if morsel["max-age"] == "0" or morsel.value == "":
+                        self.cookies.pop(name, None)
+                    else:
+                        self.cookies[name] = morsel.value
+            return response.status, data
+        finally:
+            conn.close()
+
+    def login(self, username: str) -> None:
+        status, page = self.request("GET", "/login")
+        found = _CSRF.search(page.decode())
+        if status != 200 or not found:
+            raise SystemExit(f"no login form ({status})")
+        form = {"username": username, "password": PASSWORD, "csrf_token": found.group(1)}
+        status, _ = self.request("POST", "/login", urlencode(form))
+        if status != 303:
+            raise SystemExit(f"login as {username} failed ({status})")
+
+
+@dataclass
+class Result:
+    database: str
+    model: str
+    round: int
+    requests: int
+    seconds: float
+    latencies: list[float] = field(repr=False)
+    errors: int
+    client_cpu: float  # the load generator's CPU seconds in the timed window
+    machine_busy: float  # share of all CPUs busy in the timed window (everything on the box)
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+    @property
+    def p95(self) -> float:
+        return statistics.quantiles(self.latencies, n=20)[-1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def start_gunicorn(model: str, url: str, port: int, log) -> subprocess.Popen:
+    env = dict(os.environ, DATABASE_URL=url)
+    command = [sys.executable, "-m", "gunicorn", *MODELS[model]]
+    command += ["--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10", "app:create_app()"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited ({proc.returncode})")
+        try:
+            status, _ = Client(port).request("GET", "/healthz")
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer /healthz in time")
+
+
+def stop_gunicorn(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)  # graceful: workers finish their request
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def drive(port: int, clients: int, warmup: float, duration: float) -> tuple:
+    """Sign in, then run the closed loop; (requests, latencies, errors, seconds, cpu, busy)."""
+    users = []
+    for i in range(clients):
+        role = ROLES[i % len(ROLES)]
+        client = Client(port)
+        client.login(role)
+        users.append((client, MIX[role], i))
+
+    start = time.monotonic()
+    window_start, window_end = start + warmup, start + warmup + duration
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+
+    def loop(client: Client, paths: list[str], offset: int) -> None:
+        n = offset
+        mine, bad = [], 0
+        while True:
+            began = time.monotonic()
+            if began >= window_end:
+                break
+            status, _ = client.request("GET", paths[n % len(paths)])
+            ended = time.monotonic()
+            n += 1
+            if began >= window_start and ended <= window_end:
+                if status == 200:
+                    mine.append((ended - began) * 1000)
+                else:
+                    bad += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=loop, args=user) for user in users]
+    for thread in threads:
+        thread.start()
+    time.sleep(max(0.0, window_start - time.monotonic()))
+    cpu_before, ticks_before = time.process_time(), cpu_ticks()
+    time.sleep(max(0.0, window_end - time.monotonic()))
+    cpu_after, ticks_after = time.process_time(), cpu_ticks()
+    for thread in threads:
+        thread.join()
+    busy = (ticks_after[0] - ticks_before[0]) / max(1, ticks_after[1] - ticks_before[1])
+    return len(latencies), latencies, errors[0], duration, cpu_after - cpu_before, busy
+
+
+def run_one(database: str, url: str, model: str, number: int, args) -> Result:
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        proc = start_gunicorn(model, url, port, log)
+        try:
+            wait_healthy(proc, port)
+            requests, latencies, errors, seconds, cpu, busy = drive(
+                port, args.clients, args.warmup, args.duration
+            )
+        except BaseException:
+            stop_gunicorn(proc)
+            log.seek(0)
+            sys.stderr.write(log.read().decode(errors="replace")[-3000:])
+            raise
+        stop_gunicorn(proc)
+    result = Result(database, model, number, requests, seconds, latencies, errors, cpu, busy)
+    print(
+        f"  {database:<10} {model:<12} round {number}: {result.rate:6.1f} req/s, "
+        f"p50 {result.p50:6.1f} ms, p95 {result.p95:6.1f} ms, {errors} errors, "
+        f"generator {cpu / seconds:4.0%} of a core, machine {busy:4.0%} busy",
+        file=sys.stderr,
+        flush=True,
+    )
+    return result
+
+
+def table(results: list[Result]) -> str:
+    """One row per database and model: the median over rounds of each figure."""
+    lines = [
+        "| database | worker model | req/s | median ms | p95 ms | errors | generator CPU "
+        "| machine busy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    best: dict[str, float] = {}
+    rows = []
+    for database in dict.fromkeys(r.database for r in results):
+        for model in MODELS:
+            runs = [r for r in results if r.database == database and r.model == model]
+            if not runs:
+                continue
+            rate = statistics.median(r.rate for r in runs)
+            best[database] = max(best.get(database, 0.0), rate)
+            rows.append((database, model, runs, rate))
+    for database, model, runs, rate in rows:
+        rates = "/".join(f"{r.rate:.0f}" for r in runs) if len(runs) > 1 else ""
+        lines.append(
+            f"| {database} | {model} | {rate:.1f}{f' ({rates})' if rates else ''} "
+            f"({rate / best[database] - 1:+.0%}) "
+            f"| {statistics.median(r.p50 for r in runs):.0f} "
+            f"| {statistics.median(r.p95 for r in runs):.0f} "
+            f"| {sum(r.errors for r in runs)} "
+            f"| {statistics.median(r.client_cpu / r.seconds for r in runs):.0%} of a core "
+            f"| {statistics.median(r.machine_busy for r in runs):.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument("--sqlite-url", default=DEFAULT_SQLITE)
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
+    )
+    parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    parser.add_argument("--clients", type=int, default=10, help="concurrent signed-in users")
+    parser.add_argument("--warmup", type=float, default=5.0, help="untimed seconds first")
+    parser.add_argument("--duration", type=float, default=20.0, help="timed seconds per model")
+    parser.add_argument("--rounds", type=int, default=1, help="every model this many times")
+    args = parser.parse_args()
+
+    urls = {"SQLite": args.sqlite_url, "PostgreSQL": args.postgres_url}
+    kinds = {"sqlite": ["SQLite"], "postgres": ["PostgreSQL"], "both": ["SQLite", "PostgreSQL"]}
+    load_before = os.getloadavg()[0]
+    results = []
+    for number in range(1, args.rounds + 1):
+        # Every other round in reverse, so a machine getting busier does not favour one model.
+        order = args.models if number % 2 else args.models[::-1]
+        for database in kinds[args.db]:
+            for model in order:
+                results.append(run_one(database, urls[database], model, number, args))
+    print(
+        f"{args.clients} closed-loop clients (GET only, Connection: close), {args.warmup:g} s "
+        f"warm-up then {args.duration:g} s timed per model, {args.rounds} round(s); "
+        f"{os.cpu_count()} CPUs shared with the load generator and the database; load average "
+        f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after. req/s is the median over "
+        "rounds (each round's in brackets) and its difference from the best model.\n"
+    )
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
