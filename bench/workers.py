@@ -115,11 +115,17 @@ class Result:
     latencies: list[float] = field(repr=False)
     errors: int
     client_cpu: float  # the load generator's CPU seconds in the timed window
+    server_cpu: float  # gunicorn's (master and workers) CPU seconds in the timed window
     machine_busy: float  # share of all CPUs busy in the timed window (everything on the box)
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def per_cpu(self) -> float:
+        """Requests per CPU second of gunicorn: what the app costs, whatever else runs."""
+        return self.requests / self.server_cpu if self.server_cpu else 0.0
 
     @property
     def p50(self) -> float:
@@ -142,6 +148,23 @@ def cpu_ticks() -> tuple[int, int]:
         fields = [int(v) for v in fh.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    todo += [int(child) for child in fh.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
 def start_gunicorn(model: str, url: str, port: int, log) -> subprocess.Popen:
@@ -176,8 +199,11 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
-def drive(port: int, clients: int, warmup: float, duration: float) -> tuple:
-    """Sign in, then run the closed loop; (requests, latencies, errors, seconds, cpu, busy)."""
+def drive(port: int, server: int, clients: int, warmup: float, duration: float) -> tuple:
+    """Sign in, then run the closed loop.
+
+    Returns (requests, latencies, errors, seconds, generator CPU, server CPU, machine busy).
+    """
     users = []
     for i in range(clients):
         role = ROLES[i % len(ROLES)]
@@ -215,12 +241,14 @@ def drive(port: int, clients: int, warmup: float, duration: float) -> tuple:
         thread.start()
     time.sleep(max(0.0, window_start - time.monotonic()))
     cpu_before, ticks_before = time.process_time(), cpu_ticks()
+    server_before = process_cpu(server)
     time.sleep(max(0.0, window_end - time.monotonic()))
     cpu_after, ticks_after = time.process_time(), cpu_ticks()
+    server_cpu = process_cpu(server) - server_before
     for thread in threads:
         thread.join()
     busy = (ticks_after[0] - ticks_before[0]) / max(1, ticks_after[1] - ticks_before[1])
-    return len(latencies), latencies, errors[0], duration, cpu_after - cpu_before, busy
+    return len(latencies), latencies, errors[0], duration, cpu_after - cpu_before, server_cpu, busy
 
 
 def run_one(database: str, url: str, model: str, number: int, args) -> Result:
@@ -229,8 +257,8 @@ def run_one(database: str, url: str, model: str, number: int, args) -> Result:
         proc = start_gunicorn(model, url, port, log)
         try:
             wait_healthy(proc, port)
-            requests, latencies, errors, seconds, cpu, busy = drive(
-                port, args.clients, args.warmup, args.duration
+            requests, latencies, errors, seconds, cpu, server_cpu, busy = drive(
+                port, proc.pid, args.clients, args.warmup, args.duration
             )
         except BaseException:
             stop_gunicorn(proc)
@@ -238,10 +266,13 @@ def run_one(database: str, url: str, model: str, number: int, args) -> Result:
             sys.stderr.write(log.read().decode(errors="replace")[-3000:])
             raise
         stop_gunicorn(proc)
-    result = Result(database, model, number, requests, seconds, latencies, errors, cpu, busy)
+    result = Result(
+        database, model, number, requests, seconds, latencies, errors, cpu, server_cpu, busy
+    )
     print(
         f"  {database:<10} {model:<12} round {number}: {result.rate:6.1f} req/s, "
         f"p50 {result.p50:6.1f} ms, p95 {result.p95:6.1f} ms, {errors} errors, "
+        f"gunicorn {server_cpu / seconds:.2f} cores, {result.per_cpu:5.1f} req per CPU s, "
         f"generator {cpu / seconds:4.0%} of a core, machine {busy:4.0%} busy",
         file=sys.stderr,
         flush=True,
@@ -252,9 +283,9 @@ def run_one(database: str, url: str, model: str, number: int, args) -> Result:
 def table(results: list[Result]) -> str:
     """One row per database and model: the median over rounds of each figure."""
     lines = [
-        "| database | worker model | req/s | median ms | p95 ms | errors | generator CPU "
-        "| machine busy |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| database | worker model | req/s | median ms | p95 ms | errors | gunicorn CPU "
+        "| req per CPU s | generator CPU | machine busy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     best: dict[str, float] = {}
     rows = []
@@ -274,6 +305,8 @@ def table(results: list[Result]) -> str:
             f"| {statistics.median(r.p50 for r in runs):.0f} "
             f"| {statistics.median(r.p95 for r in runs):.0f} "
             f"| {sum(r.errors for r in runs)} "
+            f"| {statistics.median(r.server_cpu / r.seconds for r in runs):.2f} cores "
+            f"| {statistics.median(r.per_cpu for r in runs):.1f} "
             f"| {statistics.median(r.client_cpu / r.seconds for r in runs):.0%} of a core "
             f"| {statistics.median(r.machine_busy for r in runs):.0%} |"
         )
