@@ -18,10 +18,11 @@ else
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 endif
 
+# One pytest worker per CPU (WORKERS=0: one process); each has its own database.
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(or $(WORKERS),auto)
 
 setup: install vendor translations
 

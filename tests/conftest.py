@@ -266,10 +266,11 @@ class _Built:
         self.app = application
         self.config = copy.deepcopy(dict(application.config))
         self.attributes = dict(vars(application))
+        self.limiter_storage = limiter.storage
 
-    def restore(self, folder: Path) -> None:
-        """As built (a test's own static_folder or config changes undone), with this test's
-        INSTANCE_PATH and UPLOAD_DIR below `folder`."""
+    def prepare(self, folder: Path) -> Flask:
+        """The app as built (a test's own config or static_folder undone), with INSTANCE_PATH
+        and UPLOAD_DIR below `folder` and an empty rate-limiter store."""
         application = self.app
         for name, value in self.attributes.items():
             if vars(application).get(name, _MISSING) is not value:
@@ -280,6 +281,14 @@ class _Built:
         instance.mkdir(parents=True, exist_ok=True)
         application.instance_path = str(instance)
         application.config.update(INSTANCE_PATH=str(instance), UPLOAD_DIR=str(folder / "uploads"))
+        # The limiter is one object, bound to the last app initialised (a test may have made
+        # its own): bind it back to this one, or empty its store.
+        if limiter.storage is self.limiter_storage:
+            limiter.reset()
+        else:
+            limiter.init_app(application)
+            self.limiter_storage = limiter.storage
+        return application
 
 
 _MISSING = object()
@@ -317,19 +326,14 @@ _TEST_NUMBER = itertools.count(1)
 
 @pytest.fixture
 def app(database_url, app_config, scratch):
-    built = _app_for(database_url, app_config, scratch)
     folder = scratch / f"test{next(_TEST_NUMBER)}"
-    built.restore(folder)
-    # The limiter is one object bound to the last app initialised: bind it to this one, with an
-    # empty store (as a new app had it).
-    limiter.init_app(built.app)
+    application = _app_for(database_url, app_config, scratch).prepare(folder)
     before = _app_threads()
-    with built.app.app_context():
-        yield built.app
+    with application.app_context():
+        yield application
         db.session.remove()
     for thread in _app_threads() - before:
         thread.join(timeout=30)  # before the next test empties the database under it
-    built.restore(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 
