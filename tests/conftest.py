@@ -267,6 +267,7 @@ class _Built:
         self.config = copy.deepcopy(dict(application.config))
         self.attributes = dict(vars(application))
         self.limiter_storage = limiter.storage
+        self.shape = _shape(application)
 
     def prepare(self, folder: Path) -> Flask:
         """The app as built (a test's own config or static_folder undone), with INSTANCE_PATH
@@ -293,22 +294,66 @@ class _Built:
 
 _MISSING = object()
 
+_HOOKS = (
+    "before_request_funcs",
+    "after_request_funcs",
+    "teardown_request_funcs",
+    "template_context_processors",
+    "url_value_preprocessors",
+    "url_default_functions",
+)
+
+
+def _shape(application: Flask) -> tuple:
+    """What a test could add to the app itself: routes, hooks, error handlers, template
+    globals and filters, extensions. A test that changed it gets the app thrown away.
+    (Flask's hook and handler tables are defaultdicts that lookups fill with empty entries.)"""
+    jinja = application.jinja_env
+    return (
+        [id(rule) for rule in application.url_map.iter_rules()],
+        dict(application.view_functions),
+        [
+            {scope: list(funcs) for scope, funcs in getattr(application, name).items() if funcs}
+            for name in _HOOKS
+        ],
+        list(application.teardown_appcontext_funcs),
+        {
+            (scope, code): dict(handlers)
+            for scope, spec in application.error_handler_spec.items()
+            for code, handlers in spec.items()
+            if handlers
+        },
+        dict(application.blueprints),
+        dict(application.extensions),
+        dict(jinja.globals),
+        dict(jinja.filters),
+        dict(jinja.tests),
+    )
+
+
 #: One app per database URL and distinct app_config, for the whole process.
 _BUILT: dict[str, _Built] = {}
 
 
-def _app_for(database_url: str, overrides: dict, scratch: Path) -> _Built:
+_APP_NUMBER = itertools.count(1)
+
+
+def _app_for(database_url: str, overrides: dict, scratch: Path) -> tuple[str, _Built]:
     key = repr((database_url, sorted(overrides.items(), key=lambda item: item[0])))
     if key not in _BUILT:
-        _BUILT[key] = _Built(make_app(scratch / f"app{len(_BUILT)}", database_url, **overrides))
-    return _BUILT[key]
+        folder = scratch / f"app{next(_APP_NUMBER)}"
+        _BUILT[key] = _Built(make_app(folder, database_url, **overrides))
+    return key, _BUILT[key]
+
+
+def _dispose(application: Flask) -> None:
+    with application.app_context():
+        db.engine.dispose()
 
 
 def _dispose_apps() -> None:
     while _BUILT:
-        _key, built = _BUILT.popitem()
-        with built.app.app_context():
-            db.engine.dispose()
+        _dispose(_BUILT.popitem()[1].app)
 
 
 def _app_threads() -> set[threading.Thread]:
@@ -327,13 +372,17 @@ _TEST_NUMBER = itertools.count(1)
 @pytest.fixture
 def app(database_url, app_config, scratch):
     folder = scratch / f"test{next(_TEST_NUMBER)}"
-    application = _app_for(database_url, app_config, scratch).prepare(folder)
+    key, built = _app_for(database_url, app_config, scratch)
+    application = built.prepare(folder)
     before = _app_threads()
     with application.app_context():
         yield application
         db.session.remove()
     for thread in _app_threads() - before:
         thread.join(timeout=30)  # before the next test empties the database under it
+    if _shape(application) != built.shape:  # e.g. a route added for the test: the next gets
+        del _BUILT[key]  # a new app
+        _dispose(application)
     shutil.rmtree(folder, ignore_errors=True)
 
 

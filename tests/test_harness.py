@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from app import audit
 from app.extensions import db
 from tests import factories
-from tests.conftest import _BUILT, is_postgres, make_app
+from tests.conftest import _BUILT, _shape, is_postgres, make_app
 
 
 def table_rows() -> dict[str, list[tuple]]:
@@ -96,3 +96,20 @@ def test_each_test_starts_with_an_empty_rate_limit_store(app, client, make_user,
     assert login(user).status_code == 303
     with other.app_context():
         db.engine.dispose()
+
+
+def test_an_app_a_test_only_used_is_kept(app, client):
+    client.get("/no/such/page")  # Flask's handler tables fill with empty entries on lookups
+    client.post("/login", data={"username": "nobody", "password": "x"})
+    client.get("/login?lang=en")
+    assert _shape(app) == built_for(app).shape
+
+
+def test_an_app_a_test_added_a_route_to_is_noticed(app, client):
+    @app.get("/added-for-test")
+    def added():
+        return "x"
+
+    added.is_public = True
+    assert client.get("/added-for-test").text == "x"
+    assert _shape(app) != built_for(app).shape, "the next test would see this route"
