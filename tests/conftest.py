@@ -22,7 +22,6 @@ import sqlite3
 import tempfile
 import threading
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask, has_app_context
@@ -116,9 +115,7 @@ def _worker_postgres_url(base: str) -> str:
         if not exists:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    # Replace only the path: make_url().render_as_string() would drop the query's options.
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgres_schema(url: str) -> None:
@@ -229,45 +226,55 @@ class SqliteReset:
         self.connection.close()
 
 
+class WorkerDatabase:
+    """This process's database: its URL and `reset()`, back to the freshly migrated state."""
+
+    def __init__(self, url: str, reset: PostgresReset | SqliteReset) -> None:
+        self.url = url
+        self.reset = reset
+
+
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory, scratch):
-    """This process's database, upgraded to head once; yields (url, reset)."""
+def worker_database(tmp_path_factory, scratch):
+    """This process's database, upgraded to head once."""
     if is_postgres():
         url = _worker_postgres_url(sqlalchemy_url(TEST_DATABASE_URL))
         _reset_postgres_schema(url)
-        folder = tmp_path_factory.mktemp("migrate")
-        app = make_app(folder, url)
+        app = make_app(tmp_path_factory.mktemp("migrate"), url)
         with app.app_context():
             upgrade()
             db.engine.dispose()
         reset = PostgresReset(url)
-        yield url, reset
-        reset.close()
-        _dispose_apps()
-        return
-    template = scratch / "template.db"
-    app = make_app(tmp_path_factory.mktemp("migrate"), f"sqlite:///{template}")
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    # Fold the write-ahead log into the file: the template is then read-only and self-contained.
-    with sqlite3.connect(template) as conn:
+    else:
+        template = scratch / "template.db"
+        app = make_app(tmp_path_factory.mktemp("migrate"), f"sqlite:///{template}")
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+        # Fold the write-ahead log into the file: the template is then complete on its own.
+        conn = sqlite3.connect(template)
         conn.execute("PRAGMA journal_mode = DELETE")
-    conn.close()
-    database = scratch / "test.db"
-    shutil.copyfile(template, database)
-    reset = SqliteReset(database, template)
-    yield f"sqlite:///{database}", reset
-    reset.close()
+        conn.close()
+        database = scratch / "test.db"
+        shutil.copyfile(template, database)
+        url = f"sqlite:///{database}"
+        reset = SqliteReset(database, template)
+    yield WorkerDatabase(url, reset)
     _dispose_apps()
+    reset.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(worker_database) -> str:
+    """The URL of this process's migrated database (as it was left by the last test)."""
+    return worker_database.url
 
 
 @pytest.fixture
-def database_url(migrated_database) -> str:
+def database_url(worker_database) -> str:
     """The migrated database, emptied for this test (only the migrations' seed rows in it)."""
-    url, reset = migrated_database
-    reset()
-    return url
+    worker_database.reset()
+    return worker_database.url
 
 
 # ------------------------------------------------------------------ the shared app

@@ -27,9 +27,9 @@ def built_for(app):
 
 
 def test_the_reset_leaves_only_the_migrations_rows_and_restores_the_audit_triggers(
-    app, migrated_database
+    app, worker_database
 ):
-    url, reset = migrated_database
+    url, reset = worker_database.url, worker_database.reset
     fresh = table_rows()
     assert fresh["checklist_item"], "the migrations install the default checklist"
     site = factories.gen_site()
