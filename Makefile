@@ -23,10 +23,11 @@ else
 	$(JOBS_BESIDE) $(BIN)/flask run --host $(HOST) --port $(PORT)
 endif
 
+# One pytest worker per CPU (WORKERS=0: one process); each has its own database.
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(or $(WORKERS),auto)
 
 setup: install vendor translations
 

@@ -67,6 +67,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "app" / "translations"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # The cookie is written only when the session changes. Re-sent on every response, a
+        # slow request begun with an older cookie (the service worker's precache right after
+        # sign-in) overwrote a newer one and lost its CSRF token: "form expired" on the next
+        # POST. Expiry need not slide: the session row enforces idle and absolute limits.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_DURATION": 0,
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
         "PAGE_SIZE": 25,

@@ -186,3 +186,16 @@ def test_cookie_survives_closing_the_browser_for_one_shift(client, make_user, lo
     response = login(make_user())
     cookie = response.headers["Set-Cookie"]
     assert "Expires=" in cookie
+
+
+def test_a_response_that_leaves_the_session_alone_does_not_rewrite_its_cookie(
+    client, make_user, login
+):
+    """Else a slow request begun with an older cookie (the service worker's precache right
+    after sign-in) overwrites the newer one, and the next form posts without its CSRF token."""
+    login(make_user())
+    client.get("/")  # the first page with a form puts the CSRF token in the session
+    for url in ("/static/css/app.css", "/offline", "/sw.js", "/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "Set-Cookie" not in response.headers, url

@@ -65,11 +65,18 @@ def live_server(app):
     load_demo()
     db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.block_on_close = False  # its request threads are joined below, with a timeout
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+    # A request still being answered would write into the next test's database (the app and
+    # its database outlive the test): let it finish first.
+    for handler in threading.enumerate():
+        if getattr(handler, "_target", None) == server.process_request_thread:
+            handler.join(timeout=10)
+    server.server_close()
 
 
 @pytest.fixture
