@@ -23,11 +23,12 @@ else
 	$(JOBS_BESIDE) $(BIN)/flask run --host $(HOST) --port $(PORT)
 endif
 
-# One pytest worker per CPU (WORKERS=0: one process); each has its own database.
+# One pytest worker per CPU (WORKERS=0: one process), each with its own database; idle workers
+# take queued tests from busy ones (the browser tests are long).
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n $(or $(WORKERS),auto)
+	$(BIN)/pytest -n $(or $(WORKERS),auto) --dist worksteal
 
 setup: install vendor translations
 
