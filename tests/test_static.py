@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import gzip
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import brotli
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
 from app.static_files import IMMUTABLE, REVALIDATE, StaticFiles, content_version
 from app.templating import static_url
+from tests.querycount import count_queries
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 DECODE = {"gzip": gzip.decompress, "br": brotli.decompress}
-
-
-@contextmanager
-def count_statements():
-    """The SQL statements the app's engine runs inside the block."""
-    seen: list[str] = []
-
-    def _count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", _count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", _count)
 
 
 def versioned(app, filename: str) -> str:
@@ -108,15 +91,15 @@ def test_static_responses_set_no_cookie_do_not_vary_on_it_and_run_no_sql(
 ):
     login(make_user("supervisor"))
     url = versioned(app, "css/app.css")
-    with count_statements() as page_sql:
+    with count_queries() as page_sql:
         page = client.get("/account")
     # A page of the same signed-in user does load the session row: the counter is live.
-    assert page.status_code == 200 and page_sql
+    assert page.status_code == 200 and page_sql() > 0
     assert "Cookie" in page.headers["Vary"]
     for path in (url, "/static/css/app.css", "/static/no-such-file.css"):
-        with count_statements() as static_sql:
+        with count_queries() as static_sql:
             response = client.get(path, headers={"Accept-Encoding": "gzip"})
-        assert static_sql == [], path
+        assert static_sql() == 0, path
         assert "Set-Cookie" not in response.headers, path
         assert "Cookie" not in response.headers.get("Vary", ""), path
         assert response.headers["X-Content-Type-Options"] == "nosniff"
