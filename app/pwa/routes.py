@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 
-from flask import Blueprint, Response, render_template, url_for
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
+from app import i18n
 from app.auth.login import public
 from app.templating import static_url, vendor
 
@@ -31,12 +34,21 @@ def shell_urls() -> list[str]:
 @bp.get("/manifest.webmanifest")
 @public
 def manifest():
-    """The web app manifest: Chinese name first, icons, standalone display."""
+    """The web app manifest in the user's language (?locale=, else as pages choose it)."""
+    # ?locale= and not ?lang=: ?lang= is a choice the session remembers, and a manifest
+    # fetched in the background must not write the cookie.
+    locale = i18n.parse_lang(request.args.get("locale")) or i18n.select_locale()
+    with force_locale(locale):
+        texts = {
+            "name": _("Guardpost security supervision"),
+            "short_name": "Guardpost",
+            "description": _(
+                "Site inspections, briefings and control records for system security teams."
+            ),
+        }
     body = {
-        "name": "Guardpost 系統保全督導",
-        "short_name": "Guardpost",
-        "description": "系統保全督導巡檢、勤前教育與管控紀錄",
-        "lang": "zh-Hant-TW",
+        **texts,
+        "lang": i18n.SUPPORTED.get(locale, "zh-Hant-TW"),
         "dir": "ltr",
         "id": "/",
         "start_url": url_for("main.home", source="pwa"),
@@ -60,6 +72,8 @@ def manifest():
         json.dumps(body, ensure_ascii=False, indent=2), mimetype="application/manifest+json"
     )
     response.headers["Cache-Control"] = "no-cache"
+    if "locale" not in request.args:  # chosen from the cookie or the browser's languages
+        response.vary.update(("Cookie", "Accept-Language"))
     return response
 
 

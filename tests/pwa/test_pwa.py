@@ -57,4 +57,43 @@ def test_offline_page_holds_nothing_personal(client, make_user, login):
 def test_every_page_registers_the_service_worker(client):
     page = client.get("/login").text
     assert 'data-sw="/sw.js"' in page
-    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+    assert '<link rel="manifest" href="/manifest.webmanifest?locale=zh-Hant-TW">' in page
+
+
+def test_manifest_speaks_english_when_asked(client):
+    manifest = client.get("/manifest.webmanifest?locale=en").json
+    assert manifest["lang"] == "en" and manifest["dir"] == "ltr"
+    assert "保全" not in manifest["name"] and "Guardpost" in manifest["name"]
+    assert "保全" not in manifest["description"] and "security" in manifest["description"]
+    assert manifest["short_name"] == "Guardpost"
+    assert manifest["id"] == "/"  # one installed app whatever its language
+
+
+def test_manifest_speaks_chinese_when_asked(client):
+    manifest = client.get("/manifest.webmanifest?locale=zh-TW").json
+    assert manifest["lang"] == "zh-Hant-TW" and manifest["dir"] == "ltr"
+    assert "保全" in manifest["name"] and "保全" in manifest["description"]
+    assert manifest["id"] == "/"
+
+
+def test_manifest_without_a_locale_follows_the_user_and_varies(client, make_user, login):
+    response = client.get("/manifest.webmanifest", headers={"Accept-Language": "en-US,en"})
+    assert response.json["lang"] == "en"
+    vary = {v.strip() for v in response.headers.get("Vary", "").split(",")}
+    assert {"Accept-Language", "Cookie"} <= vary
+    login(make_user("guard", locale="zh_Hant_TW"))
+    chinese = client.get("/manifest.webmanifest", headers={"Accept-Language": "en-US,en"})
+    assert chinese.json["lang"] == "zh-Hant-TW"
+
+
+def test_the_manifest_link_names_the_page_language(client):
+    english = client.get("/login?lang=en").text
+    assert '<link rel="manifest" href="/manifest.webmanifest?locale=en">' in english
+    chinese = client.get("/login?lang=zh-TW").text
+    assert '<link rel="manifest" href="/manifest.webmanifest?locale=zh-Hant-TW">' in chinese
+
+
+def test_fetching_the_manifest_writes_no_cookie(client):
+    client.get("/login")
+    response = client.get("/manifest.webmanifest?locale=en")
+    assert "Set-Cookie" not in response.headers
