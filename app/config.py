@@ -39,6 +39,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "BASE_URL": "",
         "UPLOAD_DIR": str(instance_path / "uploads"),
+        # Where `flask audit anchor` appends the audit chain's head: empty means
+        # instance/audit-anchors. Best on another disk or a write-once share.
+        "AUDIT_ANCHOR_DIR": "",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
@@ -96,6 +99,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "DATA_KEYS",
         "BASE_URL",
         "UPLOAD_DIR",
+        "AUDIT_ANCHOR_DIR",
         "SMTP_URL",
         "MAIL_FROM",
     ):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, has_request_context, request
@@ -94,11 +96,26 @@ def record(
     return event
 
 
+@dataclass(frozen=True)
+class Anchor:
+    """The chain head as it was once written down outside the database."""
+
+    seq: int
+    hash: str
+    at: datetime
+
+    @property
+    def when(self) -> str:
+        return self.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 @dataclass
 class ChainResult:
     count: int
     first_bad_seq: int | None = None
     reason: str = ""
+    #: The last anchor the chain was compared with (None: no anchor written yet).
+    anchor: Anchor | None = None
 
     @property
     def is_intact(self) -> bool:
@@ -118,8 +135,13 @@ def _rows(batch: int = 1000) -> Iterator[AuditEvent]:
         db.session.expunge_all()
 
 
-def verify_chain(key: bytes | None = None) -> ChainResult:
-    """Walk the chain in order; report the first row whose link or HMAC does not hold."""
+def verify_chain(key: bytes | None = None, *, anchor: Anchor | None = None) -> ChainResult:
+    """Walk the chain in order; report the first row whose link or HMAC does not hold.
+
+    With an anchor (the chain head written down outside the database), the chain must also
+    reach the anchored row and that row must be the one anchored: deleting the newest rows
+    leaves every link intact, and only the anchor still knows they were there.
+    """
     key = key or _key()
     prev = GENESIS
     expected_seq = 1
@@ -127,11 +149,87 @@ def verify_chain(key: bytes | None = None) -> ChainResult:
     for event in _rows():
         count += 1
         if event.seq != expected_seq:
-            return ChainResult(count, expected_seq, "row missing")
+            return ChainResult(count, expected_seq, "row missing", anchor)
         if event.prev_hash != prev:
-            return ChainResult(count, event.seq, "link to previous row broken")
+            return ChainResult(count, event.seq, "link to previous row broken", anchor)
         if not hmac.compare_digest(compute_hash(key, event), event.hash):
-            return ChainResult(count, event.seq, "row altered")
+            return ChainResult(count, event.seq, "row altered", anchor)
+        if anchor is not None and event.seq == anchor.seq and event.hash != anchor.hash:
+            reason = f"row differs from the anchor of {anchor.when}: the chain was rewritten"
+            return ChainResult(count, event.seq, reason, anchor)
         prev = event.hash
         expected_seq += 1
-    return ChainResult(count)
+    end = expected_seq - 1
+    if anchor is not None and end < anchor.seq:
+        missing = anchor.seq - end
+        reason = (
+            f"the chain ends at {end} but the anchor of {anchor.when} recorded {anchor.seq}: "
+            f"{missing} newest row{'s' if missing != 1 else ''} missing"
+        )
+        return ChainResult(count, end + 1, reason, anchor)
+    return ChainResult(count, anchor=anchor)
+
+
+# ---------------------------------------------------------------- anchors outside the database
+
+ANCHOR_FILE = "anchors.jsonl"
+
+
+def anchor_path() -> Path:
+    """The append-only file of anchors (AUDIT_ANCHOR_DIR, default instance/audit-anchors)."""
+    folder = current_app.config.get("AUDIT_ANCHOR_DIR") or os.path.join(
+        current_app.instance_path, "audit-anchors"
+    )
+    return Path(folder) / ANCHOR_FILE
+
+
+def chain_head() -> tuple[int, str]:
+    """The newest row's sequence number and hash ((0, GENESIS) for an empty chain)."""
+    last = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (last.seq, last.hash) if last else (0, GENESIS)
+
+
+def write_anchor(now: datetime | None = None) -> Anchor:
+    """Append the chain head (committed rows only) to the anchor file, owner-only, synced.
+
+    Only appended, never rewritten: an intruder who deletes the newest rows must also edit
+    a file on another path (ideally another disk or a write-once share) to hide it.
+    """
+    seq, digest = chain_head()
+    anchor = Anchor(seq=seq, hash=digest, at=now or utcnow())
+    path = anchor_path()
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    line = json.dumps(
+        {"seq": anchor.seq, "hash": anchor.hash, "at": anchor.at.astimezone(UTC).isoformat()},
+        separators=(",", ":"),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (line + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return anchor
+
+
+class AnchorFileError(Exception):
+    """The anchor file exists but its last line cannot be read."""
+
+
+def last_anchor() -> Anchor | None:
+    """The newest anchor in the file, or None when none has been written."""
+    path = anchor_path()
+    if not path.exists():
+        return None
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not lines:
+        return None
+    try:
+        data = json.loads(lines[-1])
+        at = datetime.fromisoformat(data["at"])
+        return Anchor(seq=int(data["seq"]), hash=str(data["hash"]), at=at)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnchorFileError(f"{path}: last line unreadable ({type(exc).__name__})") from exc

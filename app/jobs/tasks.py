@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from app.audit import services as audit_services
 from app.briefings import services as briefing_services
 from app.extensions import db
 from app.i18n import TAIPEI
@@ -46,6 +47,11 @@ def briefing_reminders(now: datetime) -> int:
     return briefing_services.remind_due_briefings(_taipei_date(now))
 
 
+def audit_anchor(now: datetime) -> int:
+    """The audit chain's head is written down outside the database (a truncation shows)."""
+    return audit_services.write_anchor(now).seq
+
+
 def mail_outbox(now: datetime) -> int:
     """E-mail the notifications not yet sent (when SMTP_URL is set), retrying with backoff.
 
@@ -74,5 +80,6 @@ JOBS: list[Job] = [
     Job("overdue_repairs", timedelta(minutes=10), overdue_repairs),
     Job("maintenance_due", timedelta(hours=1), maintenance_due),
     Job("briefing_reminders", timedelta(hours=1), briefing_reminders),
+    Job("audit_anchor", timedelta(days=1), audit_anchor),
     Job("mail_outbox", timedelta(minutes=1), mail_outbox),
 ]

@@ -147,3 +147,90 @@ def test_concurrent_writers_keep_one_unbroken_chain(app):
     assert failures == []
     result = verify_chain()
     assert result.is_intact and result.count == 30
+
+
+# ---------------------------------------------------------------- anchors outside the database
+
+
+def anchor_lines(app, folder=None) -> list[dict]:
+    from pathlib import Path
+
+    path = Path(folder or Path(app.instance_path) / "audit-anchors") / "anchors.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_anchor_appends_the_chain_head_to_an_owner_only_file(app, runner):
+    import os
+    import stat
+    from pathlib import Path
+
+    write_events(3)
+    first = runner.invoke(args=["audit", "anchor"])
+    assert first.exit_code == 0, first.output
+    write_events(2)
+    assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
+    lines = anchor_lines(app)
+    head = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert [line["seq"] for line in lines] == [3, 5]
+    assert lines[-1]["hash"] == head.hash and lines[-1]["at"]
+    path = Path(app.instance_path) / "audit-anchors" / "anchors.jsonl"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+
+
+def test_deleting_the_newest_rows_is_named_as_a_truncation(app, runner, database_url):
+    write_events(7)
+    assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
+    anchored_at = anchor_lines(app)[-1]["at"][:10]
+    behind_the_apps_back(database_url, "DELETE FROM audit_event WHERE seq > 4")
+    db.session.expire_all()
+    cli = runner.invoke(args=["audit", "verify"])
+    assert cli.exit_code == 1
+    assert "the chain ends at 4 but the anchor of" in cli.output
+    assert "recorded 7: 3 newest rows missing" in cli.output
+    assert anchored_at in cli.output
+
+
+def test_rows_written_after_the_anchor_still_verify(app, runner):
+    write_events(2)
+    runner.invoke(args=["audit", "anchor"])
+    write_events(2)
+    cli = runner.invoke(args=["audit", "verify"])
+    assert cli.exit_code == 0, cli.output
+    assert "intact: 4 events" in cli.output and "seq 2" in cli.output
+
+
+def test_a_chain_rebuilt_with_the_key_still_differs_from_the_anchor(app, runner, database_url):
+    write_events(3)
+    runner.invoke(args=["audit", "anchor"])
+    behind_the_apps_back(database_url, "DELETE FROM audit_event")
+    db.session.expire_all()
+    write_events(3)  # an intruder with the key writes a fresh, self-consistent chain
+    cli = runner.invoke(args=["audit", "verify"])
+    assert cli.exit_code == 1
+    assert "seq 3" in cli.output and "rewritten" in cli.output
+
+
+def test_the_anchor_folder_can_be_configured(app, runner, tmp_path):
+    app.config["AUDIT_ANCHOR_DIR"] = str(tmp_path / "elsewhere")
+    write_events(1)
+    assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
+    assert anchor_lines(app, tmp_path / "elsewhere")[-1]["seq"] == 1
+
+
+def test_the_jobs_runner_anchors_the_chain_daily(app, runner):
+    from datetime import timedelta
+
+    from app.jobs.tasks import JOBS
+
+    job = next(job for job in JOBS if job.name == "audit_anchor")
+    assert job.every == timedelta(days=1)
+    write_events(4)
+    result = runner.invoke(args=["jobs", "run", "--once", "--job", "audit_anchor", "-v"])
+    assert result.exit_code == 0, result.output
+    assert "audit_anchor: 4" in result.output
+    assert anchor_lines(app)[-1]["seq"] == 4
+    # Not due again within the day.
+    again = runner.invoke(args=["jobs", "run", "--once", "--job", "audit_anchor", "-v"])
+    assert "no job due" in again.output
+    assert len(anchor_lines(app)) == 1
