@@ -56,8 +56,14 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_MAX_HOURS": 14,
         # A temporary (admin-given) password must be replaced within this many hours.
         "TEMP_PASSWORD_HOURS": 72,
-        "LOGIN_LIMIT_ACCOUNT": "5 per 5 minutes;20 per hour",
+        # Failed sign-ins: tight per account and address, loose per account from anywhere,
+        # per address over all accounts; a device that signed in to the account before
+        # (device cookie) is held to its own limit instead of these (app/auth/devices.py).
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS": "5 per 5 minutes;20 per hour",
+        "LOGIN_LIMIT_ACCOUNT": "20 per 15 minutes;100 per day",
         "LOGIN_LIMIT_ADDRESS": "60 per 5 minutes",
+        "LOGIN_LIMIT_DEVICE": "5 per 5 minutes;20 per hour",
+        "LOGIN_DEVICE_COOKIE_DAYS": 365,
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
         "ARGON2_PARALLELISM": 4,

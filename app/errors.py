@@ -76,6 +76,8 @@ def _render(status: int, title, hint):
 
 
 def handle_http_error(error: HTTPException):
+    if error.response is not None:  # a page made for the case (a throttled sign-in says why)
+        return error.response
     status = error.code or 500
     if status not in MESSAGES:
         return error

@@ -62,19 +62,23 @@ def test_versioned_static_files_are_cacheable(client):
     assert "Set-Cookie" not in response.headers  # tests/test_static.py has the rest
 
 
+def set_cookie(response, name: str) -> str:
+    return next(c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}="))
+
+
 def test_session_cookie_is_httponly_and_lax(client, make_user, login):
     response = login(make_user())
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("guardpost=")
+    cookie = set_cookie(response, "guardpost")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 @pytest.mark.parametrize("app_config", [{"SECURE_COOKIES": True}])
 def test_production_cookie_is_secure_with_host_prefix(client, make_user, login, app_config):
     response = login(make_user())
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("__Host-guardpost=")
-    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+    for name in ("__Host-guardpost", "__Host-guardpost-device"):  # the session; the device
+        cookie = set_cookie(response, name)
+        assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+        assert "HttpOnly" in cookie
 
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     g,
@@ -17,11 +18,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from app import uow
-from app.auth import policy, services
+from app.auth import devices, policy, services
 from app.auth.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -40,17 +42,80 @@ from app.htmx import render
 bp = Blueprint("auth", __name__)
 
 
+# ---------------------------------------------------------------- login throttling
+#
+# Guessing is throttled tightly per account and address, loosely per account (many
+# addresses) and per address (many accounts); each counts failed attempts only. An attempt
+# from a device that has signed in to the account before (a valid device cookie, see
+# app/auth/devices.py) counts against that device's own limit instead, so an attacker who
+# exhausts the account's limits from elsewhere cannot lock its owner out of her own phone.
+
+
+def _login_username() -> str:
+    return services.normalise_username(request.form.get("username", ""))[:60]
+
+
+def _device_nonce() -> str | None:
+    return devices.trusted_nonce(_login_username())
+
+
+def _from_trusted_device() -> bool:
+    return _device_nonce() is not None
+
+
+def _from_untrusted_device() -> bool:
+    return _device_nonce() is None
+
+
+def _account_address_key() -> str:
+    return f"login-account-address:{_login_username()}:{request.remote_addr or '-'}"
+
+
 def _account_key() -> str:
-    return "login-account:" + services.normalise_username(request.form.get("username", ""))[:60]
+    return "login-account:" + _login_username()
+
+
+def _device_key() -> str:
+    return f"login-device:{_device_nonce()}"
 
 
 def _login_failed(response) -> bool:
     return bool(g.get("login_failed"))
 
 
-def _audit_throttled(limit) -> None:
-    """A refused (throttled) login attempt leaves a trace too."""
-    uow.commit(lambda: services.record_throttled_login(request.form.get("username", "")))
+#: What a throttled sign-in is told, by the limit it ran into.
+THROTTLED_MESSAGES = {
+    "account": _l(
+        "Too many failed sign-ins to this account. For its safety, sign-in from this device "
+        "is paused for a few minutes. A phone you have signed in with before can still sign "
+        "in; or ask your supervisor or administrator."
+    ),
+    "device": _l(
+        "Too many wrong passwords on this device. Wait a few minutes, then try again; or ask "
+        "your administrator for a temporary password."
+    ),
+    "address": _l(
+        "Too many failed sign-ins from this network. Wait a few minutes, then try again."
+    ),
+}
+
+
+def _throttled(which: str) -> Callable:
+    """on_breach: audit the refused attempt, and answer with the login page saying why."""
+
+    def breach(limit) -> Response:
+        uow.commit(lambda: services.record_throttled_login(request.form.get("username", ""), which))
+        next_url = safe_next(request.values.get("next"), url_for("main.home"))
+        page = render_template(
+            "auth/login.html",
+            form=LoginForm(),
+            error=THROTTLED_MESSAGES[which],
+            next_url=next_url,
+            error_title=_("Too many attempts"),
+        )
+        return make_response(page, 429)
+
+    return breach
 
 
 def _fresh_cookie_session() -> None:
@@ -81,18 +146,39 @@ def _sign_in(username: str, password: str) -> User | None:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_ACCOUNT_ADDRESS"],
+    key_func=_account_address_key,
+    methods=["POST"],
+    scope="login-account-address",
+    deduct_when=_login_failed,
+    exempt_when=_from_trusted_device,
+    on_breach=_throttled("account"),
+)
+@limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
     key_func=_account_key,
     methods=["POST"],
+    scope="login-account",
     deduct_when=_login_failed,
-    on_breach=_audit_throttled,
+    exempt_when=_from_trusted_device,
+    on_breach=_throttled("account"),
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
     methods=["POST"],
-    deduct_when=_login_failed,
     scope="login-address",
-    on_breach=_audit_throttled,
+    deduct_when=_login_failed,
+    exempt_when=_from_trusted_device,
+    on_breach=_throttled("address"),
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_DEVICE"],
+    key_func=_device_key,
+    methods=["POST"],
+    scope="login-device",
+    deduct_when=_login_failed,
+    exempt_when=_from_untrusted_device,
+    on_breach=_throttled("device"),
 )
 def login():
     """Sign in with username and password; comes back to ?next= afterwards."""
@@ -104,10 +190,11 @@ def login():
     if form.validate_on_submit():
         user = uow.commit(lambda: _sign_in(form.username.data, form.password.data))
         error = None if user else _("The username or password is not correct.")
-    if user is not None and user.must_change_password:
-        return redirect(url_for("auth.change_password"), code=303)
     if user is not None:
-        return redirect(next_url, code=303)
+        target = url_for("auth.change_password") if user.must_change_password else next_url
+        response = redirect(target, code=303)
+        devices.remember(response, user.username)  # this device may sign in to it again
+        return response
     return render_template("auth/login.html", form=form, error=error, next_url=next_url)
 
 

@@ -98,15 +98,15 @@ def unknown_name(username: str) -> str:
     return f"unknown:{digest[:16]}"
 
 
-def record_throttled_login(username: str) -> None:
-    """Audit a login attempt refused by the throttle."""
+def record_throttled_login(username: str, limit: str = "") -> None:
+    """Audit a login attempt refused by the throttle (`limit`: account, device or address)."""
     user = find_user(username)
     audit.record(
         "auth.login",
         actor=user,
         actor_name="" if user else unknown_name(username),
         outcome="denied",
-        detail={"why": "throttled"},
+        detail={"why": "throttled", "limit": limit},
     )
 
 

@@ -229,3 +229,153 @@ def test_guessing_the_current_password_is_throttled(client, make_user, login):
         )
     blocked = client.post("/account/password", data={"current_password": "x"})
     assert blocked.status_code == 429
+
+
+# ---------------------------------------------------------------- throttling and device cookies
+
+DEVICE_COOKIE = "guardpost-device"
+
+
+def attempt(test_client, username, password="bad-password-0", address="127.0.0.1", lang="en"):  # noqa: S107
+    return test_client.post(
+        f"/login?lang={lang}",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def sign_in_and_out(test_client, username, address="198.51.100.7"):
+    """The owner signs in on her phone once (it gets its device cookie) and signs out."""
+    response = attempt(test_client, username, "correct-horse-battery", address)
+    assert response.status_code == 303
+    test_client.post("/logout", environ_base={"REMOTE_ADDR": address})
+    return response
+
+
+def test_successful_login_sets_a_long_lived_httponly_device_cookie(client, make_user):
+    make_user("guard", username="owner")
+    response = sign_in_and_out(client, "owner")
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{DEVICE_COOKIE}=")
+    )
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    max_age = int(cookie.split("Max-Age=")[1].split(";")[0])
+    assert max_age >= 180 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"LOGIN_LIMIT_ACCOUNT": "12 per 15 minutes"}], indirect=True
+)
+def test_attackers_elsewhere_exhaust_the_account_limit_but_the_owners_phone_signs_in(
+    app, client, make_user
+):
+    make_user("guard", username="owner")
+    sign_in_and_out(client, "owner")  # the owner's phone, yesterday
+    attacker = app.test_client()
+    for n in range(12):  # three addresses, four guesses each: under the per-address limit
+        assert attempt(attacker, "owner", address=f"203.0.113.{n % 3}").status_code == 200
+    # Now the account is closed to every untrusted device, the owner's new laptop included...
+    laptop = app.test_client()
+    refused = attempt(laptop, "owner", "correct-horse-battery", address="198.51.100.7")
+    assert refused.status_code == 429
+    assert "A phone you have signed in with before can still sign in" in refused.text
+    # ...but her phone, which signed in before, still does.
+    assert attempt(client, "owner", "correct-horse-battery", "198.51.100.7").status_code == 303
+
+
+def test_failed_attempts_are_throttled_tightly_per_account_and_address(app, client, make_user):
+    make_user("guard", username="target")
+    make_user("guard", username="colleague")
+    for _ in range(5):
+        assert attempt(client, "target", address="203.0.113.5").status_code == 200
+    blocked = attempt(client, "target", "correct-horse-battery", address="203.0.113.5")
+    assert blocked.status_code == 429
+    # The same account from another address, and another account from this one, go on.
+    other = app.test_client()
+    assert attempt(other, "target", "correct-horse-battery", "198.51.100.1").status_code == 303
+    assert (
+        attempt(app.test_client(), "colleague", "correct-horse-battery", "203.0.113.5").status_code
+        == 303
+    )
+
+
+@pytest.mark.parametrize("app_config", [{"LOGIN_LIMIT_ACCOUNT": "6 per 15 minutes"}], indirect=True)
+@pytest.mark.parametrize("cookie", ["forged", "another user's", "tampered"])
+def test_a_forged_or_borrowed_device_cookie_does_not_help(app, client, make_user, cookie):
+    make_user("guard", username="owner")
+    make_user("guard", username="mallory")
+    sign_in_and_out(client, "mallory")  # a real cookie, but for mallory's account
+    real = client.get_cookie(DEVICE_COOKIE).value
+    for n in range(6):
+        attempt(app.test_client(), "owner", address=f"203.0.113.{n}")
+    from itsdangerous import URLSafeTimedSerializer
+
+    values = {
+        "forged": URLSafeTimedSerializer("not-the-key", salt="guardpost-device-cookie").dumps(
+            ["owner", "abc"]
+        ),
+        "another user's": real,
+        "tampered": _with_username(real, "owner"),
+    }
+    intruder = app.test_client()
+    intruder.set_cookie(DEVICE_COOKIE, values[cookie])
+    refused = attempt(intruder, "owner", "correct-horse-battery", address="198.51.100.9")
+    assert refused.status_code == 429
+
+
+def _with_username(token: str, username: str) -> str:
+    """The same signature over a payload naming someone else."""
+    import base64
+    import json
+
+    payload, rest = token.split(".", 1)
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data[0] = username
+    fresh = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode())
+    return fresh.decode().rstrip("=") + "." + rest
+
+
+def test_a_trusted_device_has_its_own_limit(client, make_user):
+    make_user("guard", username="owner")
+    sign_in_and_out(client, "owner")
+    for _ in range(5):
+        assert attempt(client, "owner", address="198.51.100.7").status_code == 200
+    refused = attempt(client, "owner", "correct-horse-battery", "198.51.100.7")
+    assert refused.status_code == 429
+    assert "Too many wrong passwords on this device" in refused.text
+
+
+def test_a_shared_phone_remembers_each_account_signed_in_on_it(app, client, make_user):
+    make_user("guard", username="day")
+    make_user("guard", username="night")
+    sign_in_and_out(client, "day")
+    sign_in_and_out(client, "night")
+    for _ in range(5):
+        attempt(app.test_client(), "day", address="198.51.100.7")
+        attempt(app.test_client(), "night", address="198.51.100.7")
+    assert attempt(client, "day", "correct-horse-battery", "198.51.100.7").status_code == 303
+
+
+def test_throttled_sign_in_is_explained_in_chinese_too(client, make_user):
+    make_user("guard", username="target")
+    for _ in range(5):
+        attempt(client, "target", lang="zh-TW")
+    refused = attempt(client, "target", "correct-horse-battery", lang="zh-TW")
+    assert refused.status_code == 429
+    assert 'lang="zh-Hant-TW"' in refused.text
+    assert "嘗試次數過多" in refused.text and "曾經登入過的手機" in refused.text
+
+
+def test_throttled_attempts_name_the_limit_in_the_audit_log(client, make_user):
+    import json
+
+    make_user("guard", username="pressed")
+    for _ in range(6):
+        attempt(client, "pressed")
+    denied = [
+        e
+        for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+        if e.outcome == "denied"
+    ]
+    assert denied and json.loads(denied[-1].detail) == {"why": "throttled", "limit": "account"}
+    assert denied[-1].actor_name == "pressed"
