@@ -97,3 +97,13 @@ def test_fetching_the_manifest_writes_no_cookie(client):
     client.get("/login")
     response = client.get("/manifest.webmanifest?locale=en")
     assert "Set-Cookie" not in response.headers
+
+
+def test_offline_retry_reloads_the_address_it_stands_in_for(client):
+    """The service worker serves this page as the answer to the failed navigation, so an empty
+    href reloads the page that failed (tests/e2e/test_offline.py drives it in Chromium)."""
+    page = client.get("/offline").text
+    retry = re.search(r'<a class="button" href="([^"]*)">重試 · Try again</a>', page)
+    assert retry is not None and retry.group(1) == ""
+    sw = client.get("/sw.js").text
+    assert "fetch(request).catch(() => caches.match(OFFLINE_URL))" in sw

@@ -1,0 +1,34 @@
+"""Offline: the service worker stands in for a page that cannot load, and its retry goes back
+to that page (not home)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import shot
+from tests.e2e.test_shell import sign_in
+
+
+def test_offline_retry_goes_back_to_the_page_that_failed(page):
+    page.goto(page.base_url + "/login")
+    sign_in(page, "guard")
+    expect(page).to_have_url(page.base_url + "/")
+    # Wait until the service worker controls this page (it claims its clients on activation).
+    page.evaluate(
+        """() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller
+            || new Promise((resolve) => navigator.serviceWorker.addEventListener(
+                "controllerchange", resolve)))"""
+    )
+    wanted = page.base_url + "/account?from=offline-test"
+
+    page.context.set_offline(True)
+    page.goto(wanted)
+    expect(page.get_by_role("heading", level=1)).to_have_text("目前沒有網路連線")
+    expect(page).to_have_url(wanted)  # the offline page stands in at the failed address
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "zh-offline")
+
+    page.context.set_offline(False)
+    page.get_by_role("link", name="重試 · Try again").click()
+    expect(page).to_have_url(wanted)
+    expect(page.get_by_role("heading", level=1)).to_have_text("更多")
