@@ -100,8 +100,9 @@ THROTTLED_MESSAGES = {
 }
 
 
-def _throttled(which: str) -> Callable:
-    """on_breach: audit the refused attempt, and answer with the login page saying why."""
+def _throttled(which: str, message: str) -> Callable:
+    """on_breach: audit the refused attempt (naming the limit), and answer with the login
+    page saying why and what to do."""
 
     def breach(limit) -> Response:
         uow.commit(lambda: services.record_throttled_login(request.form.get("username", ""), which))
@@ -109,7 +110,7 @@ def _throttled(which: str) -> Callable:
         page = render_template(
             "auth/login.html",
             form=LoginForm(),
-            error=THROTTLED_MESSAGES[which],
+            error=THROTTLED_MESSAGES[message],
             next_url=next_url,
             error_title=_("Too many attempts"),
         )
@@ -152,7 +153,7 @@ def _sign_in(username: str, password: str) -> User | None:
     scope="login-account-address",
     deduct_when=_login_failed,
     exempt_when=_from_trusted_device,
-    on_breach=_throttled("account"),
+    on_breach=_throttled("account_address", "account"),
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ACCOUNT"],
@@ -161,7 +162,7 @@ def _sign_in(username: str, password: str) -> User | None:
     scope="login-account",
     deduct_when=_login_failed,
     exempt_when=_from_trusted_device,
-    on_breach=_throttled("account"),
+    on_breach=_throttled("account", "account"),
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_ADDRESS"],
@@ -169,7 +170,7 @@ def _sign_in(username: str, password: str) -> User | None:
     scope="login-address",
     deduct_when=_login_failed,
     exempt_when=_from_trusted_device,
-    on_breach=_throttled("address"),
+    on_breach=_throttled("address", "address"),
 )
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_DEVICE"],
@@ -178,7 +179,7 @@ def _sign_in(username: str, password: str) -> User | None:
     scope="login-device",
     deduct_when=_login_failed,
     exempt_when=_from_untrusted_device,
-    on_breach=_throttled("device"),
+    on_breach=_throttled("device", "device"),
 )
 def login():
     """Sign in with username and password; comes back to ?next= afterwards."""

@@ -99,7 +99,7 @@ def unknown_name(username: str) -> str:
 
 
 def record_throttled_login(username: str, limit: str = "") -> None:
-    """Audit a login attempt refused by the throttle (`limit`: account, device or address)."""
+    """Audit a login attempt refused by the throttle (`limit`: which one)."""
     user = find_user(username)
     audit.record(
         "auth.login",

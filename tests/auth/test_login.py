@@ -116,6 +116,7 @@ def test_failed_logins_are_throttled_per_address(client, make_user):
     )
     assert response.status_code == 429
     assert "Too many attempts" in response.text
+    assert "Too many failed sign-ins from this network" in response.text
 
 
 def test_successful_logins_do_not_count_towards_the_limit(client, make_user, login):
@@ -377,5 +378,8 @@ def test_throttled_attempts_name_the_limit_in_the_audit_log(client, make_user):
         for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
         if e.outcome == "denied"
     ]
-    assert denied and json.loads(denied[-1].detail) == {"why": "throttled", "limit": "account"}
+    assert denied and json.loads(denied[-1].detail) == {
+        "why": "throttled",
+        "limit": "account_address",
+    }
     assert denied[-1].actor_name == "pressed"
