@@ -24,8 +24,8 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table('checklist_item', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('input_min', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('input_max', sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column('input_min', sa.Double(), nullable=True))
+        batch_op.add_column(sa.Column('input_max', sa.Double(), nullable=True))
 
     item = sa.table(
         "checklist_item",
