@@ -48,6 +48,11 @@ def test_date_and_time_fields_are_as_tall_and_framed_as_the_other_fields(page, p
     assert box["height"] >= 44, f"{selector} on {path} is {box['height']} px tall"
     other = page.locator("select, input[type=text], input[type=search]").first
     assert field.evaluate(FRAME) == other.evaluate(FRAME)
+    # ... and as wide as their column, not wider: a date field in a two-column row once
+    # pushed the page sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    field.scroll_into_view_if_needed()
+    shot(page, "zh-date-fields" + path.replace("/", "-"))
 
 
 # ---------------------------------------------------------------- 13. saving is visible
