@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inspections.models import Amendment, Inspection
 from app.photos.services import photo_file
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import SCREENSHOTS, shot
 from tests.e2e.test_inspections import answer, field_page, pressed, sign, start_from_the_scan  # noqa: F401
 from tests.e2e.test_shell import sign_in
 
@@ -135,6 +135,8 @@ def test_the_signature_canvas_matches_its_box_at_the_screens_resolution_and_is_s
     assert (width, height) == (client_width * ratio, client_height * ratio), size
 
     sign(page)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    pad.screenshot(path=str(SCREENSHOTS / "en-signature-pad.png"))  # for a person to look at
     # a resize (the phone turned) keeps the strokes, at the new size
     page.set_viewport_size({"width": 600, "height": 844})
     page.wait_for_function(SIZED, arg=0)
