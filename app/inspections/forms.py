@@ -22,7 +22,7 @@ from wtforms.validators import (
 
 from app.forms import Form, UUIDField
 from app.inspections.models import INDICATORS, ITEM_KINDS
-from app.inspections.services import NUMBER_LIMIT
+from app.inspections.services import NUMBER_LIMIT, format_number
 from app.photos.forms import PhotoForm
 from app.sites.forms import EQUIPMENT_KIND_LABELS
 from app.sites.models import EQUIPMENT_KINDS
@@ -44,8 +44,8 @@ def finite_number(form, field):
         raise StopValidation(
             _l(
                 "Enter a number between %(low)s and %(high)s.",
-                low=f"{-NUMBER_LIMIT:g}",
-                high=f"{NUMBER_LIMIT:g}",
+                low=format_number(-NUMBER_LIMIT),
+                high=format_number(NUMBER_LIMIT),
             )
         )
 

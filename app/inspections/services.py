@@ -78,8 +78,8 @@ class InspectionError(DomainError):
         "note_required": _l("A failure needs a note: say what is wrong."),
     }
 
-    def __init__(self, key: str, *, field: str | None = None, **params):
-        super().__init__(key, field=field)
+    def __init__(self, key: str, *, field: str | None = None, keep_record: bool = False, **params):
+        super().__init__(key, field=field, keep_record=keep_record)
         self.params = params
 
     @property
@@ -122,7 +122,8 @@ def input_limits(item: ChecklistItem) -> tuple[float, float]:
 
 
 def format_number(number: float, unit: str = "") -> str:
-    text = f"{number:g}"
+    """1000000, 10.5, 0 — plain digits (not 1e+06), with the unit if any."""
+    text = f"{number:.10g}"
     return f"{text} {unit}" if unit else text
 
 
