@@ -11,10 +11,18 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from app.forms import Form, UUIDField
 from app.inspections.models import INDICATORS, ITEM_KINDS
+from app.inspections.services import NUMBER_LIMIT, format_number
 from app.photos.forms import PhotoForm
 from app.sites.forms import EQUIPMENT_KIND_LABELS
 from app.sites.models import EQUIPMENT_KINDS
@@ -26,6 +34,20 @@ ITEM_KIND_LABELS = {
     "text": _l("Text"),
     "choice": _l("Single choice"),
 }
+
+
+def finite_number(form, field):
+    """A number a reading can be: no NaN or infinity, within ±NUMBER_LIMIT."""
+    if field.data is None:
+        return
+    if not field.data.is_finite() or abs(field.data) > NUMBER_LIMIT:
+        raise StopValidation(
+            _l(
+                "Enter a number between %(low)s and %(high)s.",
+                low=format_number(-NUMBER_LIMIT),
+                high=format_number(NUMBER_LIMIT),
+            )
+        )
 
 
 class ItemForm(Form):
@@ -42,8 +64,24 @@ class ItemForm(Form):
         validators=[DataRequired(message=_l("Enter the English text.")), Length(max=300)],
     )
     kind = SelectField(_l("Answer"), choices=[])
-    min_value = DecimalField(_l("Lowest passing value"), places=None, validators=[Optional()])
-    max_value = DecimalField(_l("Highest passing value"), places=None, validators=[Optional()])
+    min_value = DecimalField(
+        _l("Lowest passing value"), places=None, validators=[Optional(), finite_number]
+    )
+    max_value = DecimalField(
+        _l("Highest passing value"), places=None, validators=[Optional(), finite_number]
+    )
+    input_min = DecimalField(
+        _l("Lowest value that can be entered"),
+        places=None,
+        validators=[Optional(), finite_number],
+        description=_l("A reading below it is refused as a typing error."),
+    )
+    input_max = DecimalField(
+        _l("Highest value that can be entered"),
+        places=None,
+        validators=[Optional(), finite_number],
+        description=_l("A reading above it is refused as a typing error."),
+    )
     unit = StringField(_l("Unit"), validators=[Length(max=20)], description="V, °C, %")
     choices = TextAreaField(
         _l("Choices"),
@@ -77,13 +115,37 @@ class ItemForm(Form):
         ):
             raise ValidationError(_l("The highest value is below the lowest."))
 
+    def validate(self, extra_validators=None) -> bool:
+        """A number item needs both input limits (an empty field skips its own validators)."""
+        valid = super().validate(extra_validators)
+        if self.kind.data != "number":
+            return valid
+        for field, message in (
+            (self.input_min, _l("A number item needs the lowest value that can be entered.")),
+            (self.input_max, _l("A number item needs the highest value that can be entered.")),
+        ):
+            if field.data is None and not field.errors:
+                field.errors.append(message)
+                valid = False
+        return valid
+
+    def validate_input_min(self, field):
+        if self.min_value.data is not None and field.data > self.min_value.data:
+            raise ValidationError(_l("The passing range must lie within these limits."))
+
+    def validate_input_max(self, field):
+        if self.input_min.data is not None and field.data <= self.input_min.data:
+            raise ValidationError(_l("The highest value must be above the lowest."))
+        if self.max_value.data is not None and field.data < self.max_value.data:
+            raise ValidationError(_l("The passing range must lie within these limits."))
+
     def validate_choices(self, field):
         if self.kind.data == "choice" and not (field.data or "").strip():
             raise ValidationError(_l("A single-choice item needs its choices."))
 
     def values(self) -> dict:
         data = {name: f.data for name, f in self._fields.items() if name != "csrf_token"}
-        for key in ("min_value", "max_value", "weight"):
+        for key in ("min_value", "max_value", "input_min", "input_max", "weight"):
             data[key] = float(data[key]) if data[key] is not None else None
         data["weight"] = data["weight"] if data["weight"] is not None else 1.0
         data["equipment_kind"] = data["equipment_kind"] or None

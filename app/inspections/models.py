@@ -63,6 +63,10 @@ class ChecklistItem(Base):
     kind: Mapped[str] = mapped_column(String(20), default="pass_fail")
     min_value: Mapped[float | None]
     max_value: Mapped[float | None]
+    #: For "number": the readings that can be typed at all (a meter's range), wider than the
+    #: passing range; anything outside is refused as a typing error, not scored as a failure.
+    input_min: Mapped[float | None]
+    input_max: Mapped[float | None]
     unit: Mapped[str] = mapped_column(String(20), default="")
     #: For "choice": one option a line, "中文|English".
     choices: Mapped[str] = mapped_column(Text, default="")

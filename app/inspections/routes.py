@@ -315,11 +315,17 @@ def inspection(uuid: str):
         amend_form.item_id.choices = [
             (i.id, f"{i.position}. {i.text(_locale())}") for i in inspection.template.live_items
         ]
+    answers = svc.answers_by_item(inspection)
     return render_template(
         "inspections/report.html",
         inspection=inspection,
         sections=_sections(inspection.template),
-        answers=svc.answers_by_item(inspection),
+        answers=answers,
+        failed=[
+            (item, answers[item.id])
+            for item in inspection.template.live_items
+            if item.id in answers and answers[item.id].is_pass is False
+        ],
         amend_form=amend_form,
         locale=_locale(),
         may_repair=_may_repair(inspection),
@@ -480,7 +486,8 @@ def amend(uuid: str):
             **form.values(),
         ),
         form=form,
-        back=url_for("inspections.inspection", uuid=uuid) + "#amendments",
+        back=url_for("inspections.inspection", uuid=uuid)
+        + (f"#report-item-{form.item_id.data}" if isinstance(form.item_id.data, int) else ""),
         success=_("The correction has been recorded."),
     )
 

@@ -41,6 +41,8 @@ ITEM_FIELDS = (
     "kind",
     "min_value",
     "max_value",
+    "input_min",
+    "input_max",
     "unit",
     "choices",
     "is_required",
@@ -52,15 +54,18 @@ ITEM_FIELDS = (
 #: A check-in this recent at the site is linked to the inspection started after it.
 CHECK_IN_WINDOW = timedelta(hours=12)
 MAX_SIGNATURE_BYTES = 300_000
+#: The widest a number item's input limits may be (and the limits of an item that has none).
+NUMBER_LIMIT = 1_000_000.0
 
 
 class InspectionError(DomainError):
-    """A refused action."""
+    """A refused action; `params` fill the message's placeholders (bad_number's range)."""
 
     messages: ClassVar = {
         "already_submitted": _l("This inspection has been submitted; it can only be amended."),
         "wrong_item": _l("This item does not belong to this inspection."),
         "bad_value": _l("That answer is not one of the choices."),
+        "bad_number": _l("Enter a number between %(low)s and %(high)s."),
         "uuid_conflict": _l("This inspection belongs to another site or person."),
         "no_template": _l("There is no active checklist. Ask an administrator."),
         "incomplete": _l("Some items still need an answer, a note or a photo."),
@@ -72,6 +77,15 @@ class InspectionError(DomainError):
         ),
         "note_required": _l("A failure needs a note: say what is wrong."),
     }
+
+    def __init__(self, key: str, *, field: str | None = None, keep_record: bool = False, **params):
+        super().__init__(key, field=field, keep_record=keep_record)
+        self.params = params
+
+    @property
+    def message(self) -> str:
+        text = super().message
+        return text % self.params if self.params else text
 
 
 # ---------------------------------------------------------------- scoring
@@ -100,6 +114,33 @@ def parse_number(value: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def input_limits(item: ChecklistItem) -> tuple[float, float]:
+    """The readings a number item takes at all: its input limits, within ±NUMBER_LIMIT."""
+    low = item.input_min if item.input_min is not None else -NUMBER_LIMIT
+    high = item.input_max if item.input_max is not None else NUMBER_LIMIT
+    return max(low, -NUMBER_LIMIT), min(high, NUMBER_LIMIT)
+
+
+def format_number(number: float, unit: str = "") -> str:
+    """1000000, 10.5, 0 — plain digits (not 1e+06), with the unit if any."""
+    text = f"{number:.10g}"
+    return f"{text} {unit}" if unit else text
+
+
+def check_value(item: ChecklistItem, value: str) -> None:
+    """Refuse an answer the item cannot take: a number outside its input limits (or not a
+    finite number at all) says which numbers it takes; anything else is not among the options."""
+    if item.kind == "number":
+        number = parse_number((value or "").strip())
+        low, high = input_limits(item)
+        if number is None or not low <= number <= high:
+            raise InspectionError(
+                "bad_number", low=format_number(low, item.unit), high=format_number(high, item.unit)
+            )
+    elif not valid_value(item, value):
+        raise InspectionError("bad_value")
+
+
 def valid_value(item: ChecklistItem, value: str) -> bool:
     value = (value or "").strip()
     if item.kind == "pass_fail":
@@ -107,7 +148,9 @@ def valid_value(item: ChecklistItem, value: str) -> bool:
     if item.kind == "pass_fail_na":
         return value in ("pass", "fail", "na")
     if item.kind == "number":
-        return parse_number(value) is not None
+        number = parse_number(value)
+        low, high = input_limits(item)
+        return number is not None and low <= number <= high
     if item.kind == "choice":
         return value in {v for v, _label in item.choice_options("zh")}
     return len(value) <= 2000
@@ -333,8 +376,7 @@ def record_answer(
         inspection.answers.append(answer)
     if value is not None:
         value = value.strip()
-        if not valid_value(item, value):
-            raise InspectionError("bad_value")
+        check_value(item, value)
         answer.value = value
         answer.is_pass = evaluate(item, value)
     if note is not None:
@@ -466,8 +508,9 @@ def amend(
         raise InspectionError("not_submitted")
     if not reason.strip():
         raise InspectionError("reason_required")
-    if item.template_id != inspection.template_id or not valid_value(item, value):
+    if item.template_id != inspection.template_id:
         raise InspectionError("bad_value")
+    check_value(item, value)
     if evaluate(item, value) is False and item.note_on_fail and not note.strip():
         raise InspectionError("note_required")
     answer = answers_by_item(inspection).get(item.id)

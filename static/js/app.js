@@ -25,13 +25,20 @@
   }
 
   // Error fragments from the server are shown as a toast instead of being dropped silently.
+  // (An element marked data-saves shows its own failures, on itself.)
+  function showsItsOwn(event) {
+    var elt = event.detail && event.detail.elt;
+    return !!(elt && elt.closest && elt.closest("[data-saves]"));
+  }
   document.addEventListener("htmx:responseError", function (event) {
+    if (showsItsOwn(event)) return;
     var xhr = event.detail.xhr;
     // DOMParser builds an inert document: nothing in the response runs or loads.
     var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
     toast((doc.body.textContent || "").trim() || String(xhr.status));
   });
-  document.addEventListener("htmx:sendError", function () {
+  document.addEventListener("htmx:sendError", function (event) {
+    if (showsItsOwn(event)) return;
     toast(document.body.dataset.msgOffline || "");
   });
 

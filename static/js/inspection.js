@@ -1,5 +1,6 @@
-/* Running an inspection: photos downscaled on the phone (≤ 1600 px JPEG) before upload, and
-   finger signatures on a canvas. Answers themselves are saved by htmx, one POST per item. */
+/* Running an inspection: photos downscaled on the phone (≤ 1600 px JPEG) before upload,
+   finger signatures on a canvas (signature_pad), and each item saying whether its answer is
+   saving, saved or not saved. Answers themselves are saved by htmx, one POST per item. */
 (function () {
   "use strict";
   var MAX_SIDE = 1600;
@@ -77,46 +78,54 @@
     });
   });
 
+  // Finger signatures with signature_pad (smooth, pressure-like strokes). The canvas bitmap is
+  // its box in CSS pixels × devicePixelRatio, so a stroke is neither blurred nor stretched;
+  // when the box changes size the strokes are kept, scaled evenly to the new box.
   function pad(canvas) {
-    var context = canvas.getContext("2d");
-    var drawing = false;
-    var drawn = false;
-    context.lineWidth = 4;
-    context.lineCap = "round";
-    context.strokeStyle = "#14202b";
-    function point(event) {
-      var box = canvas.getBoundingClientRect();
-      return {
-        x: (event.clientX - box.left) * canvas.width / box.width,
-        y: (event.clientY - box.top) * canvas.height / box.height,
-      };
+    var signature = new window.SignaturePad(canvas, {
+      minWidth: 1,
+      maxWidth: 3.2,
+      penColor: "#14202b",
+    });
+    var drawnIn = null;  // the CSS size the strokes were drawn in
+
+    function size() {
+      var width = canvas.clientWidth;
+      var height = canvas.clientHeight;
+      if (!width || !height) return;  // hidden (a closed <details>): sized when shown
+      var ratio = Math.max(window.devicePixelRatio || 1, 1);
+      var pixelsWide = Math.round(width * ratio);
+      var pixelsHigh = Math.round(height * ratio);
+      if (canvas.width === pixelsWide && canvas.height === pixelsHigh) return;
+      var strokes = signature.toData();
+      canvas.width = pixelsWide;
+      canvas.height = pixelsHigh;
+      canvas.getContext("2d").scale(ratio, ratio);
+      if (strokes.length && drawnIn) {
+        var k = Math.min(width / drawnIn.width, height / drawnIn.height);
+        strokes.forEach(function (group) {
+          group.points.forEach(function (p) { p.x *= k; p.y *= k; });
+        });
+        signature.fromData(strokes);
+      } else {
+        signature.clear();
+      }
+      drawnIn = { width: width, height: height };
     }
-    canvas.addEventListener("pointerdown", function (event) {
-      drawing = true;
-      canvas.setPointerCapture(event.pointerId);
-      var p = point(event);
-      context.beginPath();
-      context.moveTo(p.x, p.y);
-      event.preventDefault();
-    });
-    canvas.addEventListener("pointermove", function (event) {
-      if (!drawing) return;
-      var p = point(event);
-      context.lineTo(p.x, p.y);
-      context.stroke();
-      drawn = true;
-      event.preventDefault();
-    });
-    ["pointerup", "pointercancel", "pointerleave"].forEach(function (name) {
-      canvas.addEventListener(name, function () { drawing = false; });
-    });
+
+    size();
+    if (window.ResizeObserver) new ResizeObserver(size).observe(canvas);
+    else window.addEventListener("resize", size);
+    var details = canvas.closest("details");
+    if (details) details.addEventListener("toggle", size);
     return {
-      clear: function () { context.clearRect(0, 0, canvas.width, canvas.height); drawn = false; },
-      value: function () { return drawn ? canvas.toDataURL("image/png") : ""; },
+      clear: function () { signature.clear(); },
+      value: function () { return signature.isEmpty() ? "" : signature.toDataURL("image/png"); },
     };
   }
 
   document.querySelectorAll("[data-signature-form]").forEach(function (form) {
+    if (!window.SignaturePad) return;
     var pads = [];
     form.querySelectorAll("[data-signature-pad]").forEach(function (canvas) {
       var p = pad(canvas);
@@ -128,6 +137,81 @@
     form.addEventListener("submit", function () {
       pads.forEach(function (entry) { entry.input.value = entry.pad.value(); });
     });
+  });
+
+  // Saving is visible on the item itself (issue 10, 13): "saving" the moment an answer is
+  // sent, then "saved"; a refused value shows the server's reason; a save that failed (no
+  // network, a server error) says so with a button that sends the same answer again.
+  var messages = document.querySelector("[data-save-messages]");
+
+  function itemOf(elt) {
+    return elt && elt.closest ? elt.closest("article.item[data-saves]") : null;
+  }
+
+  function show(article, state, text, retry) {
+    if (!article) return;
+    article.classList.remove("item-saving", "item-saved", "item-unsaved");
+    if (state) article.classList.add("item-" + state);
+    article.setAttribute("aria-busy", state === "saving" ? "true" : "false");
+    var box = article.querySelector("[data-save-status]");
+    if (!box) return;
+    box.textContent = text;
+    if (retry) {
+      var again = document.createElement("button");
+      again.type = "button";
+      again.className = "button button-secondary save-retry";
+      again.textContent = messages.dataset.retry;
+      again.addEventListener("click", retry);
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(again);
+    }
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    var article = itemOf(form);
+    if (!article || !messages) return;
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+    form._saving = { item: article.id, submitter: trigger && trigger.submitter };
+    article.querySelectorAll(".choice-pending").forEach(function (b) { b.classList.remove("choice-pending"); });
+    if (form._saving.submitter) form._saving.submitter.classList.add("choice-pending");
+    show(article, "saving", messages.dataset.saving);
+  });
+
+  // A refused value (422) comes back as the item with its reason: show it, not a toast.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 422 && itemOf(event.detail.elt)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  function retryOf(form, submitter) {
+    return function () {
+      if (submitter && submitter.isConnected) submitter.click();
+      else if (form.isConnected) form.requestSubmit();
+    };
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // (Once the item is swapped, htmx tells its still-attached ancestor: the form that sent
+    // the answer is in the request's config.)
+    var config = event.detail.requestConfig;
+    var form = config ? config.elt : event.detail.elt;
+    var saving = form && form._saving;
+    if (!saving || !messages) return;
+    var article = document.getElementById(saving.item);
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status >= 200 && status < 300) {
+      form._saving = null;
+      show(article, "saved", messages.dataset.saved);
+    } else if (status === 422) {
+      form._saving = null;
+      show(article, "unsaved", messages.dataset.refused);
+    } else {
+      var text = status === 0 ? messages.dataset.offline : messages.dataset.failed.replace("{status}", status);
+      show(article, "unsaved", text, retryOf(form, saving.submitter));
+    }
   });
 
   document.querySelectorAll("[data-new-uuid]").forEach(function (input) {
