@@ -138,6 +138,26 @@ TABLE: dict[str, Entry] = {
             hidden=True,
         ),
     ],
+    "sites.code_check_in_page": [
+        Entry("GET", "/sites/{site}/check-in", FIELD | {"manager"}, hidden=True),
+        Entry("GET", "/sites/{other_site}/check-in", frozenset(["manager"]), hidden=True),
+    ],
+    "sites.code_check_in": [
+        Entry(
+            "POST",
+            "/sites/{site}/check-in",
+            FIELD | {"manager"},
+            (("uuid", "{uuid}"),),
+            hidden=True,
+        ),
+        Entry(
+            "POST",
+            "/sites/{other_site}/check-in",
+            frozenset(["manager"]),
+            (("uuid", "{uuid}"),),
+            hidden=True,
+        ),
+    ],
     "sites.scanner": Entry("GET", "/scan", FIELD | {"manager"}),
     "sites.scan_code": Entry("POST", "/scan/code", FIELD | {"manager"}, (("code", "NOPE-1"),)),
     "sites.check_ins": Entry("GET", "/check-ins", FIELD | {"manager"}),

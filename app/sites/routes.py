@@ -368,31 +368,28 @@ def scan_landing(token: str):
     if not _can_check_in(site):
         uow.commit(_denied_scan(site))
         abort(404)
-    form = CheckInForm(
-        uuid=str(uuid_lib.uuid4()), method="manual" if request.args.get("via") == "code" else "qr"
-    )
-    return render_template("sites/check_in.html", site=site, form=form, token=token)
+    return _check_in_page(site, url_for("sites.check_in", token=token))
 
 
-def _check_in(site: Site, form: CheckInForm):
+def _check_in_page(site: Site, action: str) -> str:
+    form = CheckInForm(uuid=str(uuid_lib.uuid4()))
+    return render_template("sites/check_in.html", site=site, form=form, action=action)
+
+
+def _check_in(site: Site, form: CheckInForm, method: str):
     """The check-in (idempotent by the device's uuid) and what other features follow it up
     with (an alarm response's arrival): the record and the messages for the user."""
     record = uow.retry_after_conflict(
-        lambda: svc.record_check_in(site, user=current_user, **form.values())
+        lambda: svc.record_check_in(site, user=current_user, method=method, **form.values())
     )
     return record, svc.follow_up_check_in(record, user=current_user)
 
 
-@bp.post("/s/<token>/check-in")
-def check_in(token: str):
-    """Record the check-in and open the site card."""
-    site, _retired = svc.find_site_by_token(token)
-    if site is None:
-        abort(404)
-    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
+def _record_check_in(site: Site, method: str):
+    """Record the check-in made by `method` (the route's, never the client's); the site card."""
     form = CheckInForm()
     return uow.run(
-        lambda: _check_in(site, form),
+        lambda: _check_in(site, form, method),
         form=form,
         then=lambda done: uow.see_other(
             url_for("main.site_card", site_id=site.id, check_in=done[0].uuid),
@@ -401,6 +398,34 @@ def check_in(token: str):
         ),
         refused=lambda exc: uow.refusal_json(exc) if uow.wants_json() else abort(exc.status),
     )
+
+
+@bp.post("/s/<token>/check-in")
+def check_in(token: str):
+    """A check-in through the label's URL: the only way to a "qr" check-in."""
+    site, _retired = svc.find_site_by_token(token)
+    if site is None:
+        abort(404)
+    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
+    return _record_check_in(site, "qr")
+
+
+@bp.get("/sites/<int:site_id>/check-in")
+def code_check_in_page(site_id: int):
+    """The check-in page reached by the typed site code (or the site card): no QR token."""
+    site = db.get_or_404(Site, site_id)
+    if not _can_check_in(site):
+        uow.commit(_denied_scan(site))
+        abort(404)
+    return _check_in_page(site, url_for("sites.code_check_in", site_id=site.id))
+
+
+@bp.post("/sites/<int:site_id>/check-in")
+def code_check_in(site_id: int):
+    """A check-in without the label's URL: recorded as "code", never as a scan."""
+    site = db.get_or_404(Site, site_id)
+    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
+    return _record_check_in(site, "code")
 
 
 @bp.route("/scan", methods=["GET"])
@@ -428,15 +453,14 @@ def _site_by_code(code: str) -> Site:
 
 @bp.post("/scan/code")
 def scan_code():
-    """Check in by typing the site code printed under the QR code."""
+    """Check in by typing the site code printed under the QR code: on to the site's
+    check-in page by its id (the QR token never leaves the server this way)."""
     authorize(policy.can_scan(current_user))
     form = SiteCodeForm()
     return uow.form_page(
         form,
         lambda: _site_by_code(form.code.data),
-        then=lambda site: uow.see_other(
-            url_for("sites.scan_landing", token=site.qr_token, via="code")
-        ),
+        then=lambda site: uow.see_other(url_for("sites.code_check_in_page", site_id=site.id)),
         page=lambda: render_template("sites/scan.html", form=form),
     )
 

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.pagination import Page, paginate
 from app.sites import geo
 from app.sites.models import (
+    CHECK_IN_METHODS,
     CLOCK_SKEW_LIMIT_S,
     CheckIn,
     Client,
@@ -415,7 +416,13 @@ def record_check_in(
     longitude: float | None,
     accuracy_m: float | None,
 ) -> CheckIn:
-    """Record that the user reached the site; the same uuid again returns the first record."""
+    """Record that the user reached the site; the same uuid again returns the first record.
+
+    `method` is the route's finding ("qr" through /s/<token>, "code" otherwise); the location
+    is the device's claim and is stored as reported.
+    """
+    if method not in CHECK_IN_METHODS:
+        raise ValueError(f"unknown check-in method {method!r}")
     existing = db.session.scalar(select(CheckIn).where(CheckIn.uuid == uuid))
     if existing is not None:
         if existing.site_id != site.id or existing.user_id != user.id:
