@@ -97,6 +97,7 @@ def site_card(site_id: int):
         if policy.can_edit_registry(current_user)
         else [],
         assigned_ids=site_services.site_user_ids(site),
+        show_qr=policy.can_print_labels(current_user),
         qr_url=site_services.qr_url(site) if policy.can_print_labels(current_user) else None,
         may_check_in=policy.can_check_in(current_user, site, assigned_site_ids=assigned),
         action=ActionForm(),

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit, uow
+from app import audit, links, uow
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.auth import routes as auth_routes
@@ -308,16 +308,29 @@ def _image(body: bytes, mimetype: str) -> Response:
     return response
 
 
+def _no_public_address() -> Response:
+    """No BASE_URL and no trusted host: no QR code rather than one for whatever Host came."""
+    message = _(
+        "Set BASE_URL (or TRUSTED_HOSTS) to the address the phones open: QR codes are "
+        "never made from the address a request happened to carry."
+    )
+    response = Response(message, status=409, mimetype="text/plain")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/sites/<int:site_id>/qr.svg")
 def qr_svg(site_id: int):
     """The site's QR code as SVG."""
-    return _image(qr.qr_svg(svc.qr_url(_qr_site(site_id))), "image/svg+xml")
+    url = svc.qr_url(_qr_site(site_id))
+    return _image(qr.qr_svg(url), "image/svg+xml") if url else _no_public_address()
 
 
 @bp.get("/sites/<int:site_id>/qr.png")
 def qr_png(site_id: int):
     """The site's QR code as PNG."""
-    return _image(qr.qr_png(svc.qr_url(_qr_site(site_id))), "image/png")
+    url = svc.qr_url(_qr_site(site_id))
+    return _image(qr.qr_png(url), "image/png") if url else _no_public_address()
 
 
 @bp.post("/sites/<int:site_id>/qr/rotate")
@@ -343,7 +356,7 @@ def labels_sheet():
         if ids
         else []
     )
-    return render_template("sites/labels.html", sites=chosen)
+    return render_template("sites/labels.html", sites=chosen, public_base=links.public_base_url())
 
 
 # ---------------------------------------------------------------- scanning and check-in

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import ClassVar
 
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
-from app import audit
+from app import audit, links
 from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
@@ -358,10 +358,10 @@ def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
 # ---------------------------------------------------------------- QR codes
 
 
-def qr_url(site: Site) -> str:
-    """The URL in the site's QR code: BASE_URL (or this request's host) + /s/<token>."""
-    base = current_app.config.get("BASE_URL") or request.host_url
-    return f"{base.rstrip('/')}/s/{site.qr_token}"
+def qr_url(site: Site) -> str | None:
+    """The URL in the site's QR code: the public address (BASE_URL, or a trusted host) +
+    /s/<token>; None when neither is set (never the Host the request happened to carry)."""
+    return links.public_url(f"/s/{site.qr_token}")
 
 
 def rotate_qr_token(site: Site, *, actor: User) -> None:
