@@ -120,3 +120,27 @@ def test_admin_site_page_shows_equipment_people_and_the_qr_code(page):
     page.locator("form.form button[type=submit]").click()
     expect(page.get_by_role("alert").first).to_be_visible()
     shot(page, "zh-admin-site-new-errors")
+
+
+def test_label_ticks_survive_searching_and_all_ticked_sites_are_printed(page):
+    """Tick a site, filter the list (htmx replaces it), tick more: every tick is printed."""
+    page.goto(page.base_url + "/login?lang=en")
+    sign_in(page, "admin", "en")
+    page.goto(page.base_url + "/sites")
+    page.get_by_label("Print a label for TPE-0001").check()
+    search = page.get_by_label("Search code, name or address")
+    search.fill("NTP")
+    expect(page.get_by_label("Print a label for TPE-0001")).to_have_count(0)
+    page.get_by_label("Print a label for NTP-0001").check()
+    page.get_by_label("Print a label for NTP-0002").check()
+    search.fill("TPE-000")
+    expect(page.get_by_label("Print a label for NTP-0001")).to_have_count(0)
+    expect(page.get_by_label("Print a label for TPE-0001")).to_be_checked()
+    expect(page.get_by_label("Print a label for TPE-0002")).not_to_be_checked()
+    expect(page.locator("[data-label-count]")).to_have_text("(3)")
+    shot(page, "en-admin-sites-ticked")
+    page.get_by_role("button", name=re.compile("Print QR labels for the ticked sites")).click()
+    expect(page).to_have_url(re.compile(r"/sites/labels\?"))
+    expect(page.locator(".label")).to_have_count(3)
+    for code in ("TPE-0001", "NTP-0001", "NTP-0002"):
+        expect(page.locator(".label", has_text=code)).to_have_count(1)
