@@ -89,6 +89,7 @@ def site_card(site_id: int):
         "main/site.html",
         site=site,
         just_checked_in=just_checked_in,
+        location_retry=site_services.takes_location(just_checked_in),
         last_check_in=site_services.last_check_in(site, current_user),
         due=site_services.equipment_due(site, on=today),
         today=today,

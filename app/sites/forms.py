@@ -244,6 +244,14 @@ class CheckInForm(Form):
         }
 
 
+class CheckInLocationForm(Form):
+    """The location sent again (after allowing it) for a check-in made without one."""
+
+    latitude = ReadingField()
+    longitude = ReadingField()
+    accuracy = ReadingField()
+
+
 class SiteUsersForm(Form):
     user_id = IdListField()  # the ticked people
 

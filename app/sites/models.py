@@ -27,6 +27,8 @@ VERDICTS = ("on_site", "off_site", "no_fix")
 #: How a check-in was made, decided by the server from the route it came through: "qr" only
 #: by the scanned label URL /s/<token>, "code" by the site code typed in the app.
 CHECK_IN_METHODS = ("qr", "code")
+#: A check-in made without a location takes one sent again this long after it arrived.
+LOCATION_RETRY_MINUTES = 15
 #: A device clock this far from the server's is flagged on the check-in.
 CLOCK_SKEW_LIMIT_S = 5 * 60
 

@@ -28,6 +28,7 @@ from app.sites.forms import (
     VERDICT_LABELS,
     BulkAssignForm,
     CheckInForm,
+    CheckInLocationForm,
     ClientForm,
     EquipmentForm,
     SiteCodeForm,
@@ -439,6 +440,28 @@ def code_check_in(site_id: int):
     site = db.get_or_404(Site, site_id)
     authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
     return _record_check_in(site, "code")
+
+
+@bp.post("/check-ins/<uuid>/location")
+def check_in_location(uuid: str):
+    """Try again: the location for one's own check-in recorded without one."""
+    record = svc.check_in_by_uuid(uuid[:36])
+    if record is None:
+        abort(404)
+    authorize_hidden(
+        policy.can_add_check_in_location(current_user, record), target=f"check_in:{record.id}"
+    )
+    form = CheckInLocationForm()
+    return uow.action(
+        lambda: svc.add_check_in_location(
+            record,
+            latitude=form.latitude.data,
+            longitude=form.longitude.data,
+            accuracy_m=form.accuracy.data,
+        ),
+        form=form,
+        back=url_for("main.site_card", site_id=record.site_id, check_in=record.uuid),
+    )
 
 
 @bp.route("/scan", methods=["GET"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 from flask import g, has_request_context
@@ -22,6 +22,7 @@ from app.sites import geo
 from app.sites.models import (
     CHECK_IN_METHODS,
     CLOCK_SKEW_LIMIT_S,
+    LOCATION_RETRY_MINUTES,
     CheckIn,
     Client,
     Equipment,
@@ -72,6 +73,19 @@ class RegistryError(DomainError):
 
     def __init__(self, field: str, key: str, *, keep_record: bool = False):
         super().__init__(key, field=field, keep_record=keep_record)
+
+
+class CheckInLocationError(DomainError):
+    """A location sent again for a check-in that cannot take one."""
+
+    messages: ClassVar = {
+        "has_location": _l("This check-in already has a location."),
+        "too_late": _l("This check-in is too old to add a location. Check in again."),
+        "no_location": _l(
+            "Still no location from your phone. Allow it as shown and try again; the check-in "
+            "is kept without location."
+        ),
+    }
 
 
 class CheckInConflict(DomainError):
@@ -456,6 +470,48 @@ def record_check_in(
     return check_in
 
 
+def add_check_in_location(
+    check_in: CheckIn,
+    *,
+    latitude: float | None,
+    longitude: float | None,
+    accuracy_m: float | None,
+) -> CheckIn:
+    """The location for a check-in recorded without one (the guard allowed it and tried
+    again), within LOCATION_RETRY_MINUTES; like the first, it is the device's claim."""
+    if check_in.verdict != "no_fix" or check_in.latitude is not None:
+        raise CheckInLocationError("has_location")
+    if not takes_location(check_in):
+        raise CheckInLocationError("too_late")
+    site = check_in.site
+    verdict, distance = geo.verdict(
+        site_lat=site.latitude,
+        site_lon=site.longitude,
+        geofence_m=site.geofence_m,
+        lat=latitude,
+        lon=longitude,
+        accuracy_m=accuracy_m,
+    )
+    if latitude is None or longitude is None:
+        raise CheckInLocationError("no_location")
+    check_in.latitude, check_in.longitude, check_in.accuracy_m = latitude, longitude, accuracy_m
+    check_in.distance_m = round(distance, 1) if distance is not None else None
+    check_in.verdict = verdict
+    db.session.flush()
+    return check_in
+
+
+def takes_location(check_in: CheckIn | None) -> bool:
+    """A check-in made without a location that can still be given one (the card offers to
+    try again)."""
+    return (
+        check_in is not None
+        and check_in.verdict == "no_fix"
+        and check_in.latitude is None
+        and utcnow() - check_in.received_at <= timedelta(minutes=LOCATION_RETRY_MINUTES)
+    )
+
+
 def check_ins_query(user) -> Select:
     """Check-ins the user may see: his own (guard), his sites' (supervisor), all (manager)."""
     stmt = select(CheckIn)
@@ -501,6 +557,10 @@ def list_check_ins(
         skewed = func.abs(CheckIn.clock_skew_s) > CLOCK_SKEW_LIMIT_S
         stmt = stmt.where(or_(CheckIn.verdict != "on_site", skewed))
     return paginate(stmt.order_by(CheckIn.received_at.desc()), page=page, per_page=per_page)
+
+
+def check_in_by_uuid(uuid: str) -> CheckIn | None:
+    return db.session.scalar(select(CheckIn).where(CheckIn.uuid == uuid))
 
 
 def own_check_in(user: User, uuid: str) -> CheckIn | None:

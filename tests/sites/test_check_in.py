@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -267,3 +268,59 @@ def test_history_flags_a_wrong_clock_even_on_site(client, world, login, make_use
     login(make_user("manager"))
     flagged = client.get("/check-ins?flagged=1&lang=en").text
     assert "1 check-in" in flagged and "Clock off" in flagged
+
+
+def test_without_location_the_card_explains_how_to_allow_it_and_offers_to_try_again(
+    client, world, login
+):
+    login(world["guard"])
+    response = post_check_in(client, world["site"])
+    record = db.session.scalar(select(CheckIn))
+    assert record.verdict == "no_fix"  # the check-in is recorded all the same
+    card = client.get(response.headers["Location"] + "&lang=en").text
+    assert "Chrome on Android:" in card and "Safari on iPhone:" in card
+    assert f'action="/check-ins/{record.uuid}/location"' in card and "Try again" in card
+    again = client.post(
+        f"/check-ins/{record.uuid}/location",
+        data={"latitude": "25.0331", "longitude": "121.5655", "accuracy": "12"},
+    )
+    assert again.status_code == 303
+    assert again.headers["Location"] == f"/sites/{world['site'].id}?check_in={record.uuid}"
+    db.session.refresh(record)
+    assert record.verdict == "on_site" and record.distance_m < 20
+    card = client.get(again.headers["Location"] + "&lang=en").text
+    assert "Chrome on Android:" not in card and "On site" in card
+    assert len(db.session.scalars(select(CheckIn)).all()) == 1
+
+
+def test_trying_again_is_only_for_ones_own_recent_check_in_without_location(
+    app, client, world, login, make_user
+):
+    login(world["guard"])
+    post_check_in(client, world["site"])
+    record = db.session.scalar(select(CheckIn))
+    empty = client.post(f"/check-ins/{record.uuid}/location?lang=en", follow_redirects=True)
+    assert "Still no location from your phone" in empty.text
+    record.received_at -= timedelta(minutes=20)
+    db.session.commit()
+    late = client.post(
+        f"/check-ins/{record.uuid}/location?lang=en",
+        data={"latitude": "25.0331", "longitude": "121.5655", "accuracy": "12"},
+        follow_redirects=True,
+    )
+    assert "too old to add a location" in late.text and "data-location-retry" not in late.text
+    db.session.refresh(record)
+    assert record.latitude is None
+    colleague = make_user("guard")
+    factories.assign(colleague, world["site"])
+    db.session.commit()
+    phone = app.test_client()
+    login(colleague, test_client=phone)
+    record.received_at = record.received_at + timedelta(minutes=20)
+    db.session.commit()
+    theirs = phone.post(
+        f"/check-ins/{record.uuid}/location", data={"latitude": "25.0", "longitude": "121.5"}
+    )
+    assert theirs.status_code == 404 and ("check_in.access", "denied") in actions()
+    db.session.refresh(record)
+    assert record.latitude is None
