@@ -282,7 +282,7 @@ def test_an_arrival_recorded_by_hand_needs_the_guards_qr_scan_in_the_alarms_wind
     db.session.add(alarm)
     db.session.commit()
     login(crew["supervisor"])
-    refused = client.post(f"/alarms/{alarm.id}/arrive", follow_redirects=True)
+    refused = client.post(f"/alarms/{alarm.id}/arrive?lang=en", follow_redirects=True)
     assert "scanning the QR code on the site label" in refused.text
     db.session.refresh(alarm)
     assert alarm.arrived_at is None
