@@ -430,6 +430,7 @@ def _session_id(user) -> int:
 @pytest.mark.parametrize(("endpoint", "n"), CASES)
 def test_permission_table(app, client, make_user, login, endpoint, n, role):
     entry = entries(endpoint)[n]
+    app.config["BASE_URL"] = "http://localhost"  # QR images are made only with a public address
     world = build_world(make_user, role)
     target = make_user("guard")
     login(target, test_client=app.test_client())
