@@ -14,13 +14,24 @@ export FLASK_APP := app
 JOBS_BESIDE := $(BIN)/flask jobs run & jobs=$$!; \
 	trap 'kill $$jobs 2>/dev/null; wait $$jobs 2>/dev/null' EXIT INT TERM;
 
+# QR codes, labels and mailed links are made from BASE_URL (never from a request's Host):
+# the local run sets one that works, the phone's address of this computer with HTTPS=1.
+# Give your own with `make run BASE_URL=https://...`.
+LAN_ADDRESS = $(shell $(PYTHON) -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("192.0.2.1", 9)); print(s.getsockname()[0])' 2>/dev/null || echo 127.0.0.1)
+ifeq ($(HTTPS),1)
+BASE_URL ?= https://$(LAN_ADDRESS):$(PORT)
+else
+BASE_URL ?= http://$(HOST):$(PORT)
+endif
+
 run: setup db
 ifeq ($(HTTPS),1)
 	$(BIN)/python scripts/dev_cert.py instance
-	$(JOBS_BESIDE) SECURE_COOKIES=1 $(BIN)/flask run --host 0.0.0.0 --port $(PORT) \
-		--cert instance/dev-cert.pem --key instance/dev-key.pem
+	@echo "Open $(BASE_URL) (BASE_URL, put into QR codes and labels)"
+	export BASE_URL='$(BASE_URL)'; $(JOBS_BESIDE) SECURE_COOKIES=1 $(BIN)/flask run \
+		--host 0.0.0.0 --port $(PORT) --cert instance/dev-cert.pem --key instance/dev-key.pem
 else
-	$(JOBS_BESIDE) $(BIN)/flask run --host $(HOST) --port $(PORT)
+	export BASE_URL='$(BASE_URL)'; $(JOBS_BESIDE) $(BIN)/flask run --host $(HOST) --port $(PORT)
 endif
 
 # One pytest worker per CPU (WORKERS=0: one process), each with its own database; idle workers

@@ -603,7 +603,7 @@ class _Loader:
             "uuid": self.uuid(),
             "site_id": site.id,
             "user_id": user_id,
-            "method": "qr" if rng.random() > 0.05 else "manual",
+            "method": "qr" if rng.random() > 0.05 else "code",
             "scanned_at": scanned,
             "received_at": at,
             "latitude": None if verdict == "no_fix" else site.latitude + rng.uniform(-0.001, 0.001),

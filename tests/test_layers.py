@@ -37,6 +37,7 @@ LAYERS: list[set[str]] = [
     {"audit"},
     {
         "security",
+        "links",
         "errors",
         "request_log",
         "static_files",

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.incidents.models import AlarmResponse
 from app.inspections.models import Answer
 from app.maintenance.models import RepairTicket
-from app.sites.models import Equipment
+from app.sites.models import CheckIn, Equipment
 from tests import factories
 
 ANONYMOUS = "anonymous"
@@ -41,7 +41,7 @@ class Entry:
     method: str
     #: May name {target} (another user), {target_session}, {own_session}, {site} (assigned to
     #: the acting guard or supervisor), {other_site} (not assigned), {token}, {other_token},
-    #: {client}, {equipment}, {uuid} (a fresh one).
+    #: {client}, {equipment}, {uuid} (a fresh one), {check_in} (another's, without location).
     path: str
     allowed: frozenset
     data: tuple = ()
@@ -138,6 +138,30 @@ TABLE: dict[str, Entry] = {
             hidden=True,
         ),
     ],
+    "sites.code_check_in_page": [
+        Entry("GET", "/sites/{site}/check-in", FIELD | {"manager"}, hidden=True),
+        Entry("GET", "/sites/{other_site}/check-in", frozenset(["manager"]), hidden=True),
+    ],
+    "sites.code_check_in": [
+        Entry(
+            "POST",
+            "/sites/{site}/check-in",
+            FIELD | {"manager"},
+            (("uuid", "{uuid}"),),
+            hidden=True,
+        ),
+        Entry(
+            "POST",
+            "/sites/{other_site}/check-in",
+            frozenset(["manager"]),
+            (("uuid", "{uuid}"),),
+            hidden=True,
+        ),
+    ],
+    # One's own check-in only (tests/sites/test_check_in.py): another's does not exist.
+    "sites.check_in_location": Entry(
+        "POST", "/check-ins/{check_in}/location", NOBODY, (("latitude", "25"),), hidden=True
+    ),
     "sites.scanner": Entry("GET", "/scan", FIELD | {"manager"}),
     "sites.scan_code": Entry("POST", "/scan/code", FIELD | {"manager"}, (("code", "NOPE-1"),)),
     "sites.check_ins": Entry("GET", "/check-ins", FIELD | {"manager"}),
@@ -363,6 +387,10 @@ def build_world(make_user, role: str | None) -> dict:
         uuid=new_uuid(), site_id=site.id, problem="broken", reported_by_id=inspector.id
     )
     db.session.add(ticket)
+    check_in = CheckIn(
+        uuid=new_uuid(), site_id=site.id, user_id=inspector.id, method="qr", verdict="no_fix"
+    )
+    db.session.add(check_in)
     db.session.commit()
     return {
         "briefing": briefing.id,
@@ -381,6 +409,7 @@ def build_world(make_user, role: str | None) -> dict:
         "other_token": other.qr_token,
         "client": site.client_id,
         "equipment": equipment.id,
+        "check_in": check_in.uuid,
         "site_obj": site,
     }
 
@@ -401,6 +430,7 @@ def _session_id(user) -> int:
 @pytest.mark.parametrize(("endpoint", "n"), CASES)
 def test_permission_table(app, client, make_user, login, endpoint, n, role):
     entry = entries(endpoint)[n]
+    app.config["BASE_URL"] = "http://localhost"  # QR images are made only with a public address
     world = build_world(make_user, role)
     target = make_user("guard")
     login(target, test_client=app.test_client())
@@ -452,7 +482,8 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
         ("incident", "foreign_incident", "alarm", "ticket", "briefing", "briefing_file"), 1
     )
     placeholders |= dict.fromkeys(
-        ("token", "other_token", "uuid", "draft", "submitted", "foreign", "photo"), "x"
+        ("token", "other_token", "uuid", "draft", "submitted", "foreign", "photo", "check_in"),
+        "x",
     )
     path = entry.path.format(**placeholders)
     for headers in (

@@ -42,6 +42,10 @@ PAGES = {
         (role, "GET", lambda w: f"/s/{w.sites[0].qr_token}", False)
         for role in ("guard", "supervisor")
     ],
+    "code_check_in_page": [
+        (role, "GET", lambda w: f"/sites/{w.sites[0].id}/check-in", False)
+        for role in ("guard", "supervisor")
+    ],
     "inspection_run": [("supervisor", "GET", lambda w: f"/inspections/{_draft(w).uuid}", False)],
     "answer_save": [
         (

@@ -116,6 +116,11 @@ def can_print_labels(user) -> bool:
     return _role(user) in REGISTRY_READERS
 
 
+def can_add_check_in_location(user, check_in) -> bool:
+    """Send the location again for a check-in made without one: only its own maker."""
+    return _role(user) is not None and check_in.user_id == user.id
+
+
 def can_view_check_ins(user) -> bool:
     """Check-in history: a guard his own, a supervisor his sites', a manager all."""
     return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)

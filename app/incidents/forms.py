@@ -141,7 +141,7 @@ class DispatchForm(Form):
 
 
 class ArriveForm(Form):
-    """Arrival recorded by hand: nothing to type."""
+    """Arrival recorded by a supervisor from the guard's QR scan: nothing to type."""
 
 
 class UpdateForm(Form):

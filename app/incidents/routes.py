@@ -349,7 +349,7 @@ def _dispatch(alarm: AlarmResponse, form: DispatchForm) -> None:
 #: step -> its form, and what it records (now).
 STEPS = {
     "dispatch": (DispatchForm, _dispatch),
-    "arrive": (ArriveForm, lambda alarm, form: svc.arrive(alarm, user=current_user, at=utcnow())),
+    "arrive": (ArriveForm, lambda alarm, form: svc.arrive_from_scan(alarm, user=current_user)),
     "clear": (
         ClearForm,
         lambda alarm, form: svc.clear(

@@ -41,6 +41,10 @@ class IncidentError(DomainError):
         "already_cleared": _l("This alarm has already been cleared."),
         "out_of_order": _l("That time is before the previous step."),
         "guard_elsewhere": _l("This guard does not serve that site."),
+        "scan_required": _l(
+            "No QR scan at this site since the alarm. The guard records his arrival by "
+            "scanning the QR code on the site label (a typed site code does not count)."
+        ),
     }
 
 
@@ -251,17 +255,65 @@ def dispatch(alarm: AlarmResponse, *, user, guard_id: int, at: datetime) -> None
     )
 
 
-def arrive(alarm: AlarmResponse, *, user, at: datetime, check_in: CheckIn | None = None) -> None:
-    """The guard is on site (by his QR check-in, or recorded by hand)."""
-    _step(alarm, "arrived_at", at, before="dispatched_at" if alarm.dispatched_at else "received_at")
-    alarm.arrival_check_in_id = check_in.id if check_in else None
+def _is_arrival_scan(alarm: AlarmResponse, check_in: CheckIn) -> bool:
+    """A check-in proves arrival only if it came through the label's URL (method "qr", set by
+    the server), at the alarm's site, inside the alarm's window: after the dispatch (or the
+    alarm, if nobody was sent) and before it was cleared, by the guard sent if there is one."""
+    start = alarm.dispatched_at or alarm.received_at
+    return (
+        check_in.method == "qr"
+        and check_in.site_id == alarm.site_id
+        and check_in.received_at >= start
+        and (alarm.cleared_at is None or check_in.received_at <= alarm.cleared_at)
+        and (alarm.guard_id is None or check_in.user_id == alarm.guard_id)
+    )
+
+
+def arrive(alarm: AlarmResponse, *, user, check_in: CheckIn | None) -> None:
+    """The guard is on site: only ever by his QR check-in at the site in the alarm's window
+    (recorded when he scans, or by a supervisor from that scan); the arrival is its time."""
+    if check_in is None or not _is_arrival_scan(alarm, check_in):
+        raise IncidentError("scan_required")
+    _step(
+        alarm,
+        "arrived_at",
+        check_in.received_at,
+        before="dispatched_at" if alarm.dispatched_at else "received_at",
+    )
+    alarm.arrival_check_in_id = check_in.id
     db.session.flush()
     audit.record(
         "alarm.arrived",
         actor=user,
         target=f"alarm:{alarm.id}",
-        detail={"by_scan": check_in is not None},
+        detail={"by_scan": True, "check_in": check_in.id},
     )
+
+
+def arrival_scan(alarm: AlarmResponse) -> CheckIn | None:
+    """The first QR check-in that proves the alarm's arrival, if there is one."""
+    start = alarm.dispatched_at or alarm.received_at
+    stmt = select(CheckIn).where(
+        CheckIn.site_id == alarm.site_id,
+        CheckIn.method == "qr",
+        CheckIn.received_at >= start,
+        CheckIn.received_at <= (alarm.cleared_at or utcnow()),
+    )
+    if alarm.guard_id is not None:
+        stmt = stmt.where(CheckIn.user_id == alarm.guard_id)
+    return db.session.scalar(stmt.order_by(CheckIn.received_at).limit(1))
+
+
+def arrive_from_scan(alarm: AlarmResponse, *, user) -> None:
+    """A supervisor records the arrival from the guard's QR scan (refused without one)."""
+    if alarm.cleared_at is not None:
+        raise IncidentError("already_cleared")
+    if alarm.arrived_at is not None:
+        raise IncidentError("already_recorded")
+    check_in = arrival_scan(alarm)
+    if check_in is not None and alarm.guard_id is None:
+        dispatch(alarm, user=user, guard_id=check_in.user_id, at=check_in.received_at)
+    arrive(alarm, user=user, check_in=check_in)
 
 
 def clear(
@@ -290,14 +342,10 @@ def clear(
     audit.record("alarm.cleared", actor=user, target=f"alarm:{alarm.id}", detail={"cause": cause})
 
 
-def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
-    """A guard's QR scan at a site with a running alarm he was sent to records his arrival.
-
-    Only a scan of the label (not a typed code) that is not placed off site counts.
-    """
-    if check_in.method != "qr" or check_in.verdict == "off_site":
-        return None
-    alarm = db.session.scalar(
+def _running_alarm_for(check_in: CheckIn, user) -> AlarmResponse | None:
+    """The newest running alarm without arrival at the check-in's site that the user was sent
+    to (or that nobody was sent to yet)."""
+    return db.session.scalar(
         select(AlarmResponse)
         .where(
             AlarmResponse.site_id == check_in.site_id,
@@ -308,12 +356,23 @@ def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
         .order_by(AlarmResponse.received_at.desc())
         .limit(1)
     )
+
+
+def arrival_by_check_in(check_in: CheckIn, *, user) -> AlarmResponse | None:
+    """A guard's QR scan at a site with a running alarm he was sent to records his arrival.
+
+    Only a check-in through the label's URL (not a typed code) whose reported location is not
+    off site counts.
+    """
+    if check_in.method != "qr" or check_in.verdict == "off_site":
+        return None
+    alarm = _running_alarm_for(check_in, user)
     if alarm is None or check_in.received_at < alarm.received_at:
         return None
     try:
         if alarm.guard_id is None:
             dispatch(alarm, user=user, guard_id=user.id, at=check_in.received_at)
-        arrive(alarm, user=user, at=check_in.received_at, check_in=check_in)
+        arrive(alarm, user=user, check_in=check_in)
     except IncidentError:
         return None  # a late-arriving queued check-in older than the dispatch: not an arrival
     return alarm
@@ -343,6 +402,11 @@ def _arrival_follow_up(check_in: CheckIn, user):
     """A check-in's follow-up: the arrival of an alarm response it records, if any."""
     if arrival_by_check_in(check_in, user=user) is not None:
         return _l("Arrival recorded for the alarm response.")
+    if check_in.method != "qr" and _running_alarm_for(check_in, user) is not None:
+        return _l(
+            "Your arrival for the alarm is not recorded by a typed code: scan the QR code on "
+            "the site label."
+        )
     return None
 
 

@@ -89,6 +89,7 @@ def site_card(site_id: int):
         "main/site.html",
         site=site,
         just_checked_in=just_checked_in,
+        location_retry=site_services.takes_location(just_checked_in),
         last_check_in=site_services.last_check_in(site, current_user),
         due=site_services.equipment_due(site, on=today),
         today=today,
@@ -97,6 +98,7 @@ def site_card(site_id: int):
         if policy.can_edit_registry(current_user)
         else [],
         assigned_ids=site_services.site_user_ids(site),
+        show_qr=policy.can_print_labels(current_user),
         qr_url=site_services.qr_url(site) if policy.can_print_labels(current_user) else None,
         may_check_in=policy.can_check_in(current_user, site, assigned_site_ids=assigned),
         action=ActionForm(),

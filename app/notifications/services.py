@@ -19,6 +19,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
+from app import links
 from app.auth import policy
 from app.auth.models import User
 from app.db import utcnow
@@ -205,7 +206,8 @@ def _smtp(url: str) -> smtplib.SMTP:
 def _mail(note: Notification, user: User) -> EmailMessage:
     with force_locale(user.locale or "zh_Hant_TW"):
         text = message(note)
-    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    # BASE_URL only: the jobs runner has no request (and a request's Host is never used).
+    base = links.public_base_url() or ""
     mail = EmailMessage()
     mail["From"] = current_app.config.get("MAIL_FROM") or "guardpost@localhost"
     mail["To"] = user.email

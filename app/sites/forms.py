@@ -224,25 +224,32 @@ class DeviceTimeField(ReadingField):
 
 
 class CheckInForm(Form):
-    """Sent by the scan page: a device uuid, the device clock and, if granted, a location."""
+    """Sent by the check-in page: a device uuid, the device clock and, if granted, the
+    reported location. How the check-in was made is not in it: the route decides that."""
 
     uuid = UUIDField(validators=[DataRequired()])
     scanned_at = DeviceTimeField()
     latitude = ReadingField()
     longitude = ReadingField()
     accuracy = ReadingField()
-    method = HiddenField(default="qr")
 
     def values(self) -> dict:
-        """What record_check_in() takes besides the site and the user."""
+        """What record_check_in() takes besides the site, the user and the method."""
         return {
             "uuid": self.uuid.data,
-            "method": "manual" if self.method.data == "manual" else "qr",
             "scanned_at": self.scanned_at.data,
             "latitude": self.latitude.data,
             "longitude": self.longitude.data,
             "accuracy_m": self.accuracy.data,
         }
+
+
+class CheckInLocationForm(Form):
+    """The location sent again (after allowing it) for a check-in made without one."""
+
+    latitude = ReadingField()
+    longitude = ReadingField()
+    accuracy = ReadingField()
 
 
 class SiteUsersForm(Form):

@@ -24,6 +24,11 @@ EQUIPMENT_KINDS = (
 )
 EQUIPMENT_STATUSES = ("ok", "fault", "under_repair", "retired")
 VERDICTS = ("on_site", "off_site", "no_fix")
+#: How a check-in was made, decided by the server from the route it came through: "qr" only
+#: by the scanned label URL /s/<token>, "code" by the site code typed in the app.
+CHECK_IN_METHODS = ("qr", "code")
+#: A check-in made without a location takes one sent again this long after it arrived.
+LOCATION_RETRY_MINUTES = 15
 #: A device clock this far from the server's is flagged on the check-in.
 CLOCK_SKEW_LIMIT_S = 5 * 60
 
@@ -155,12 +160,17 @@ class Equipment(TimestampMixin, Base):
 
 
 class CheckIn(Base):
-    """A user reached a site: scanned its QR code (or typed its code) with the phone."""
+    """A user reached a site: scanned its QR code (or typed its code) with the phone.
+
+    The position fields are the device's claim (what the browser reported), not a verified
+    location: pages call them the "reported location". Only the method is the server's own
+    finding (the route the check-in came through).
+    """
 
     __tablename__ = "check_in"
     __table_args__ = (
         CheckConstraint("verdict IN ('on_site', 'off_site', 'no_fix')", name="verdict"),
-        CheckConstraint("method IN ('qr', 'manual')", name="method"),
+        CheckConstraint("method IN ('qr', 'code')", name="method"),
         # One's own check-ins newest first (the guard's list, the alarm arrival lookup).
         Index("ix_check_in_user_id_received_at", "user_id", "received_at"),
         # The user's last check-in at a site (site card, inspection start), a site's list.
@@ -172,19 +182,21 @@ class CheckIn(Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
-    #: "qr" (scanned) or "manual" (typed the site code).
+    #: "qr" (came through the label's URL /s/<token>) or "code" (typed the site code): set by
+    #: the server from the route, never taken from the client.
     method: Mapped[str] = mapped_column(String(10), default="qr")
     #: The device's clock at the scan (as the device reported it).
     scanned_at: Mapped[datetime | None]
     #: The server's clock when the check-in arrived.
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: The reported location: the device's claim (the browser's geolocation), unverified.
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     #: The browser's reported accuracy radius in metres.
     accuracy_m: Mapped[float | None]
-    #: Distance from the site's coordinates in metres, when both are known.
+    #: Distance of the reported location from the site's coordinates in metres.
     distance_m: Mapped[float | None]
-    #: on_site, off_site or no_fix.
+    #: on_site, off_site or no_fix, judged from the reported location (so also a claim).
     verdict: Mapped[str] = mapped_column(String(10))
     #: Device clock minus server clock at arrival, in seconds (null without a device time).
     clock_skew_s: Mapped[int | None]

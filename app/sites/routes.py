@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from app import audit, uow
+from app import audit, links, uow
 from app.args import int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.auth import routes as auth_routes
@@ -28,6 +28,7 @@ from app.sites.forms import (
     VERDICT_LABELS,
     BulkAssignForm,
     CheckInForm,
+    CheckInLocationForm,
     ClientForm,
     EquipmentForm,
     SiteCodeForm,
@@ -308,16 +309,29 @@ def _image(body: bytes, mimetype: str) -> Response:
     return response
 
 
+def _no_public_address() -> Response:
+    """No BASE_URL and no trusted host: no QR code rather than one for whatever Host came."""
+    message = _(
+        "Set BASE_URL (or TRUSTED_HOSTS) to the address the phones open: QR codes are "
+        "never made from the address a request happened to carry."
+    )
+    response = Response(message, status=409, mimetype="text/plain")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/sites/<int:site_id>/qr.svg")
 def qr_svg(site_id: int):
     """The site's QR code as SVG."""
-    return _image(qr.qr_svg(svc.qr_url(_qr_site(site_id))), "image/svg+xml")
+    url = svc.qr_url(_qr_site(site_id))
+    return _image(qr.qr_svg(url), "image/svg+xml") if url else _no_public_address()
 
 
 @bp.get("/sites/<int:site_id>/qr.png")
 def qr_png(site_id: int):
     """The site's QR code as PNG."""
-    return _image(qr.qr_png(svc.qr_url(_qr_site(site_id))), "image/png")
+    url = svc.qr_url(_qr_site(site_id))
+    return _image(qr.qr_png(url), "image/png") if url else _no_public_address()
 
 
 @bp.post("/sites/<int:site_id>/qr/rotate")
@@ -343,7 +357,7 @@ def labels_sheet():
         if ids
         else []
     )
-    return render_template("sites/labels.html", sites=chosen)
+    return render_template("sites/labels.html", sites=chosen, public_base=links.public_base_url())
 
 
 # ---------------------------------------------------------------- scanning and check-in
@@ -368,31 +382,28 @@ def scan_landing(token: str):
     if not _can_check_in(site):
         uow.commit(_denied_scan(site))
         abort(404)
-    form = CheckInForm(
-        uuid=str(uuid_lib.uuid4()), method="manual" if request.args.get("via") == "code" else "qr"
-    )
-    return render_template("sites/check_in.html", site=site, form=form, token=token)
+    return _check_in_page(site, url_for("sites.check_in", token=token))
 
 
-def _check_in(site: Site, form: CheckInForm):
+def _check_in_page(site: Site, action: str) -> str:
+    form = CheckInForm(uuid=str(uuid_lib.uuid4()))
+    return render_template("sites/check_in.html", site=site, form=form, action=action)
+
+
+def _check_in(site: Site, form: CheckInForm, method: str):
     """The check-in (idempotent by the device's uuid) and what other features follow it up
     with (an alarm response's arrival): the record and the messages for the user."""
     record = uow.retry_after_conflict(
-        lambda: svc.record_check_in(site, user=current_user, **form.values())
+        lambda: svc.record_check_in(site, user=current_user, method=method, **form.values())
     )
     return record, svc.follow_up_check_in(record, user=current_user)
 
 
-@bp.post("/s/<token>/check-in")
-def check_in(token: str):
-    """Record the check-in and open the site card."""
-    site, _retired = svc.find_site_by_token(token)
-    if site is None:
-        abort(404)
-    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
+def _record_check_in(site: Site, method: str):
+    """Record the check-in made by `method` (the route's, never the client's); the site card."""
     form = CheckInForm()
     return uow.run(
-        lambda: _check_in(site, form),
+        lambda: _check_in(site, form, method),
         form=form,
         then=lambda done: uow.see_other(
             url_for("main.site_card", site_id=site.id, check_in=done[0].uuid),
@@ -400,6 +411,56 @@ def check_in(token: str):
             uuid=done[0].uuid,
         ),
         refused=lambda exc: uow.refusal_json(exc) if uow.wants_json() else abort(exc.status),
+    )
+
+
+@bp.post("/s/<token>/check-in")
+def check_in(token: str):
+    """A check-in through the label's URL: the only way to a "qr" check-in."""
+    site, _retired = svc.find_site_by_token(token)
+    if site is None:
+        abort(404)
+    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
+    return _record_check_in(site, "qr")
+
+
+@bp.get("/sites/<int:site_id>/check-in")
+def code_check_in_page(site_id: int):
+    """The check-in page reached by the typed site code (or the site card): no QR token."""
+    site = db.get_or_404(Site, site_id)
+    if not _can_check_in(site):
+        uow.commit(_denied_scan(site))
+        abort(404)
+    return _check_in_page(site, url_for("sites.code_check_in", site_id=site.id))
+
+
+@bp.post("/sites/<int:site_id>/check-in")
+def code_check_in(site_id: int):
+    """A check-in without the label's URL: recorded as "code", never as a scan."""
+    site = db.get_or_404(Site, site_id)
+    authorize_hidden(_can_check_in(site), target=f"site:{site.id}")
+    return _record_check_in(site, "code")
+
+
+@bp.post("/check-ins/<uuid>/location")
+def check_in_location(uuid: str):
+    """Try again: the location for one's own check-in recorded without one."""
+    record = svc.check_in_by_uuid(uuid[:36])
+    if record is None:
+        abort(404)
+    authorize_hidden(
+        policy.can_add_check_in_location(current_user, record), target=f"check_in:{record.id}"
+    )
+    form = CheckInLocationForm()
+    return uow.action(
+        lambda: svc.add_check_in_location(
+            record,
+            latitude=form.latitude.data,
+            longitude=form.longitude.data,
+            accuracy_m=form.accuracy.data,
+        ),
+        form=form,
+        back=url_for("main.site_card", site_id=record.site_id, check_in=record.uuid),
     )
 
 
@@ -428,15 +489,14 @@ def _site_by_code(code: str) -> Site:
 
 @bp.post("/scan/code")
 def scan_code():
-    """Check in by typing the site code printed under the QR code."""
+    """Check in by typing the site code printed under the QR code: on to the site's
+    check-in page by its id (the QR token never leaves the server this way)."""
     authorize(policy.can_scan(current_user))
     form = SiteCodeForm()
     return uow.form_page(
         form,
         lambda: _site_by_code(form.code.data),
-        then=lambda site: uow.see_other(
-            url_for("sites.scan_landing", token=site.qr_token, via="code")
-        ),
+        then=lambda site: uow.see_other(url_for("sites.code_check_in_page", site_id=site.id)),
         page=lambda: render_template("sites/scan.html", form=form),
     )
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
-from flask import current_app, g, has_request_context, request
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select
 
-from app import audit
+from app import audit, links
 from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
@@ -20,7 +20,9 @@ from app.extensions import db
 from app.pagination import Page, paginate
 from app.sites import geo
 from app.sites.models import (
+    CHECK_IN_METHODS,
     CLOCK_SKEW_LIMIT_S,
+    LOCATION_RETRY_MINUTES,
     CheckIn,
     Client,
     Equipment,
@@ -71,6 +73,19 @@ class RegistryError(DomainError):
 
     def __init__(self, field: str, key: str, *, keep_record: bool = False):
         super().__init__(key, field=field, keep_record=keep_record)
+
+
+class CheckInLocationError(DomainError):
+    """A location sent again for a check-in that cannot take one."""
+
+    messages: ClassVar = {
+        "has_location": _l("This check-in already has a location."),
+        "too_late": _l("This check-in is too old to add a location. Check in again."),
+        "no_location": _l(
+            "Still no location from your phone. Allow it as shown and try again; the check-in "
+            "is kept without location."
+        ),
+    }
 
 
 class CheckInConflict(DomainError):
@@ -357,10 +372,10 @@ def bulk_assign(*, actor: User, site_ids: set[int], user_ids: set[int]) -> int:
 # ---------------------------------------------------------------- QR codes
 
 
-def qr_url(site: Site) -> str:
-    """The URL in the site's QR code: BASE_URL (or this request's host) + /s/<token>."""
-    base = current_app.config.get("BASE_URL") or request.host_url
-    return f"{base.rstrip('/')}/s/{site.qr_token}"
+def qr_url(site: Site) -> str | None:
+    """The URL in the site's QR code: the public address (BASE_URL, or a trusted host) +
+    /s/<token>; None when neither is set (never the Host the request happened to carry)."""
+    return links.public_url(f"/s/{site.qr_token}")
 
 
 def rotate_qr_token(site: Site, *, actor: User) -> None:
@@ -415,7 +430,13 @@ def record_check_in(
     longitude: float | None,
     accuracy_m: float | None,
 ) -> CheckIn:
-    """Record that the user reached the site; the same uuid again returns the first record."""
+    """Record that the user reached the site; the same uuid again returns the first record.
+
+    `method` is the route's finding ("qr" through /s/<token>, "code" otherwise); the location
+    is the device's claim and is stored as reported.
+    """
+    if method not in CHECK_IN_METHODS:
+        raise ValueError(f"unknown check-in method {method!r}")
     existing = db.session.scalar(select(CheckIn).where(CheckIn.uuid == uuid))
     if existing is not None:
         if existing.site_id != site.id or existing.user_id != user.id:
@@ -447,6 +468,48 @@ def record_check_in(
     db.session.add(check_in)
     db.session.flush()
     return check_in
+
+
+def add_check_in_location(
+    check_in: CheckIn,
+    *,
+    latitude: float | None,
+    longitude: float | None,
+    accuracy_m: float | None,
+) -> CheckIn:
+    """The location for a check-in recorded without one (the guard allowed it and tried
+    again), within LOCATION_RETRY_MINUTES; like the first, it is the device's claim."""
+    if check_in.verdict != "no_fix" or check_in.latitude is not None:
+        raise CheckInLocationError("has_location")
+    if not takes_location(check_in):
+        raise CheckInLocationError("too_late")
+    site = check_in.site
+    verdict, distance = geo.verdict(
+        site_lat=site.latitude,
+        site_lon=site.longitude,
+        geofence_m=site.geofence_m,
+        lat=latitude,
+        lon=longitude,
+        accuracy_m=accuracy_m,
+    )
+    if latitude is None or longitude is None:
+        raise CheckInLocationError("no_location")
+    check_in.latitude, check_in.longitude, check_in.accuracy_m = latitude, longitude, accuracy_m
+    check_in.distance_m = round(distance, 1) if distance is not None else None
+    check_in.verdict = verdict
+    db.session.flush()
+    return check_in
+
+
+def takes_location(check_in: CheckIn | None) -> bool:
+    """A check-in made without a location that can still be given one (the card offers to
+    try again)."""
+    return (
+        check_in is not None
+        and check_in.verdict == "no_fix"
+        and check_in.latitude is None
+        and utcnow() - check_in.received_at <= timedelta(minutes=LOCATION_RETRY_MINUTES)
+    )
 
 
 def check_ins_query(user) -> Select:
@@ -494,6 +557,10 @@ def list_check_ins(
         skewed = func.abs(CheckIn.clock_skew_s) > CLOCK_SKEW_LIMIT_S
         stmt = stmt.where(or_(CheckIn.verdict != "on_site", skewed))
     return paginate(stmt.order_by(CheckIn.received_at.desc()), page=page, per_page=per_page)
+
+
+def check_in_by_uuid(uuid: str) -> CheckIn | None:
+    return db.session.scalar(select(CheckIn).where(CheckIn.uuid == uuid))
 
 
 def own_check_in(user: User, uuid: str) -> CheckIn | None:

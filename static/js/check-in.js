@@ -41,3 +41,31 @@
   });
   locate();
 })();
+
+/* "Try again" on the site card after a check-in without location: ask for the position once
+   more (the guard has just allowed it) and send it for that check-in. */
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-location-retry]");
+  if (!form) return;
+  var status = form.querySelector("[data-status]");
+  var sending = false;
+
+  function field(name) { return form.querySelector('[name="' + name + '"]'); }
+
+  form.addEventListener("submit", function (event) {
+    if (sending) return;
+    event.preventDefault();
+    if (!navigator.geolocation) { status.textContent = form.dataset.failed; return; }
+    status.textContent = form.dataset.locating;
+    navigator.geolocation.getCurrentPosition(function (position) {
+      field("latitude").value = String(position.coords.latitude);
+      field("longitude").value = String(position.coords.longitude);
+      field("accuracy").value = String(position.coords.accuracy);
+      sending = true;
+      form.submit();
+    }, function () {
+      status.textContent = form.dataset.failed;
+    }, { enableHighAccuracy: true, timeout: 12000, maximumAge: 0 });
+  });
+})();

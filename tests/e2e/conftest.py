@@ -68,7 +68,9 @@ def live_server(app):
     server.block_on_close = False  # its request threads are joined below, with a timeout
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    # QR codes and labels are made from BASE_URL only (never from a request's Host header).
+    app.config["BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app.config["BASE_URL"]
     server.shutdown()
     thread.join(timeout=5)
     # A request still being answered would write into the next test's database (the app and

@@ -6,7 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.sites.models import CheckIn, Site
@@ -120,3 +120,63 @@ def test_admin_site_page_shows_equipment_people_and_the_qr_code(page):
     page.locator("form.form button[type=submit]").click()
     expect(page.get_by_role("alert").first).to_be_visible()
     shot(page, "zh-admin-site-new-errors")
+
+
+def test_label_ticks_survive_searching_and_all_ticked_sites_are_printed(page):
+    """Tick a site, filter the list (htmx replaces it), tick more: every tick is printed."""
+    page.goto(page.base_url + "/login?lang=en")
+    sign_in(page, "admin", "en")
+    page.goto(page.base_url + "/sites")
+    page.get_by_label("Print a label for TPE-0001").check()
+    search = page.get_by_label("Search code, name or address")
+    search.fill("NTP")
+    expect(page.get_by_label("Print a label for TPE-0001")).to_have_count(0)
+    page.get_by_label("Print a label for NTP-0001").check()
+    page.get_by_label("Print a label for NTP-0002").check()
+    search.fill("TPE-000")
+    expect(page.get_by_label("Print a label for NTP-0001")).to_have_count(0)
+    expect(page.get_by_label("Print a label for TPE-0001")).to_be_checked()
+    expect(page.get_by_label("Print a label for TPE-0002")).not_to_be_checked()
+    expect(page.locator("[data-label-count]")).to_have_text("(3)")
+    shot(page, "en-admin-sites-ticked")
+    page.get_by_role("button", name=re.compile("Print QR labels for the ticked sites")).click()
+    expect(page).to_have_url(re.compile(r"/sites/labels\?"))
+    expect(page.locator(".label")).to_have_count(3)
+    for code in ("TPE-0001", "NTP-0001", "NTP-0002"):
+        expect(page.locator(".label", has_text=code)).to_have_count(1)
+
+
+def test_check_in_with_location_denied_explains_how_to_allow_it_and_tries_again(page):
+    """Location permission refused: the check-in is recorded without location, the card says
+    how to allow it in Chrome and Safari, and 'Try again' adds it once allowed."""
+    site = demo_site("TPE-0001")
+    page.context.clear_permissions()  # nothing granted: the browser refuses the position
+    page.goto(page.base_url + "/login?lang=en")
+    sign_in(page, "guard", "en")
+    page.goto(page.base_url + "/scan?lang=en")
+    page.get_by_label("Site code").fill("TPE-0001")
+    page.get_by_role("button", name="Check in").click()
+    result = page.locator(".check-in-result")
+    expect(result).to_contain_text("No location", timeout=20_000)
+    expect(result).to_contain_text("Chrome on Android:")
+    expect(result).to_contain_text("Safari on iPhone:")
+    record = db.session.scalar(select(CheckIn).order_by(CheckIn.id.desc()))
+    assert record.site_id == site.id and record.verdict == "no_fix" and record.method == "code"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "en-guard-check-in-location-denied")
+
+    retry = page.get_by_role("button", name="Try again")
+    retry.click()
+    expect(result.get_by_role("status")).to_contain_text("Still no location")
+
+    page.context.grant_permissions(["geolocation"], origin=page.base_url)
+    page.context.set_geolocation(
+        {"latitude": site.latitude, "longitude": site.longitude, "accuracy": 15}
+    )
+    retry.click()
+    expect(result).to_contain_text("On site", timeout=20_000)
+    expect(page.get_by_role("button", name="Try again")).to_have_count(0)
+    db.session.expire_all()
+    record = db.session.get(CheckIn, record.id)
+    assert record.verdict == "on_site" and record.latitude is not None
+    assert db.session.scalar(select(func.count(CheckIn.id))) == 1

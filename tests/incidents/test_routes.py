@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.incidents.models import AlarmResponse, Incident
+from app.sites.models import CheckIn
 from tests import factories
 
 
@@ -213,7 +214,11 @@ def test_a_typed_code_or_an_off_site_scan_is_not_an_arrival(app, client, crew, l
     db.session.commit()
     login(crew["guard"])
     token = crew["site"].qr_token
-    client.post(f"/s/{token}/check-in", data={"uuid": new_uuid(), "method": "manual"})
+    typed = client.post(
+        f"/sites/{crew['site'].id}/check-in?lang=en", data={"uuid": new_uuid(), "method": "qr"}
+    )
+    card = client.get(typed.headers["Location"] + "&lang=en").text
+    assert "scan the QR code on the site label" in card
     client.post(
         f"/s/{token}/check-in",
         data={"uuid": new_uuid(), "latitude": "25.2", "longitude": "121.5", "accuracy": "10"},
@@ -259,3 +264,70 @@ def test_a_supervisor_cannot_send_a_guard_from_another_site(client, crew, login,
     ).text
     assert "This guard does not serve that site." in page
     assert db.session.scalar(select(AlarmResponse)) is None
+
+
+def test_an_arrival_recorded_by_hand_needs_the_guards_qr_scan_in_the_alarms_window(
+    app, client, crew, login
+):
+    site = crew["site"]
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=site.id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow() - timedelta(minutes=10),
+        guard_id=crew["guard"].id,
+        dispatched_at=utcnow() - timedelta(minutes=9),
+    )
+    site.latitude, site.longitude = 25.0, 121.5
+    db.session.add(alarm)
+    db.session.commit()
+    login(crew["supervisor"])
+    refused = client.post(f"/alarms/{alarm.id}/arrive?lang=en", follow_redirects=True)
+    assert "scanning the QR code on the site label" in refused.text
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is None
+    phone = app.test_client()
+    login(crew["guard"], test_client=phone)
+    # a typed code is no proof, however it is posted
+    phone.post(f"/sites/{site.id}/check-in", data={"uuid": new_uuid(), "method": "qr"})
+    client.post(f"/alarms/{alarm.id}/arrive")
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is None
+    # a scan whose reported location is off site is not taken on its own; the supervisor
+    # can record the arrival from it
+    phone.post(
+        f"/s/{site.qr_token}/check-in",
+        data={"uuid": new_uuid(), "latitude": "25.2", "longitude": "121.5", "accuracy": "10"},
+    )
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is None
+    client.post(f"/alarms/{alarm.id}/arrive")
+    db.session.refresh(alarm)
+    scan = db.session.get(CheckIn, alarm.arrival_check_in_id)
+    assert scan.method == "qr" and alarm.arrived_at == scan.received_at
+
+
+def test_a_scan_from_before_the_dispatch_is_not_an_arrival(app, client, crew, login):
+    site = crew["site"]
+    early = CheckIn(
+        uuid=new_uuid(),
+        site_id=site.id,
+        user_id=crew["guard"].id,
+        method="qr",
+        received_at=utcnow() - timedelta(minutes=30),
+        verdict="no_fix",
+    )
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=site.id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow() - timedelta(minutes=10),
+        guard_id=crew["guard"].id,
+        dispatched_at=utcnow() - timedelta(minutes=9),
+    )
+    db.session.add_all([early, alarm])
+    db.session.commit()
+    login(crew["supervisor"])
+    client.post(f"/alarms/{alarm.id}/arrive")
+    db.session.refresh(alarm)
+    assert alarm.arrived_at is None

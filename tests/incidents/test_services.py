@@ -130,6 +130,23 @@ def open_alarm(people, minutes_ago=30):
     )
 
 
+def qr_scan(people, *, minutes_ago: float = 0, method: str = "qr"):
+    """The guard's check-in at the site, received `minutes_ago`."""
+    check_in = site_services.record_check_in(
+        people["site"],
+        user=people["guard"],
+        uuid=new_uuid(),
+        method=method,
+        scanned_at=None,
+        latitude=None,
+        longitude=None,
+        accuracy_m=None,
+    )
+    check_in.received_at = utcnow() - timedelta(minutes=minutes_ago)
+    db.session.flush()
+    return check_in
+
+
 def test_alarm_steps_in_order_and_response_time(people):
     alarm = open_alarm(people, minutes_ago=30)
     svc.dispatch(
@@ -138,11 +155,11 @@ def test_alarm_steps_in_order_and_response_time(people):
         guard_id=people["guard"].id,
         at=utcnow() - timedelta(minutes=28),
     )
-    svc.arrive(alarm, user=people["guard"], at=utcnow() - timedelta(minutes=15))
+    svc.arrive(alarm, user=people["guard"], check_in=qr_scan(people, minutes_ago=15))
     assert alarm.response_time == pytest.approx(timedelta(minutes=15), abs=timedelta(seconds=2))
     assert not alarm.is_late(utcnow())
     with pytest.raises(svc.IncidentError, match="already_recorded"):
-        svc.arrive(alarm, user=people["guard"], at=utcnow())
+        svc.arrive(alarm, user=people["guard"], check_in=qr_scan(people))
     svc.clear(alarm, user=people["supervisor"], at=utcnow(), cause="false_alarm")
     assert not alarm.is_running
     with pytest.raises(svc.IncidentError, match="already_cleared"):
@@ -162,7 +179,7 @@ def test_a_step_before_the_previous_one_is_refused(people):
 
 def test_late_is_past_the_sites_target_arrived_or_not(people):
     slow = open_alarm(people, minutes_ago=40)
-    svc.arrive(slow, user=people["guard"], at=utcnow() - timedelta(minutes=10))  # 30 min > 20
+    svc.arrive(slow, user=people["guard"], check_in=qr_scan(people, minutes_ago=10))  # 30 > 20
     waiting = open_alarm(people, minutes_ago=25)
     fresh = open_alarm(people, minutes_ago=5)
     now = utcnow()
@@ -226,3 +243,39 @@ def test_another_guards_scan_does_not_arrive_for_the_dispatched_one(people, make
     )
     assert svc.arrival_by_check_in(check_in, user=colleague) is None
     assert db.session.get(AlarmResponse, alarm.id).arrived_at is None
+
+
+@pytest.mark.parametrize(
+    ("scan", "why"),
+    [
+        ({"method": "code", "minutes_ago": 1}, "a typed code"),
+        ({"minutes_ago": 12}, "before the alarm"),
+        (None, "no check-in at all"),
+    ],
+)
+def test_an_arrival_needs_a_qr_check_in_inside_the_alarms_window(people, scan, why):
+    alarm = open_alarm(people, minutes_ago=10)
+    check_in = qr_scan(people, **scan) if scan else None
+    with pytest.raises(svc.IncidentError, match="scan_required"):
+        svc.arrive(alarm, user=people["guard"], check_in=check_in)
+    with pytest.raises(svc.IncidentError, match="scan_required"):
+        svc.arrive_from_scan(alarm, user=people["supervisor"])
+    assert alarm.arrived_at is None, why
+
+
+def test_another_sites_scan_is_no_arrival(people):
+    alarm = open_alarm(people, minutes_ago=10)
+    elsewhere = factories.gen_site()
+    factories.assign(people["guard"], elsewhere)
+    check_in = site_services.record_check_in(
+        elsewhere,
+        user=people["guard"],
+        uuid=new_uuid(),
+        method="qr",
+        scanned_at=None,
+        latitude=None,
+        longitude=None,
+        accuracy_m=None,
+    )
+    with pytest.raises(svc.IncidentError, match="scan_required"):
+        svc.arrive(alarm, user=people["guard"], check_in=check_in)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -25,10 +26,8 @@ def world(make_user):
     return {"site": site, "other": other, "guard": guard}
 
 
-def post_check_in(
-    client, site, *, lat=None, lon=None, accuracy=None, device_ms=None, key=None, method="qr"
-):
-    data = {"uuid": key or str(uuid.uuid4()), "method": method}
+def post_check_in(client, site, *, lat=None, lon=None, accuracy=None, device_ms=None, key=None):
+    data = {"uuid": key or str(uuid.uuid4())}
     if lat is not None:
         data.update(latitude=str(lat), longitude=str(lon), accuracy=str(accuracy))
     data["scanned_at"] = str(device_ms if device_ms is not None else int(time.time() * 1000))
@@ -138,13 +137,64 @@ def test_garbage_in_the_location_fields_is_treated_as_no_location(client, world,
     assert record.verdict == "no_fix" and record.scanned_at is None
 
 
-def test_typing_the_site_code_checks_in_manually(client, world, login):
+def _form_action(page: str) -> str:
+    return re.search(r'<form method="post" action="([^"]+)" data-check-in-form', page).group(1)
+
+
+def test_a_typed_code_checks_in_as_code_and_never_reveals_the_token(client, world, login):
+    site = world["site"]
+    token = site.qr_token
     login(world["guard"])
-    response = client.post("/scan/code", data={"code": world["site"].code.lower()})
-    assert response.status_code == 303
-    assert response.headers["Location"] == f"/s/{world['site'].qr_token}?via=code"
-    page = client.get(response.headers["Location"]).text
-    assert 'name="method" type="hidden" value="manual"' in page
+    typed = client.post("/scan/code", data={"code": site.code.lower()})
+    assert typed.status_code == 303
+    assert token not in typed.headers["Location"] and token not in typed.text
+    page = client.get(typed.headers["Location"] + "?lang=en")
+    assert page.status_code == 200 and site.name in page.text
+    assert token not in page.text
+    # the client cannot make it a scan: a "method" field is ignored
+    posted = client.post(_form_action(page.text), data={"uuid": str(uuid.uuid4()), "method": "qr"})
+    assert posted.status_code == 303 and token not in posted.headers["Location"]
+    record = db.session.scalar(select(CheckIn))
+    assert record.method == "code"
+    card = client.get(posted.headers["Location"] + "&lang=en").text
+    assert token not in card and "Site code typed" in card
+
+
+def test_only_the_labels_url_records_a_qr_check_in(client, world, login):
+    site = world["site"]
+    login(world["guard"])
+    page = client.get(f"/s/{site.qr_token}").text
+    assert 'name="method"' not in page
+    client.post(_form_action(page), data={"uuid": str(uuid.uuid4()), "method": "code"})
+    client.post(f"/sites/{site.id}/check-in", data={"uuid": str(uuid.uuid4()), "method": "qr"})
+    methods = [c.method for c in db.session.scalars(select(CheckIn).order_by(CheckIn.id))]
+    assert methods == ["qr", "code"]
+
+
+def test_the_site_cards_check_in_button_does_not_carry_the_token(client, world, login):
+    login(world["guard"])
+    card = client.get(f"/sites/{world['site'].id}").text
+    assert f'href="/sites/{world["site"].id}/check-in"' in card
+    assert world["site"].qr_token not in card
+
+
+def test_a_code_check_in_at_anothers_site_is_hidden_and_audited(client, world, login):
+    login(world["guard"])
+    other = world["other"]
+    assert client.get(f"/sites/{other.id}/check-in").status_code == 404
+    assert ("site.scan", "denied") in actions()
+    response = client.post(f"/sites/{other.id}/check-in", data={"uuid": str(uuid.uuid4())})
+    assert response.status_code == 404
+    assert db.session.scalar(select(CheckIn)) is None
+
+
+def test_the_check_in_shows_the_location_as_reported(client, world, login):
+    login(world["guard"])
+    response = post_check_in(client, world["site"], lat=25.0331, lon=121.5655, accuracy=12)
+    card = client.get(response.headers["Location"] + "&lang=en").text
+    assert "Reported location:" in card and "as your phone reported it" in card
+    history = client.get("/check-ins?lang=en").text
+    assert "QR scanned" in history and "reported " in history
 
 
 def test_a_wrong_or_foreign_code_gets_the_same_answer(client, world, login):
@@ -218,3 +268,59 @@ def test_history_flags_a_wrong_clock_even_on_site(client, world, login, make_use
     login(make_user("manager"))
     flagged = client.get("/check-ins?flagged=1&lang=en").text
     assert "1 check-in" in flagged and "Clock off" in flagged
+
+
+def test_without_location_the_card_explains_how_to_allow_it_and_offers_to_try_again(
+    client, world, login
+):
+    login(world["guard"])
+    response = post_check_in(client, world["site"])
+    record = db.session.scalar(select(CheckIn))
+    assert record.verdict == "no_fix"  # the check-in is recorded all the same
+    card = client.get(response.headers["Location"] + "&lang=en").text
+    assert "Chrome on Android:" in card and "Safari on iPhone:" in card
+    assert f'action="/check-ins/{record.uuid}/location"' in card and "Try again" in card
+    again = client.post(
+        f"/check-ins/{record.uuid}/location",
+        data={"latitude": "25.0331", "longitude": "121.5655", "accuracy": "12"},
+    )
+    assert again.status_code == 303
+    assert again.headers["Location"] == f"/sites/{world['site'].id}?check_in={record.uuid}"
+    db.session.refresh(record)
+    assert record.verdict == "on_site" and record.distance_m < 20
+    card = client.get(again.headers["Location"] + "&lang=en").text
+    assert "Chrome on Android:" not in card and "On site" in card
+    assert len(db.session.scalars(select(CheckIn)).all()) == 1
+
+
+def test_trying_again_is_only_for_ones_own_recent_check_in_without_location(
+    app, client, world, login, make_user
+):
+    login(world["guard"])
+    post_check_in(client, world["site"])
+    record = db.session.scalar(select(CheckIn))
+    empty = client.post(f"/check-ins/{record.uuid}/location?lang=en", follow_redirects=True)
+    assert "Still no location from your phone" in empty.text
+    record.received_at -= timedelta(minutes=20)
+    db.session.commit()
+    late = client.post(
+        f"/check-ins/{record.uuid}/location?lang=en",
+        data={"latitude": "25.0331", "longitude": "121.5655", "accuracy": "12"},
+        follow_redirects=True,
+    )
+    assert "too old to add a location" in late.text and "data-location-retry" not in late.text
+    db.session.refresh(record)
+    assert record.latitude is None
+    colleague = make_user("guard")
+    factories.assign(colleague, world["site"])
+    db.session.commit()
+    phone = app.test_client()
+    login(colleague, test_client=phone)
+    record.received_at = record.received_at + timedelta(minutes=20)
+    db.session.commit()
+    theirs = phone.post(
+        f"/check-ins/{record.uuid}/location", data={"latitude": "25.0", "longitude": "121.5"}
+    )
+    assert theirs.status_code == 404 and ("check_in.access", "denied") in actions()
+    db.session.refresh(record)
+    assert record.latitude is None

@@ -28,7 +28,8 @@ def login_at(client, user, base_url):
     )
 
 
-def test_png_decodes_to_the_scan_url_on_this_host(client, make_user):
+@pytest.mark.parametrize("app_config", [{"TRUSTED_HOSTS": ["guard.example"]}])
+def test_png_decodes_to_the_scan_url_on_a_trusted_host(client, make_user, app_config):
     site = factories.gen_site()
     db.session.commit()
     login_at(client, make_user("admin"), "https://guard.example")
@@ -36,6 +37,40 @@ def test_png_decodes_to_the_scan_url_on_this_host(client, make_user):
     assert response.mimetype == "image/png"
     assert response.headers["Cache-Control"] == "private, no-store"
     assert decode(response.data) == f"https://guard.example/s/{site.qr_token}"
+
+
+def test_without_base_url_or_trusted_hosts_no_qr_code_carries_the_requests_host(client, make_user):
+    """The default settings: a request with Host: evil.example gets no code for evil.example,
+    and the pages say what to set."""
+    site = factories.gen_site(code="TPE-0001")
+    db.session.commit()
+    evil = "http://evil.example"
+    login_at(client, make_user("admin"), evil)
+    for image in ("qr.png", "qr.svg"):
+        response = client.get(f"/sites/{site.id}/{image}?lang=en", base_url=evil)
+        assert response.status_code == 409 and b"evil.example" not in response.data
+        assert b"BASE_URL" in response.data
+    sheet = client.get(f"/sites/labels?site={site.id}&lang=en", base_url=evil).text
+    assert "evil.example" not in sheet and site.qr_token not in sheet
+    assert "BASE_URL" in sheet and "TRUSTED_HOSTS" in sheet
+    assert 'class="label"' not in sheet
+    card = client.get(f"/sites/{site.id}?lang=en", base_url=evil).text
+    assert "evil.example" not in card and "BASE_URL" in card
+
+
+def test_with_base_url_a_foreign_host_changes_nothing(app, client, make_user):
+    app.config["BASE_URL"] = "https://guardpost.example.com"
+    site = factories.gen_site(code="TPE-0001")
+    db.session.commit()
+    evil = "http://evil.example"
+    login_at(client, make_user("admin"), evil)
+    png = client.get(f"/sites/{site.id}/qr.png", base_url=evil).data
+    assert decode(png) == f"https://guardpost.example.com/s/{site.qr_token}"
+    sheet = client.get(f"/sites/labels?site={site.id}", base_url=evil).text
+    assert "evil.example" not in sheet and 'class="label"' in sheet
+    card = client.get(f"/sites/{site.id}", base_url=evil).text
+    assert "evil.example" not in card
+    assert f"https://guardpost.example.com/s/{site.qr_token}" in card
 
 
 @pytest.mark.parametrize("app_config", [{"BASE_URL": "https://guardpost.example.com/"}])
@@ -47,7 +82,8 @@ def test_base_url_wins_over_the_request_host(client, make_user, app_config):
     assert decode(png) == f"https://guardpost.example.com/s/{site.qr_token}"
 
 
-def test_svg_is_an_image_without_scripts(client, make_user, login):
+def test_svg_is_an_image_without_scripts(app, client, make_user, login):
+    app.config["BASE_URL"] = "http://localhost"
     site = factories.gen_site()
     db.session.commit()
     login(make_user("admin"))
@@ -57,6 +93,7 @@ def test_svg_is_an_image_without_scripts(client, make_user, login):
 
 
 def test_replacing_the_code_retires_the_old_label(app, client, make_user, login):
+    app.config["BASE_URL"] = "http://localhost"
     site = factories.gen_site()
     guard = make_user("guard")
     factories.assign(guard, site)
@@ -81,7 +118,10 @@ def test_replacing_the_code_retires_the_old_label(app, client, make_user, login)
     assert ("site.qr_retired_scanned", "denied") in events
 
 
-def test_label_sheet_shows_each_chosen_site_with_a_chinese_instruction(client, make_user, login):
+def test_label_sheet_shows_each_chosen_site_with_a_chinese_instruction(
+    app, client, make_user, login
+):
+    app.config["BASE_URL"] = "https://guardpost.example.com"
     a = factories.gen_site(name="信義 A 棟", code="TPE-0001")
     b = factories.gen_site(name="板橋總廠", code="NTP-0001")
     factories.gen_site(name="Not chosen")
