@@ -5,7 +5,7 @@ through the label's URL /s/<token>, "code" when the site code was typed (issue 1
 Existing "manual" rows were typed codes and become "code".
 
 Revision ID: b7c1e0d4a9f2
-Revises: 43d3e48af75f
+Revises: b7e41c2d9a50
 Create Date: 2026-11-25 22:20:00.000000
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7c1e0d4a9f2'
-down_revision = '43d3e48af75f'
+down_revision = 'b7e41c2d9a50'
 branch_labels = None
 depends_on = None
 
