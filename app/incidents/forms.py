@@ -122,7 +122,12 @@ class AlarmForm(Form):
 
 
 class ClearForm(Form):
-    cause = SelectField(_l("Cause"), validators=[DataRequired()])
+    # No default: a cause preselected by the form would be recorded whenever nobody looked.
+    cause = SelectField(
+        _l("Cause"),
+        validators=[DataRequired(message=_l("Choose the cause of the alarm."))],
+        default="",
+    )
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
     # The choices (the site's recent incidents) are for the page; the service checks the site.
     incident_id = SelectField(
@@ -131,7 +136,7 @@ class ClearForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.cause.choices = [(c, CAUSE_LABELS[c]) for c in ALARM_CAUSES]
+        self.cause.choices = [("", _l("Choose…"))] + [(c, CAUSE_LABELS[c]) for c in ALARM_CAUSES]
 
 
 class DispatchForm(Form):
