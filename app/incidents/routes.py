@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -113,7 +114,13 @@ def incidents():
 def _reported(incident: Incident):
     return uow.see_other(
         url_for("incidents.incident", incident_id=incident.id),
-        _("Incident reported. Add photos below if you have them."),
+        ngettext(
+            "Incident reported with %(num)d photo.",
+            "Incident reported with %(num)d photos.",
+            len(incident.photos),
+        )
+        if incident.photos
+        else _("Incident reported. Add photos below if you have them."),
         uuid=incident.uuid,
     )
 

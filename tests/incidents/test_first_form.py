@@ -65,6 +65,7 @@ def test_the_first_form_takes_photos_and_they_go_through_the_photo_pipeline(clie
         content_type="multipart/form-data",
     )
     assert response.status_code == 303
+    assert "Incident reported with 2 photos." in client.get(response.location + "?lang=en").text
     incident = db.session.scalar(select(Incident))
     assert len(incident.photos) == 2
     stored = [link.photo for link in incident.photos]
