@@ -70,7 +70,7 @@ class IncidentForm(Form):
         validators=[DataRequired(message=_l("Describe what happened.")), Length(max=5000)],
     )
     actions_taken = TextAreaField(_l("What was done"), validators=[Length(max=5000)])
-    photos = MultipleFileField(_l("Photos"))
+    photos = MultipleFileField(_l("Add photos"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

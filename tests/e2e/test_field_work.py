@@ -150,7 +150,7 @@ def test_guard_attaches_a_photo_on_the_first_form_and_keeps_it_through_a_refusal
     page.goto(page.base_url + "/incidents/new")
     page.get_by_label("Site").select_option(label="TPE-0001 信義商辦大樓 A 棟")
     page.get_by_label("What kind of incident").select_option("intrusion")
-    page.get_by_label("Photos").set_input_files(photo_file(tmp_path))
+    page.get_by_label("Add photos").set_input_files(photo_file(tmp_path))
     expect(page.get_by_text("1 photo will be sent with the report.")).to_be_visible()
     expect(page.locator("[data-photo-previews] img.thumb")).to_have_count(1)
     # Downscaled on the phone before it is sent (2400 px wide → 1600).
