@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import g, has_request_context, request, session
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_login import current_user
 
 DEFAULT = "zh_Hant_TW"
@@ -73,6 +73,17 @@ def date_filter(value) -> str:
     if value is None:
         return ""
     return format_date(value, "yyyy-MM-dd")
+
+
+#: A date written out in words: 「2027年3月1日」, "1 March 2027".
+LONG_DATE_PATTERNS = {"en": "d MMMM y"}
+
+
+def long_date_filter(value) -> str:
+    """A date in words, for sentences (validity, deadlines), in the page's language."""
+    if value is None:
+        return ""
+    return format_date(value, LONG_DATE_PATTERNS.get(str(get_locale()), "long"))
 
 
 TAIPEI = ZoneInfo("Asia/Taipei")

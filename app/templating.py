@@ -94,6 +94,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters["datetime"] = i18n.datetime_filter
     app.jinja_env.filters["date"] = i18n.date_filter
+    app.jinja_env.filters["long_date"] = i18n.long_date_filter
     app.jinja_env.filters["device"] = describe_device
 
 

@@ -295,6 +295,8 @@ def training():
     return render_template(
         "briefings/training.html",
         mine=svc.training_status(current_user, today=today),
+        my_sessions=svc.own_training_sessions(current_user),
+        today=today,
         flagged=flagged,
         sessions=sessions,
     )

@@ -581,6 +581,19 @@ def recent_training_sessions(user, *, limit: int = 20) -> list[TrainingSession]:
     )
 
 
+def own_training_sessions(user) -> list[TrainingSession]:
+    """The sessions the user attended, newest first, with their evidence (one statement)."""
+    attended = select(TrainingAttendance.session_id).where(TrainingAttendance.user_id == user.id)
+    return list(
+        db.session.scalars(
+            select(TrainingSession)
+            .options(joinedload(TrainingSession.evidence))
+            .where(TrainingSession.id.in_(attended))
+            .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+        )
+    )
+
+
 def people_in_care_query(user) -> Select:
     """Guards a supervisor looks after (those of his sites); every guard for a manager."""
     stmt = (

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField
+from flask_wtf.file import MultipleFileField
+from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.db import new_uuid
@@ -41,6 +42,8 @@ CAUSE_LABELS = {
     "environment": _l("Environment (wind, animals…)"),
     "unknown": _l("Unknown"),
 }
+#: Photos sent with a new report (more can be added on the incident's page).
+MAX_REPORT_PHOTOS = 6
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 #: What a datetime-local input sends (some browsers add the seconds).
 DATETIME_FORMATS = [DATETIME_FORMAT, "%Y-%m-%dT%H:%M:%S"]
@@ -67,18 +70,35 @@ class IncidentForm(Form):
         validators=[DataRequired(message=_l("Describe what happened.")), Length(max=5000)],
     )
     actions_taken = TextAreaField(_l("What was done"), validators=[Length(max=5000)])
+    photos = MultipleFileField(_l("Add photos"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.category.choices = [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
         self.severity.choices = [(s, SEVERITY_LABELS[s]) for s in SEVERITIES]
 
+    def _uploads(self) -> list:
+        return [f for f in self.photos.data or [] if getattr(f, "filename", None)]
+
+    def validate_photos(self, field) -> None:
+        if len(self._uploads()) > MAX_REPORT_PHOTOS:
+            raise ValidationError(
+                _l(
+                    "At most %(n)d photos with the report; add more on its page afterwards.",
+                    n=MAX_REPORT_PHOTOS,
+                )
+            )
+
+    def photo_bytes(self) -> list[bytes]:
+        """The photos chosen (none is fine); the photo pipeline checks each."""
+        return [upload.read() for upload in self._uploads()]
+
     def offer(self, sites) -> None:
         """The sites to choose from (those the user may report at)."""
         self.site_id.choices = _site_choices(sites)
 
     def prefill(self, *, site_id: int | None) -> None:
-        """A new report: its key, the time now, the site it was opened from."""
+        """A new report: its key, the time now, the site it was opened from (or worked at)."""
         self.uuid.data = new_uuid()
         self.occurred_at.data = taipei_now_input()
         self.site_id.data = site_id or 0
@@ -92,6 +112,7 @@ class IncidentForm(Form):
             "occurred_at": from_taipei(self.occurred_at.data),
             "narrative": self.narrative.data,
             "actions_taken": self.actions_taken.data or "",
+            "photos": self.photo_bytes(),
         }
 
 
@@ -122,7 +143,12 @@ class AlarmForm(Form):
 
 
 class ClearForm(Form):
-    cause = SelectField(_l("Cause"), validators=[DataRequired()])
+    # No default: a cause preselected by the form would be recorded whenever nobody looked.
+    cause = SelectField(
+        _l("Cause"),
+        validators=[DataRequired(message=_l("Choose the cause of the alarm."))],
+        default="",
+    )
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
     # The choices (the site's recent incidents) are for the page; the service checks the site.
     incident_id = SelectField(
@@ -131,7 +157,7 @@ class ClearForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.cause.choices = [(c, CAUSE_LABELS[c]) for c in ALARM_CAUSES]
+        self.cause.choices = [("", _l("Choose…"))] + [(c, CAUSE_LABELS[c]) for c in ALARM_CAUSES]
 
 
 class DispatchForm(Form):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from app.incidents import services as svc
 from app.incidents.forms import (
     CATEGORY_LABELS,
     CAUSE_LABELS,
+    MAX_REPORT_PHOTOS,
     SEVERITY_LABELS,
     STATUS_LABELS,
     AlarmForm,
@@ -112,7 +114,13 @@ def incidents():
 def _reported(incident: Incident):
     return uow.see_other(
         url_for("incidents.incident", incident_id=incident.id),
-        _("Incident reported. Add photos below if you have them."),
+        ngettext(
+            "Incident reported with %(num)d photo.",
+            "Incident reported with %(num)d photos.",
+            len(incident.photos),
+        )
+        if incident.photos
+        else _("Incident reported. Add photos below if you have them."),
         uuid=incident.uuid,
     )
 
@@ -125,15 +133,18 @@ def incident_new():
     form = IncidentForm()
     form.offer(sites)
     if request.method == "GET":
-        form.prefill(site_id=request.args.get("site", type=int))
+        wanted = request.args.get("site", type=int) or svc.shift_site_id(current_user, now=utcnow())
+        form.prefill(site_id=wanted if wanted in {s.id for s in sites} else None)
     return uow.form_page(
         form,
         lambda: svc.report_incident(
             _chosen(sites, form.site_id.data), user=current_user, **form.values()
         ),
-        field=form.occurred_at,
+        field=form.occurred_at,  # a refused photo names its own field
         then=_reported,
-        page=lambda: render_template("incidents/incident_form.html", form=form),
+        page=lambda: render_template(
+            "incidents/incident_form.html", form=form, max_photos=MAX_REPORT_PHOTOS
+        ),
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -25,7 +26,7 @@ from app.incidents.models import (
 )
 from app.notifications import services as notifications
 from app.pagination import Page, paginate
-from app.photos import services as photos
+from app.photos import services as photo_pipeline
 from app.sites import services as site_services
 from app.sites.models import CheckIn, Site
 
@@ -50,6 +51,14 @@ class IncidentError(DomainError):
 
 # ---------------------------------------------------------------- incidents
 
+#: A check-in this recent is of the current shift: a new report starts at its site.
+SHIFT_LENGTH = timedelta(hours=12)
+
+
+def shift_site_id(user, *, now: datetime) -> int | None:
+    """The site the user checked in at last during this shift, if any."""
+    return site_services.latest_check_in_site_id(user, since=now - SHIFT_LENGTH)
+
 
 def report_incident(
     site: Site,
@@ -61,8 +70,10 @@ def report_incident(
     occurred_at: datetime,
     narrative: str,
     actions_taken: str = "",
+    photos: Sequence[bytes] = (),
 ) -> Incident:
-    """Record an incident (the same uuid again returns the first); serious ones notify."""
+    """Record an incident with the photos sent along (the same uuid again returns the first,
+    its photos with it); serious ones notify."""
     existing = db.session.scalar(select(Incident).where(Incident.uuid == uuid))
     if existing is not None:
         if existing.site_id != site.id or existing.reporter_id != user.id:
@@ -86,6 +97,11 @@ def report_incident(
     )
     db.session.add(incident)
     db.session.flush()
+    for data in photos:
+        try:
+            attach_incident_photo(incident, user=user, data=data, uuid=None)
+        except photo_pipeline.PhotoError as exc:
+            raise photo_pipeline.PhotoError(exc.key, field="photos") from None
     audit.record(
         "incident.reported",
         actor=user,
@@ -156,11 +172,11 @@ def record_notified(incident: Incident, *, user, who: str, at: datetime) -> None
 
 def attach_incident_photo(incident: Incident, *, user, data: bytes, uuid: str | None) -> None:
     """The inspection photo pipeline, reused: check, strip, store; then link."""
-    photo = photos.store_photo(data, owner=user, site_id=incident.site_id, uuid=uuid)
+    photo = photo_pipeline.store_photo(data, owner=user, site_id=incident.site_id, uuid=uuid)
     linked = db.session.scalar(select(IncidentPhoto).where(IncidentPhoto.photo_id == photo.id))
     if linked is not None:
         if linked.incident_id != incident.id:
-            raise photos.PhotoError("conflict")
+            raise photo_pipeline.PhotoError("conflict")
         return
     link = IncidentPhoto(incident_id=incident.id, photo_id=photo.id)
     db.session.add(link)

@@ -570,6 +570,16 @@ def own_check_in(user: User, uuid: str) -> CheckIn | None:
     )
 
 
+def latest_check_in_site_id(user: User, *, since: datetime) -> int | None:
+    """The site of the user's latest check-in since `since` (where he is working now)."""
+    return db.session.scalar(
+        select(CheckIn.site_id)
+        .where(CheckIn.user_id == user.id, CheckIn.received_at >= since)
+        .order_by(CheckIn.received_at.desc(), CheckIn.id.desc())
+        .limit(1)
+    )
+
+
 def last_check_in(site: Site, user: User) -> CheckIn | None:
     return db.session.scalar(
         select(CheckIn)

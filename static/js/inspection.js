@@ -78,6 +78,42 @@
     });
   });
 
+  // The new-incident form sends its photos with the report: each chosen photo is downscaled
+  // here and put back into the input (DataTransfer), so the form posts small JPEGs.
+  document.addEventListener("change", function (event) {
+    var input = event.target.closest("[data-photo-attach]");
+    if (!input || !input.files || !input.files.length) return;
+    var box = input.closest("[data-photo-attach-box]");
+    var count = box.querySelector("[data-photo-count]");
+    var previews = box.querySelector("[data-photo-previews]");
+    var submit = input.form && input.form.querySelector("[data-photo-submit]");
+    var chosen = Array.prototype.slice.call(input.files);
+    count.textContent = box.dataset.busy;
+    if (submit) submit.disabled = true;
+    Promise.all(chosen.map(downscale)).then(function (blobs) {
+      if (window.DataTransfer) {
+        var transfer = new DataTransfer();
+        blobs.forEach(function (blob, n) {
+          transfer.items.add(new File([blob], "photo-" + (n + 1) + ".jpg", { type: blob.type || "image/jpeg" }));
+        });
+        input.files = transfer.files;  // no change event: programmatic
+      }
+      previews.textContent = "";
+      blobs.forEach(function (blob) {
+        var img = document.createElement("img");
+        img.className = "thumb";
+        img.alt = "";
+        img.width = 96;
+        img.height = 96;
+        img.src = URL.createObjectURL(blob);
+        previews.appendChild(img);
+      });
+      count.textContent = blobs.length === 1 ? box.dataset.one : box.dataset.many.replace("{n}", blobs.length);
+    }).finally(function () {
+      if (submit) submit.disabled = false;
+    });
+  });
+
   // Finger signatures with signature_pad (smooth, pressure-like strokes). The canvas bitmap is
   // its box in CSS pixels × devicePixelRatio, so a stroke is neither blurred nor stretched;
   // when the box changes size the strokes are kept, scaled evenly to the new box.

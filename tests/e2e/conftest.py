@@ -33,6 +33,131 @@ def chromium_path() -> str:
     pytest.fail("No Chromium found: `make test` installs it (apt-get install chromium)")
 
 
+#: Runs in every page of every context a browser test opens: after each load, resize and
+#: htmx swap it reports the page if it is wider than the screen (with its widest elements).
+#: The screen is the layout viewport's width (clientWidth): a mobile browser widens
+#: innerWidth to the content when the content is too wide, so innerWidth hides the fault.
+SIDEWAYS_PROBE = """
+(() => {
+  if (window.top !== window) return;
+  function widest() {
+    const limit = document.documentElement.clientWidth;
+    return [...document.querySelectorAll("body *")]
+      .filter(e => e.getBoundingClientRect().right > limit + 0.5)
+      .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= limit + 0.5)
+      .slice(0, 3)
+      .map(e => e.tagName.toLowerCase() + (e.className && typeof e.className === "string"
+        ? "." + e.className.trim().split(/\\s+/).join(".") : "")
+        + " (" + Math.round(e.getBoundingClientRect().right) + "px)");
+  }
+  function check(reason) {
+    const root = document.documentElement;
+    if (!root || !window.__reportSideways) return;
+    if (root.scrollWidth > root.clientWidth) {
+      window.__reportSideways({
+        url: location.href, width: root.scrollWidth, screen: root.clientWidth,
+        reason: reason, culprits: widest(),
+      }).then(() => { window.__sidewaysReported = (window.__sidewaysReported || 0) + 1; });
+    }
+  }
+  const frame = requestAnimationFrame;
+  const later = reason => () => frame(() => frame(() => check(reason)));
+  addEventListener("load", later("load"));
+  addEventListener("resize", later("resize"));
+  document.addEventListener("htmx:afterSettle", later("htmx swap"));
+})();
+"""
+#: The same measure, taken once more on every page still open when the test ends.
+SIDEWAYS_NOW = """() => ({
+  url: location.href, width: document.documentElement.scrollWidth,
+  screen: document.documentElement.clientWidth, reason: "end of test", culprits: [],
+})"""
+
+
+class SidewaysWatch:
+    """Every page a browser test opens must not scroll sideways (issue 10): violations are
+    collected from each page in each watched context and fail the test at teardown."""
+
+    def __init__(self):
+        self.violations: list[dict] = []
+        self.contexts: list = []
+
+    def record(self, found: dict) -> None:
+        key = (found["url"], found["width"], found["screen"])
+        if all((v["url"], v["width"], v["screen"]) != key for v in self.violations):
+            self.violations.append(found)
+
+    def watch(self, context):
+        if getattr(context, "_sideways_watched", False):
+            return context
+        context._sideways_watched = True
+        context.expose_binding("__reportSideways", lambda _source, found: self.record(found))
+        context.add_init_script(SIDEWAYS_PROBE)
+        close = context.close
+
+        def close_after_a_last_look(*args, **kwargs):
+            self.look(context)
+            return close(*args, **kwargs)
+
+        context.close = close_after_a_last_look
+        self.contexts.append(context)
+        return context
+
+    def look(self, context) -> None:
+        """Measure every page of the context as it is now."""
+        try:
+            pages = list(context.pages)
+        except Exception:  # the context is gone already
+            return
+        for tab in pages:
+            try:
+                found = tab.evaluate(SIDEWAYS_NOW)
+            except Exception:  # closed, or navigating: its load was measured
+                found = None
+            if found and found["width"] > found["screen"]:
+                self.record(found)
+
+    def report(self) -> str:
+        return "\n".join(
+            f"{v['url']} is {v['width']}px wide on a {v['screen']}px screen ({v['reason']})"
+            + (f": {', '.join(v['culprits'])}" if v["culprits"] else "")
+            for v in self.violations
+        )
+
+
+@pytest.fixture(autouse=True)
+def no_sideways_scroll(request, monkeypatch):
+    """Watch every browser context the test opens (fixtures' and its own) and fail the test
+    if any page it visited was wider than the screen. A test about sideways scrolling itself
+    takes `sideways` and empties `sideways.violations` after reading them."""
+    if "/e2e/" not in str(request.node.fspath):
+        yield None
+        return
+    from playwright.sync_api import Browser, BrowserType
+
+    watch = SidewaysWatch()
+    new_context, persistent = Browser.new_context, BrowserType.launch_persistent_context
+
+    def watched_new_context(self, *args, **kwargs):
+        return watch.watch(new_context(self, *args, **kwargs))
+
+    def watched_persistent(self, *args, **kwargs):
+        return watch.watch(persistent(self, *args, **kwargs))
+
+    monkeypatch.setattr(Browser, "new_context", watched_new_context)
+    monkeypatch.setattr(BrowserType, "launch_persistent_context", watched_persistent)
+    yield watch
+    for context in watch.contexts:
+        watch.look(context)
+    if watch.violations:
+        pytest.fail("Pages wider than the screen (they scroll sideways):\n" + watch.report())
+
+
+@pytest.fixture
+def sideways(no_sideways_scroll):
+    return no_sideways_scroll
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/e2e/" in str(item.fspath):

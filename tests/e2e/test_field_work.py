@@ -141,3 +141,36 @@ def test_alarm_response_from_dispatch_to_the_guards_qr_arrival(phone):
     shot(boss, "zh-supervisor-alarm-cleared")
     alarm = db.session.scalar(select(AlarmResponse))
     assert alarm.arrival_check_in_id is not None and alarm.cause == "false_alarm"
+
+
+def test_guard_attaches_a_photo_on_the_first_form_and_keeps_it_through_a_refusal(phone, tmp_path):
+    page = phone()
+    page.goto(page.base_url + "/login")
+    sign_in(page, "guard", "en")
+    page.goto(page.base_url + "/incidents/new")
+    page.get_by_label("Site").select_option(label="TPE-0001 信義商辦大樓 A 棟")
+    page.get_by_label("What kind of incident").select_option("intrusion")
+    page.get_by_label("Add photos").set_input_files(photo_file(tmp_path))
+    expect(page.get_by_text("1 photo will be sent with the report.")).to_be_visible()
+    expect(page.locator("[data-photo-previews] img.thumb")).to_have_count(1)
+    # Downscaled on the phone before it is sent (2400 px wide → 1600).
+    size = page.evaluate(
+        """() => new Promise(done => {
+            const img = new Image();
+            img.onload = () => done(img.naturalWidth);
+            img.src = URL.createObjectURL(document.querySelector('[data-photo-attach]').files[0]);
+        })"""
+    )
+    assert size == 1600
+    page.get_by_role("button", name="Send the report").click()  # nothing written yet
+    expect(page.get_by_text("Describe what happened.")).to_be_visible()
+    expect(page.get_by_text("1 photo will be sent with the report.")).to_be_visible()
+    assert page.evaluate("document.querySelector('[data-photo-attach]').files.length") == 1
+    shot(page, "en-guard-incident-form-refused-with-photo")
+    page.get_by_label("What happened").fill("Back door forced open; nobody inside.")
+    page.get_by_role("button", name="Send the report").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Intrusion")
+    expect(page.locator("#photos img.thumb")).to_have_count(1)
+    shot(page, "en-guard-incident-with-first-form-photo")
+    incident = db.session.scalar(select(Incident))
+    assert len(incident.photos) == 1 and incident.photos[0].photo.width == 1600

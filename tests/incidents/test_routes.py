@@ -331,3 +331,40 @@ def test_a_scan_from_before_the_dispatch_is_not_an_arrival(app, client, crew, lo
     client.post(f"/alarms/{alarm.id}/arrive")
     db.session.refresh(alarm)
     assert alarm.arrived_at is None
+
+
+def _running_alarm(crew) -> AlarmResponse:
+    alarm = AlarmResponse(
+        uuid=new_uuid(),
+        site_id=crew["site"].id,
+        created_by_id=crew["supervisor"].id,
+        received_at=utcnow() - timedelta(minutes=5),
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    return alarm
+
+
+def test_clearing_an_alarm_starts_with_no_cause_chosen(client, crew, login):
+    alarm = _running_alarm(crew)
+    login(crew["supervisor"])
+    page = client.get(f"/alarms/{alarm.id}?lang=en").text
+    select_html = page[
+        page.index('name="cause"') : page.index("</select>", page.index('name="cause"'))
+    ]
+    assert '<option selected value="">Choose…</option>' in select_html
+    assert select_html.count("selected") == 1
+
+
+@pytest.mark.parametrize("sent", [{}, {"cause": ""}])
+def test_clearing_an_alarm_without_a_cause_is_refused_with_a_clear_message(
+    client, crew, login, sent
+):
+    alarm = _running_alarm(crew)
+    login(crew["supervisor"])
+    response = client.post(f"/alarms/{alarm.id}/clear?lang=en", data={"note": "x", **sent})
+    assert response.status_code == 303
+    page = client.get(f"/alarms/{alarm.id}?lang=en").text
+    assert "Choose the cause of the alarm." in page
+    db.session.refresh(alarm)
+    assert alarm.is_running and alarm.cause is None
