@@ -12,15 +12,14 @@ year-9999 dates, nan/inf/snan, 5000-character, NUL and other unicode strings) an
 The test app propagates exceptions, so a "500" is an exception escaping a view: every one is
 collected (method, url, the values sent, the innermost app frame) and listed in the failure.
 
-Bounded: a fixed seed (FUZZ_SEED=random to explore), a few examples per role and a time budget
-per role (FUZZ_SECONDS, default 8), so `make test` stays quick; FUZZ_EXAMPLES raises the count.
+Bounded: a fixed seed (FUZZ_SEED=random to explore) and two passes per role (a pass is some
+250 requests), so `make test` stays quick; FUZZ_EXAMPLES=20 explores further.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 import traceback
 import uuid as uuid_lib
 from datetime import date, timedelta
@@ -48,8 +47,7 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.fuzz
 
 ROLES = ["guard", "supervisor", "manager", "admin", "client"]
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
-BUDGET_S = float(os.environ.get("FUZZ_SECONDS", "10"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
 DEBUG = bool(os.environ.get("FUZZ_DEBUG"))
 POSTS_PER_FORM = 3
 SEED = os.environ.get("FUZZ_SEED", "10")
@@ -439,7 +437,6 @@ def _fuzz(app, client, role, monkeypatch):
     gets = [t for t in targets if t.method == "GET"]
     assert len(gets) > 5, [t.rule.rule for t in targets]
     failures: dict = {}
-    started = time.monotonic()
 
     def path_values(data, target):
         values = {}
@@ -465,8 +462,6 @@ def _fuzz(app, client, role, monkeypatch):
     )
     @given(st.data())
     def one_pass(data):
-        if time.monotonic() - started > BUDGET_S:
-            return
         for target in [t for t in posts for _ in range(POSTS_PER_FORM)]:
             names = [n for n, kind, _f in target.fields if kind != "file"]
             typed = [n for n, kind, _f in target.fields if kind in ("int", "date", "decimal")]

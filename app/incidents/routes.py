@@ -125,7 +125,7 @@ def incident_new():
     form = IncidentForm()
     form.offer(sites)
     if request.method == "GET":
-        form.prefill(site_id=request.args.get("site", type=int))
+        form.prefill(site_id=int_arg("site"))
     return uow.form_page(
         form,
         lambda: svc.report_incident(
@@ -290,7 +290,7 @@ def alarm_new():
     form = AlarmForm()
     form.offer(sites, guards=_guards_for([s.id for s in sites]))
     if request.method == "GET":
-        form.prefill(site_id=request.args.get("site", type=int))
+        form.prefill(site_id=int_arg("site"))
     return uow.form_page(
         form,
         lambda: _open_alarm(_chosen(sites, form.site_id.data), form),
