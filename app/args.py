@@ -16,9 +16,11 @@ from werkzeug.routing import IntegerConverter
 from app.db import INT_MAX
 from app.i18n import TAIPEI, taipei_today
 
-#: The days a filter may name: none before the app's records begin, none decades ahead.
+#: The days a date field may name: none before the app's records begin, none decades ahead.
 EARLIEST_DAY = date(2000, 1, 1)
 YEARS_AHEAD = 10
+#: A filter may look further ahead (an empty list is an answer); still nowhere near year 9999.
+FILTER_YEARS_AHEAD = 100
 
 
 class IdConverter(IntegerConverter):
@@ -55,10 +57,10 @@ def float_arg(name: str) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def day_window() -> tuple[date, date]:
-    """The first and the last day a date filter or a date field may name."""
+def day_window(years_ahead: int = YEARS_AHEAD) -> tuple[date, date]:
+    """The first and the last day a date field (or, further ahead, a filter) may name."""
     today = taipei_today()
-    return EARLIEST_DAY, date(today.year + YEARS_AHEAD, 12, 31)
+    return EARLIEST_DAY, date(today.year + years_ahead, 12, 31)
 
 
 def day_arg(value: str | None) -> date | None:
@@ -67,7 +69,7 @@ def day_arg(value: str | None) -> date | None:
         day = datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
         return None
-    first, last = day_window()
+    first, last = day_window(FILTER_YEARS_AHEAD)
     return day if first <= day <= last else None
 
 
