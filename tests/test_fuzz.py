@@ -214,10 +214,12 @@ class Pools:
         def ids(model, limit=4):
             return [str(i) for i in db.session.scalars(select(model.id).limit(limit))]
 
+        guards = [str(i) for i in db.session.scalars(select(User.id).filter_by(role="guard"))]
         self.by_name = {
             "session_id": ids(UserSession),
-            "user_id": ids(User, 8),
-            "guard_id": ids(User, 8),
+            # Guards first: the people most forms take (training, briefings, dispatch).
+            "user_id": guards + [i for i in ids(User, 8) if i not in guards],
+            "guard_id": guards,
             "alarm_id": ids(AlarmResponse),
             "attachment_id": ids(BriefingAttachment) or ["1"],
             "briefing_id": ids(Briefing),
