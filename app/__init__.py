@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # Before any route: every <int:...> in a path is an id that fits its column, or 404.
     app.url_map.converters["int"] = args.IdConverter
+    app.before_request(args.refuse_nul)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)

@@ -233,6 +233,14 @@ def test_nul_is_refused_in_every_text_field(app, login, crew):
     assert "NUL" in response.get_data(as_text=True) or response.status_code == 403
 
 
+def test_nul_in_a_path_or_a_query_string_is_400(app, login, crew):
+    browser = _as(app, login, crew["manager"])
+    assert browser.get("/sites?q=a%00b").status_code == 400
+    assert browser.get("/incidents?status=%00").status_code == 400
+    assert browser.get("/inspections/ab%00cd").status_code == 400
+    assert browser.get("/sites?q=ab").status_code == 200
+
+
 def test_the_base_form_refuses_nul_long_text_and_numbers_no_column_holds(app):
     """Every form gets the checks, whatever its own fields say."""
     from werkzeug.datastructures import MultiDict
