@@ -318,7 +318,9 @@ _MAX_DAYS = 36_600
 def _days_after_default(element, compiler, **kw):
     day, days = (compiler.process(arg, **kw) for arg in element.clauses)
     # PostgreSQL: date + integer is a date, which may lie beyond the year 9999.
-    return f"LEAST({day} + LEAST({days}, {_MAX_DAYS}), DATE '{_LAST_DAY}')"
+    # LEAST ignores NULLs: a unit without a date (or an interval) has no due date, as before.
+    shifted = f"LEAST({day} + LEAST({days}, {_MAX_DAYS}), DATE '{_LAST_DAY}')"
+    return f"CASE WHEN {day} IS NULL OR {days} IS NULL THEN NULL ELSE {shifted} END"
 
 
 @compiles(_days_after, "sqlite")
