@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     static_files.init_app(app)
     request_log.init_app(app)
 
-    from app import errors, i18n, security, templating
+    from app import args, errors, i18n, security, templating
     from app.audit.cli import audit_cli
     from app.auth import login
     from app.auth.routes import bp as auth_bp
@@ -51,6 +51,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
 
+    # Before any route: every <int:...> in a path is an id that fits its column, or 404.
+    app.url_map.converters["int"] = args.IdConverter
+    app.before_request(args.refuse_nul)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     babel.init_app(app, locale_selector=i18n.select_locale)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
@@ -22,6 +22,20 @@ NAMING_CONVENTION = {
 def utcnow() -> datetime:
     """The current instant, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+#: The largest value of an Integer column (PostgreSQL's integer; SQLite's would be 2^63 - 1):
+#: an id or a count beyond it cannot exist, and binding it would overflow the driver.
+INT_MAX = 2**31 - 1
+
+
+def add_days(day: date, days: int) -> date:
+    """`day` plus `days`, kept within the calendar Python knows (a stored 9999-12-31 plus a
+    validity stays 9999-12-31 instead of overflowing the page that shows it)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
 
 
 def new_uuid() -> str:

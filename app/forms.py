@@ -1,16 +1,37 @@
-"""The base form: WTForms' own messages in the interface language (Traditional, not Simplified)."""
+"""The base form: WTForms' own messages in the interface language (Traditional, not Simplified),
+and what every form refuses whatever its fields: values no column can hold.
+
+Every form refuses a NUL character in any field, a text longer than TEXT_MAX unless the field
+names its own limit, a whole number beyond an Integer column, a number that is not finite or is
+beyond NUMBER_MAX; those values are dropped before the field's validators see them. Date fields
+take `DateWindow`: no date before the records begin nor decades ahead, none in the future where
+the date records something that happened.
+"""
 
 from __future__ import annotations
 
+import math
 import uuid
+from datetime import date, datetime
 from functools import cache
 
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField
+from wtforms import DecimalField, Field, FloatField, HiddenField, IntegerField, StringField
 from wtforms.i18n import get_translations
+from wtforms.validators import Length, ValidationError
 from wtforms.widgets import HiddenInput
+
+from app.args import day_window
+from app.db import INT_MAX
+from app.i18n import taipei_today
+
+#: The longest free text (a note, a narrative) a field without a limit of its own takes.
+TEXT_MAX = 4000
+#: The largest number (in size) a decimal field takes: far beyond any hour, weight or reading.
+NUMBER_MAX = 10**9
 
 
 @cache
@@ -24,6 +45,75 @@ class Form(FlaskForm):
             # WTForms ships zh (Simplified) and zh_TW; Babel would pick zh for zh_Hant_TW.
             locale = str(get_locale() or "en")
             return _wtforms_translations("zh_TW" if locale.startswith("zh") else "en")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self:
+            _refuse_what_no_column_holds(field)
+
+
+def _refuse(field: Field, message) -> None:
+    field.process_errors.append(message)
+
+
+def _refuse_what_no_column_holds(field: Field) -> None:
+    """Mark (as a processing error, so validation fails) and drop a value that no column can
+    hold or no page can show; the field's own validators then see nothing instead."""
+    if field.type in ("FileField", "MultipleFileField"):
+        return
+    raw = [v for v in (field.raw_data or ()) if isinstance(v, str)]
+    if any("\x00" in v for v in raw):
+        _refuse(field, _l("Remove the invisible control character (NUL) from this text."))
+        if isinstance(field.data, str):
+            field.data = field.data.replace("\x00", "")
+        return
+    data = field.data
+    if isinstance(field, DecimalField | FloatField) and data is not None:
+        if not _finite(data) or abs(data) > NUMBER_MAX:
+            field.data = None
+            _refuse(field, _l("Enter a number between -%(max)d and %(max)d.", max=NUMBER_MAX))
+    elif isinstance(field, IntegerField) and data is not None:
+        if not -INT_MAX <= data <= INT_MAX:
+            field.data = None
+            _refuse(field, _l("Enter a whole number between -%(max)d and %(max)d.", max=INT_MAX))
+    elif (
+        isinstance(field, StringField)
+        and isinstance(data, str)
+        and len(data) > TEXT_MAX
+        and not any(isinstance(v, Length) for v in field.validators)
+    ):
+        _refuse(field, _l("At most %(max)d characters.", max=TEXT_MAX))
+
+
+def _finite(number) -> bool:
+    try:
+        return number.is_finite() if hasattr(number, "is_finite") else math.isfinite(number)
+    except (TypeError, ValueError):
+        return False
+
+
+class DateWindow:
+    """A date (or a date and time) within the app's calendar: not before `earliest` (by
+    default when the records begin), not decades ahead, and not after today when
+    `not_future` (a date that records something done or seen)."""
+
+    def __init__(self, *, not_future: bool = False, earliest: date | None = None) -> None:
+        self.not_future = not_future
+        self.earliest = earliest
+
+    def __call__(self, form, field) -> None:
+        value = field.data
+        if value is None:
+            return
+        day = value.date() if isinstance(value, datetime) else value
+        first, last = day_window()
+        first = self.earliest or first
+        if self.not_future:
+            last = taipei_today()
+        if not first <= day <= last:
+            raise ValidationError(
+                _("Enter a date between %(first)s and %(last)s.", first=first, last=last)
+            )
 
 
 class ActionForm(Form):
@@ -52,7 +142,7 @@ class IdListField(Field):
 
     def process_formdata(self, valuelist) -> None:
         values = [str(v).strip() for v in valuelist if str(v).strip()]
-        if not all(v.isdigit() and int(v) > 0 for v in values):
+        if not all(v.isdigit() and 0 < int(v) <= INT_MAX for v in values):
             self.data = set()
             raise ValueError(_l("Choose from the list."))
         self.data = {int(v) for v in values}

@@ -23,6 +23,7 @@ from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
 from app import uow
+from app.args import page_arg
 from app.auth import devices, policy, services
 from app.auth.forms import (
     ChangePasswordForm,
@@ -319,7 +320,7 @@ def users():
         q=request.args.get("q", "")[:60],
         role=request.args.get("role", ""),
         active=request.args.get("active", ""),
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render("auth/users.html", "auth/_user_list.html", page=page, roles=role_choices())

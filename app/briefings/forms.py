@@ -8,7 +8,7 @@ from wtforms import BooleanField, DateField, DecimalField, SelectField, StringFi
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.briefings.models import AUDIENCES, KINDS, TOPICS
-from app.forms import Form, IdListField
+from app.forms import DateWindow, Form, IdListField
 
 KIND_LABELS = {
     "pre_duty": _l("Pre-duty briefing"),
@@ -49,7 +49,7 @@ class BriefingForm(Form):
     )
     audience = SelectField(_l("Who must read it"), validators=[DataRequired()])
     requires_ack = BooleanField(_l("Each person must acknowledge it"), default=True)
-    due_on = DateField(_l("Read by"), validators=[Optional()])
+    due_on = DateField(_l("Read by"), validators=[Optional(), DateWindow()])
     minor_edit = BooleanField(_l("Minor correction (a typo): no new acknowledgement needed"))
     site_id = IdListField()  # the ticked sites
     user_id = IdListField()  # the ticked people
@@ -63,7 +63,10 @@ class BriefingForm(Form):
 
 class TrainingForm(Form):
     topic = SelectField(_l("Topic"), validators=[DataRequired()])
-    held_on = DateField(_l("Date"), validators=[DataRequired(message=_l("Give the date."))])
+    held_on = DateField(
+        _l("Date"),
+        validators=[DataRequired(message=_l("Give the date.")), DateWindow(not_future=True)],
+    )
     hours = DecimalField(
         _l("Hours"),
         places=None,

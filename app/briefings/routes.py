@@ -22,7 +22,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from app import uow
-from app.args import page_arg
+from app.args import int_arg, page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.briefings import services as svc
@@ -78,7 +78,7 @@ def briefings():
     managed = None
     if policy.can_publish_briefings(current_user):
         managed = svc.briefings_managed_by(
-            current_user, page=request.args.get("managed_page", 1, type=int), per_page=per_page
+            current_user, page=page_arg("managed_page"), per_page=per_page
         )
     return render_template(
         "briefings/briefings.html",
@@ -141,8 +141,8 @@ def _form_page(item: Briefing | None):
     if request.method == "GET":
         form.site_id.data = {s.id for s in item.sites} if item else set()
         form.user_id.data = {u.id for u in item.users} if item else set()
-        if item is None and request.args.get("site", type=int):
-            form.site_id.data = {request.args.get("site", type=int)}
+        if item is None and int_arg("site"):
+            form.site_id.data = {int_arg("site")}
     return uow.form_page(
         form,
         lambda: _save(item, form),

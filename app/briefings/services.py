@@ -29,7 +29,7 @@ from app.briefings.models import (
     TrainingAttendance,
     TrainingSession,
 )
-from app.db import new_uuid, utcnow
+from app.db import add_days, new_uuid, utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.notifications import services as notifications
@@ -537,7 +537,7 @@ def training_statuses(users: list[User], *, today: date) -> dict[int, list[Topic
 def _topic_status(topic: str, last: date | None, days: int, today: date) -> TopicStatus:
     if last is None:
         return TopicStatus(topic, None, None, "missing")
-    expires = last + timedelta(days=days)
+    expires = add_days(last, days)
     if expires < today:
         return TopicStatus(topic, last, expires, "expired")
     if expires <= today + EXPIRING_WITHIN:
@@ -651,7 +651,7 @@ def site_training_current(site, *, today: date) -> bool | None:
         return None
     held = {(user_id, topic): held_on for user_id, topic, held_on in latest}
     return all(
-        (g, t) in held and held[(g, t)] + timedelta(days=validity[t]) >= today
+        (g, t) in held and add_days(held[(g, t)], validity[t]) >= today
         for g in guard_ids
         for t in topics
     )

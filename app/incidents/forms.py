@@ -8,7 +8,7 @@ from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.db import new_uuid
-from app.forms import Form, UUIDField
+from app.forms import TEXT_MAX, DateWindow, Form, UUIDField
 from app.i18n import from_taipei, taipei_now_input
 from app.incidents.models import ALARM_CAUSES, CATEGORIES, SEVERITIES, STATUSES
 
@@ -63,13 +63,13 @@ class IncidentForm(Form):
     occurred_at = DateTimeLocalField(
         _l("When did it happen"),
         format=DATETIME_FORMAT,
-        validators=[DataRequired(message=_l("Give the time."))],
+        validators=[DataRequired(message=_l("Give the time.")), DateWindow(not_future=True)],
     )
     narrative = TextAreaField(
         _l("What happened"),
-        validators=[DataRequired(message=_l("Describe what happened.")), Length(max=5000)],
+        validators=[DataRequired(message=_l("Describe what happened.")), Length(max=TEXT_MAX)],
     )
-    actions_taken = TextAreaField(_l("What was done"), validators=[Length(max=5000)])
+    actions_taken = TextAreaField(_l("What was done"), validators=[Length(max=TEXT_MAX)])
     photos = MultipleFileField(_l("Add photos"))
 
     def __init__(self, *args, **kwargs):
@@ -124,7 +124,7 @@ class AlarmForm(Form):
     received_at = DateTimeLocalField(
         _l("Alarm received at"),
         format=DATETIME_FORMAT,
-        validators=[DataRequired(message=_l("Give the time."))],
+        validators=[DataRequired(message=_l("Give the time.")), DateWindow(not_future=True)],
     )
     guard_id = SelectField(_l("Send guard"), coerce=int, validators=[Optional()])
 
@@ -173,7 +173,7 @@ class ArriveForm(Form):
 class UpdateForm(Form):
     """A note and/or a new status on the incident's timeline."""
 
-    note = TextAreaField(_l("Note"), validators=[Length(max=5000)])
+    note = TextAreaField(_l("Note"), validators=[Length(max=TEXT_MAX)])
     status = SelectField("", choices=["", *STATUSES], validators=[Optional()], default="")
 
 
@@ -181,4 +181,6 @@ class NotifiedForm(Form):
     """When the client or the police were told; no time given means now."""
 
     who = SelectField("", choices=["client", "police"])
-    at = DateTimeLocalField("", format=DATETIME_FORMATS, validators=[Optional()])
+    at = DateTimeLocalField(
+        "", format=DATETIME_FORMATS, validators=[Optional(), DateWindow(not_future=True)]
+    )

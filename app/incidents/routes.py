@@ -133,7 +133,7 @@ def incident_new():
     form = IncidentForm()
     form.offer(sites)
     if request.method == "GET":
-        wanted = request.args.get("site", type=int) or svc.shift_site_id(current_user, now=utcnow())
+        wanted = int_arg("site") or svc.shift_site_id(current_user, now=utcnow())
         form.prefill(site_id=wanted if wanted in {s.id for s in sites} else None)
     return uow.form_page(
         form,
@@ -301,7 +301,7 @@ def alarm_new():
     form = AlarmForm()
     form.offer(sites, guards=_guards_for([s.id for s in sites]))
     if request.method == "GET":
-        form.prefill(site_id=request.args.get("site", type=int))
+        form.prefill(site_id=int_arg("site"))
     return uow.form_page(
         form,
         lambda: _open_alarm(_chosen(sites, form.site_id.data), form),

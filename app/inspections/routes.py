@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import uow
-from app.args import int_arg, page_arg, taipei_day_start
+from app.args import float_arg, int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.db import utcnow
@@ -498,7 +498,7 @@ def inspections():
     authorize(policy.can_list_inspections(current_user))
     since = taipei_day_start(request.args.get("from"))
     until = taipei_day_start(request.args.get("to"))
-    max_score = request.args.get("max_score", type=float)
+    max_score = float_arg("max_score")
     page = svc.list_inspections(
         current_user,
         site_id=int_arg("site"),

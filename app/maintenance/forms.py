@@ -6,7 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from app.forms import Form, UUIDField
+from app.forms import TEXT_MAX, DateWindow, Form, UUIDField
 from app.i18n import taipei_today
 from app.maintenance.models import TICKET_STATUSES
 
@@ -17,10 +17,10 @@ class RepairForm(Form):
     uuid = UUIDField()
     site = IntegerField(validators=[Optional()])
     incident_id = IntegerField(validators=[Optional()])
-    problem = TextAreaField(validators=[Length(max=5000)])
+    problem = TextAreaField(validators=[Length(max=TEXT_MAX)])
     equipment_id = IntegerField(validators=[Optional()])
     vendor = StringField(validators=[Length(max=200)])
-    due_on = DateField(validators=[Optional()])
+    due_on = DateField(validators=[Optional(), DateWindow()])
 
 
 class FromItemForm(Form):
@@ -37,8 +37,8 @@ class StatusForm(Form):
 class MaintenanceForm(Form):
     """Maintenance done; no date means today."""
 
-    done_on = DateField(validators=[Optional()])
-    work = TextAreaField(validators=[Length(max=5000)])
+    done_on = DateField(validators=[Optional(), DateWindow(not_future=True)])
+    work = TextAreaField(validators=[Length(max=TEXT_MAX)])
     photo = FileField()
 
     def values(self) -> dict:

@@ -111,7 +111,7 @@ def _repair_form_page(sites: list[Site], site: Site | None, form: RepairForm) ->
         equipment=equipment,
         error=first_error(form),
         new_uuid=new_uuid(),
-        incident_id=form.incident_id.data or request.args.get("incident", type=int),
+        incident_id=form.incident_id.data or int_arg("incident"),
     )
 
 
@@ -131,7 +131,7 @@ def repair_new():
     form = RepairForm()
     if form.is_submitted():
         require_action_form()
-    site_id = form.site.data if form.is_submitted() else request.args.get("site", type=int)
+    site_id = form.site.data if form.is_submitted() else int_arg("site")
     site = next((s for s in sites if s.id == site_id), None)
     incident = _incident_at(site, form.incident_id.data)
     return uow.form_page(

@@ -308,16 +308,27 @@ class _days_after(FunctionElement):
     name = "days_after"
 
 
+#: The last day Python (and so every page) can show: a later date read back would not load.
+_LAST_DAY = "9999-12-31"
+#: More days than any interval can mean (a century): keeps the sum within PostgreSQL's dates.
+_MAX_DAYS = 36_600
+
+
 @compiles(_days_after)
 def _days_after_default(element, compiler, **kw):
     day, days = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"({day} + {days})"  # PostgreSQL: date + integer is a date
+    # PostgreSQL: date + integer is a date, which may lie beyond the year 9999.
+    # LEAST ignores NULLs: a unit without a date (or an interval) has no due date, as before.
+    shifted = f"LEAST({day} + LEAST({days}, {_MAX_DAYS}), DATE '{_LAST_DAY}')"
+    return f"CASE WHEN {day} IS NULL OR {days} IS NULL THEN NULL ELSE {shifted} END"
 
 
 @compiles(_days_after, "sqlite")
 def _days_after_sqlite(element, compiler, **kw):
     day, days = (compiler.process(arg, **kw) for arg in element.clauses)
-    return f"date({day}, '+' || ({days}) || ' days')"  # 'YYYY-MM-DD', as SQLite keeps dates
+    # 'YYYY-MM-DD', as SQLite keeps dates; beyond 9999-12-31 SQLite's date() gives NULL.
+    shifted = f"date({day}, '+' || ({days}) || ' days')"
+    return f"CASE WHEN {day} IS NULL THEN NULL ELSE coalesce({shifted}, '{_LAST_DAY}') END"
 
 
 def _due_on():

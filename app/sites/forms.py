@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -19,7 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import Form, IdListField, UUIDField
+from app.forms import DateWindow, Form, IdListField, UUIDField
 from app.sites.models import EQUIPMENT_KINDS, EQUIPMENT_STATUSES, SYSTEM_TYPES
 from app.sites.validators import is_valid_tax_id
 
@@ -52,6 +52,10 @@ VERDICT_LABELS = {
 }
 
 
+#: Alarm panels outlive the app's records: an installation date may be older.
+INSTALLED_SINCE = date(1970, 1, 1)
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -81,8 +85,8 @@ class ClientForm(Form):
         description=_l("The company's switchboard, not a person's number."),
         render_kw={"inputmode": "tel", "autocomplete": "off"},
     )
-    contract_start_on = DateField(_l("Contract start"), validators=[Optional()])
-    contract_end_on = DateField(_l("Contract end"), validators=[Optional()])
+    contract_start_on = DateField(_l("Contract start"), validators=[Optional(), DateWindow()])
+    contract_end_on = DateField(_l("Contract end"), validators=[Optional(), DateWindow()])
 
     def validate_tax_id(self, field):
         if field.data and not is_valid_tax_id(field.data):
@@ -176,7 +180,10 @@ class EquipmentForm(Form):
         filters=[_strip],
         description=_l("For example: 1F lobby, B1 plant room."),
     )
-    installed_on = DateField(_l("Installed on"), validators=[Optional()])
+    installed_on = DateField(
+        _l("Installed on"),
+        validators=[Optional(), DateWindow(not_future=True, earliest=INSTALLED_SINCE)],
+    )
     maintenance_interval_days = IntegerField(
         _l("Maintain every (days)"),
         validators=[
@@ -185,7 +192,10 @@ class EquipmentForm(Form):
         ],
         render_kw={"inputmode": "numeric"},
     )
-    last_maintained_on = DateField(_l("Last maintained on"), validators=[Optional()])
+    last_maintained_on = DateField(
+        _l("Last maintained on"),
+        validators=[Optional(), DateWindow(not_future=True, earliest=INSTALLED_SINCE)],
+    )
     status = SelectField(_l("Status"), validators=[DataRequired()])
 
     def __init__(self, *args, **kwargs):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, TimestampMixin, utcnow
+from app.db import Base, TimestampMixin, add_days, utcnow
 
 #: System types a site can have (DESIGN.md: K02 of the standard).
 SYSTEM_TYPES = ("intrusion", "access", "cctv", "fire", "panic")
@@ -156,7 +156,7 @@ class Equipment(TimestampMixin, Base):
         base = self.last_maintained_on or self.installed_on
         if base is None or not self.maintenance_interval_days or self.status == "retired":
             return None
-        return base + timedelta(days=self.maintenance_interval_days)
+        return add_days(base, self.maintenance_interval_days)
 
 
 class CheckIn(Base):

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import audit, links, uow
-from app.args import int_arg, page_arg, taipei_day_start
+from app.args import int_arg, is_id, page_arg, taipei_day_start
 from app.auth import policy
 from app.auth import routes as auth_routes
 from app.auth.models import User
@@ -155,8 +155,8 @@ def site_new():
     """Register a site."""
     authorize(policy.can_edit_registry(current_user))
     form = _site_form(None)
-    if request.method == "GET" and request.args.get("client", type=int):
-        form.client_id.data = request.args.get("client", type=int)
+    if request.method == "GET" and int_arg("client"):
+        form.client_id.data = int_arg("client")
     return uow.form_page(
         form,
         lambda: svc.save_site(None, actor=current_user, **form.values()),
@@ -351,7 +351,7 @@ def qr_rotate(site_id: int):
 def labels_sheet():
     """A printable A4 sheet of QR labels for the chosen sites."""
     authorize(policy.can_print_labels(current_user))
-    ids = [int(v) for v in request.args.getlist("site") if v.isdigit()][:MAX_LABELS]
+    ids = [int(v) for v in request.args.getlist("site") if is_id(v)][:MAX_LABELS]
     chosen = (
         list(db.session.scalars(select(Site).where(Site.id.in_(ids)).order_by(Site.code)))
         if ids
