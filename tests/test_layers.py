@@ -49,7 +49,7 @@ LAYERS: list[set[str]] = [
         "uow",
     },
     {"extensions"},
-    {"db", "config"},
+    {"db", "config", "files"},
 ]
 
 
