@@ -242,17 +242,19 @@ def attachment_file(attachment_id: int):
 
     item = db.get_or_404(BriefingAttachment, attachment_id)
     _load(item.briefing_id)
+    # Served as what it is, under a name that says so (never the uploader's "page.html").
     if item.photo is not None:  # images follow the briefing's readers, not a site
         path, mimetype, download = photo_file(item.photo), "image/jpeg", False
+        name = svc.safe_file_name(item.filename, ".jpg")
     else:
         path = Path(current_app.config["UPLOAD_DIR"]) / item.path
         mimetype, download = "application/pdf", True
+        name = svc.safe_file_name(item.filename, ".pdf")
     if not path.exists():
         abort(404)
-    response = send_file(
-        path, mimetype=mimetype, as_attachment=download, download_name=item.filename
-    )
+    response = send_file(path, mimetype=mimetype, as_attachment=download, download_name=name)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
