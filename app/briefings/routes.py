@@ -311,7 +311,8 @@ def _record_training(form: TrainingForm, people) -> TrainingSession:
         sites = site_services.visible_sites(current_user)[:1]
         if not sites:
             raise PhotoError("not_an_image")
-        evidence = store_photo(data, owner=current_user, site_id=sites[0].id)
+        # The photo needs a site; the training's people, not that site, decide who sees it.
+        evidence = store_photo(data, owner=current_user, site_id=sites[0].id, kind="training")
     return svc.record_training(
         actor=current_user,
         topic=form.topic.data,
@@ -322,6 +323,29 @@ def _record_training(form: TrainingForm, people) -> TrainingSession:
         attendee_ids=attendees,
         evidence=evidence,
     )
+
+
+@bp.get("/training/<int:session_id>/evidence")
+def training_evidence(session_id: int):
+    """A training session's evidence (certificate, sign-in sheet): for its attendees, the
+    supervisors of their sites and managers; to anyone else it does not exist."""
+    session = db.get_or_404(TrainingSession, session_id)
+    attendee_ids, attendee_site_ids = svc.training_record_people(session)
+    authorize_hidden(
+        policy.can_view_training_record(
+            current_user,
+            session,
+            attendee_ids=attendee_ids,
+            attendee_site_ids=attendee_site_ids,
+            assigned_site_ids=site_services.assigned_site_ids(current_user),
+        ),
+        target=f"training:{session.id}",
+    )
+    if session.evidence is None or not (path := photo_file(session.evidence)).exists():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", conditional=False, etag=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/training/new", methods=["GET", "POST"])

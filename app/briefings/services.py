@@ -585,6 +585,17 @@ def record_training(
     return session
 
 
+def training_record_people(session: TrainingSession) -> tuple[set[int], set[int]]:
+    """Whom a training session concerns: its attendees' ids, and the sites they are assigned
+    to (one statement) — what `policy.can_view_training_record` decides on."""
+    rows = db.session.execute(
+        select(TrainingAttendance.user_id, SiteAssignment.site_id)
+        .outerjoin(SiteAssignment, SiteAssignment.user_id == TrainingAttendance.user_id)
+        .where(TrainingAttendance.session_id == session.id)
+    ).all()
+    return {user_id for user_id, _site in rows}, {site for _user, site in rows if site}
+
+
 @dataclass
 class TopicStatus:
     topic: str
