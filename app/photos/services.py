@@ -37,9 +37,10 @@ MAX_SIDE = 12_000
 #: Largest JPEG accepted, in pixels: every phone's default photo (12-24 MP) and most cameras'.
 #: It is decoded at 1/4 or 1/8 scale, so its size costs time to read, not memory.
 MAX_PIXELS = 40_000_000
-#: Largest PNG, WebP or GIF: these are decoded whole, at 4 bytes a pixel (16 MP: 64 MB), and
-#: are screenshots or drawings (a phone's screen is 3-5 MP), never camera photos.
-MAX_PIXELS_DECODED_WHOLE = 16_000_000
+#: Largest PNG, WebP or GIF: these are decoded whole, at 4 bytes a pixel, and resampling one
+#: with transparency takes a premultiplied copy (10 MP: about 105 MB at the peak). They are
+#: screenshots or drawings (a phone's screen is 3-6 MP, a 4K monitor's 8.3), not camera photos.
+MAX_PIXELS_DECODED_WHOLE = 10_000_000
 #: Long side of the stored image and of its thumbnail.
 STORED_SIDE = 1600
 THUMB_SIDE = 320
@@ -68,7 +69,7 @@ class PhotoError(DomainError):
         "conflict": _l("This photo belongs to another record."),
         "too_many_pixels": _l(
             "The image has too many pixels to be a photo (at most 12,000 pixels a side; "
-            "40 megapixels for a JPEG, 16 for a PNG, WebP or GIF). Take it again with the camera."
+            "40 megapixels for a JPEG, 10 for a PNG, WebP or GIF). Take it again with the camera."
         ),
         "truncated": _l("The photo arrived incomplete (the file is cut short). Send it again."),
     }
@@ -147,6 +148,9 @@ def encode_photo(data: bytes) -> Encoded:
     image = _decode(data)
     if image.mode not in ("RGB", "RGBA", "L"):  # palette, 1-bit, 16-bit, CMYK...: resampled right
         image = image.convert("RGBA")
+    factor = max(image.size) // STORED_SIDE
+    if factor >= 2:  # a box average to ≥ STORED_SIDE first: LANCZOS then works on a quarter of
+        image = image.reduce(factor)  # the pixels, not on a premultiplied full-size copy
     image.thumbnail((STORED_SIDE, STORED_SIDE), Image.LANCZOS)
     # Turn the pixels the way the camera meant, then drop the orientation tag with the rest.
     image = ImageOps.exif_transpose(image)
