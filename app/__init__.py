@@ -9,6 +9,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as config_module
+from app import db as db_module
+from app import files
 from app.config import ROOT
 
 
@@ -22,7 +24,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     app.config.from_mapping(config_module.build(instance_path, test_config))
-    instance_path.mkdir(parents=True, exist_ok=True)
+    # Owner-only on disk (SECURITY.md 9): the instance folder (the database, secrets, uploads
+    # by default) 0700, the SQLite file 0600 from its creation on; uploads as they are written.
+    files.private_folder(instance_path)
+    db_module.create_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     if app.config["PROXY_FIX"]:
         hops = int(app.config["PROXY_FIX"])

@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from app import files
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Secrets that are generated into instance/secrets.json when the environment lacks them.
@@ -141,7 +143,7 @@ def load_or_create_secrets(instance_path: Path, missing: list[str]) -> dict[str,
     Several gunicorn workers may start at once: a file lock makes them agree on one set.
     """
     path = instance_path / "secrets.json"
-    instance_path.mkdir(parents=True, exist_ok=True)
+    files.private_folder(instance_path)
     lock_fd = os.open(instance_path / "secrets.lock", os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)

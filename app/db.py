@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
+
+from app import files
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -83,8 +87,39 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     if not module.startswith("sqlite3"):
         return
     cursor = dbapi_connection.cursor()
+    # The database file is its owner's only (SECURITY.md 9), before WAL mode makes its -wal
+    # and -shm files: SQLite gives them the database file's mode.
+    database = _sqlite_file(cursor)
+    if database is not None:
+        files.make_private(database)
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    if database is not None:
+        for companion in ("-wal", "-shm", "-journal"):
+            files.make_private(database.with_name(database.name + companion))
+
+
+def _sqlite_file(cursor) -> Path | None:
+    """The main database's file, or None for an in-memory database."""
+    for _seq, name, file in cursor.execute("PRAGMA database_list").fetchall():
+        if name == "main" and file:
+            return Path(file)
+    return None
+
+
+def create_sqlite_file(url: str) -> None:
+    """Create a file database's empty file 0600 before SQLite creates it with the umask's mode
+    (an empty file is a new database to SQLite). Nothing for other databases or in memory."""
+    parsed = make_url(url)
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:":
+        return
+    if path.startswith("file:") or not Path(path).parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, files.FILE_MODE))
+    except FileExistsError:
+        files.make_private(Path(path))

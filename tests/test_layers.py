@@ -50,7 +50,7 @@ LAYERS: list[set[str]] = [
         "uow",
     },
     {"extensions"},
-    {"db", "config"},
+    {"db", "config", "files"},
 ]
 
 

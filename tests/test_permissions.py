@@ -13,12 +13,19 @@ from sqlalchemy import func, select
 
 from app.audit.models import AuditEvent
 from app.auth.models import UserSession
-from app.briefings.models import Briefing, BriefingAttachment, BriefingSite
+from app.briefings.models import (
+    Briefing,
+    BriefingAttachment,
+    BriefingSite,
+    TrainingAttendance,
+    TrainingSession,
+)
 from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.incidents.models import AlarmResponse
 from app.inspections.models import Answer
 from app.maintenance.models import RepairTicket
+from app.photos.models import Photo
 from app.sites.models import CheckIn, Equipment
 from tests import factories
 
@@ -214,8 +221,15 @@ TABLE: dict[str, Entry] = {
         hidden=True,
         forbidden=frozenset(["supervisor"]),
     ),
-    "photos.photo": Entry("GET", "/photos/{photo}", SUPERVISOR_MANAGER, hidden=True),
-    "photos.thumb": Entry("GET", "/photos/{photo}/thumb", SUPERVISOR_MANAGER, hidden=True),
+    "photos.photo": [
+        Entry("GET", "/photos/{photo}", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/photos/{training_photo}", NOBODY, hidden=True),
+    ],
+    "photos.thumb": [
+        Entry("GET", "/photos/{photo}/thumb", SUPERVISOR_MANAGER, hidden=True),
+        # Training evidence filed under {site}: served by its session's route only.
+        Entry("GET", "/photos/{training_photo}/thumb", NOBODY, hidden=True),
+    ],
     "incidents.incidents": Entry("GET", "/incidents", FIELD | MANAGER),
     "incidents.incident_new": [
         Entry("GET", "/incidents/new", FIELD | MANAGER),
@@ -316,6 +330,14 @@ TABLE: dict[str, Entry] = {
         Entry("POST", "/training/new", SUPERVISOR_MANAGER),
     ],
     "briefings.training_csv": Entry("GET", "/training/export.csv", SUPERVISOR_MANAGER),
+    # Evidence follows the training session, not the site it was filed under: {training}
+    # (a guard of {site}, filed under {other_site}), {other_training} (a guard of {other_site},
+    # filed under {site}), {own_training} (the acting user attended; the anonymous: {training}).
+    "briefings.training_evidence": [
+        Entry("GET", "/training/{training}/evidence", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/training/{other_training}/evidence", MANAGER, hidden=True),
+        Entry("GET", "/training/{own_training}/evidence", FIELD | MANAGER, hidden=True),
+    ],
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -342,6 +364,37 @@ def test_every_method_of_every_route_has_an_entry(app):
         assert tested <= rule.methods, f"{rule.endpoint}: {tested - rule.methods} not accepted"
         untested = rule.methods - {"HEAD", "OPTIONS"} - tested
         assert not untested, f"{rule.endpoint}: add entries for {untested}"
+
+
+def _training(attendee, filed_under, like: Photo) -> TrainingSession:
+    """A first-aid session attended by `attendee`, its evidence filed under the site
+    `filed_under` (as the recorder's first site); the file is `like`'s (no decoding here)."""
+    evidence = Photo(
+        uuid=new_uuid(),
+        owner_id=like.owner_id,
+        site_id=filed_under.id,
+        kind="training",
+        sha256=like.sha256,
+        path=like.path,
+        thumb_path=like.thumb_path,
+        width=like.width,
+        height=like.height,
+        size_bytes=like.size_bytes,
+    )
+    db.session.add(evidence)
+    db.session.flush()
+    session = TrainingSession(
+        topic="first_aid",
+        held_on=utcnow().date(),
+        hours=8,
+        created_by_id=like.owner_id,
+        evidence_photo_id=evidence.id,
+    )
+    db.session.add(session)
+    db.session.flush()
+    db.session.add(TrainingAttendance(session_id=session.id, user_id=attendee.id))
+    db.session.flush()
+    return session
 
 
 def build_world(make_user, role: str | None) -> dict:
@@ -391,8 +444,18 @@ def build_world(make_user, role: str | None) -> dict:
         uuid=new_uuid(), site_id=site.id, user_id=inspector.id, method="qr", verdict="no_fix"
     )
     db.session.add(check_in)
+    site_guard, other_guard = factories.gen_user("guard"), factories.gen_user("guard")
+    factories.assign(site_guard, site)
+    factories.assign(other_guard, other)
+    training = _training(site_guard, other, photo)
+    other_training = _training(other_guard, site, photo)
     db.session.commit()
     return {
+        "training": training.id,
+        "own_training": training.id,  # replaced by one the actor attended, once he exists
+        "other_training": other_training.id,
+        "training_photo": other_training.evidence.uuid,
+        "photo_obj": photo,
         "briefing": briefing.id,
         "briefing_file": briefing_file.id,
         "incident": incident.id,
@@ -411,6 +474,7 @@ def build_world(make_user, role: str | None) -> dict:
         "equipment": equipment.id,
         "check_in": check_in.uuid,
         "site_obj": site,
+        "other_site_obj": other,
     }
 
 
@@ -448,6 +512,8 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
             db.session.commit()
         login(actor)
         ids["own_session"] = _session_id(actor)
+        ids["own_training"] = _training(actor, world["other_site_obj"], world["photo_obj"]).id
+        db.session.commit()
     else:
         ids["own_session"] = ids["target_session"]
     path = entry.path.format(**ids)
@@ -479,10 +545,31 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
     placeholders = dict.fromkeys(
         ("target", "target_session", "own_session", "site", "other_site", "client", "equipment"), 1
     ) | dict.fromkeys(
-        ("incident", "foreign_incident", "alarm", "ticket", "briefing", "briefing_file"), 1
+        (
+            "incident",
+            "foreign_incident",
+            "alarm",
+            "ticket",
+            "briefing",
+            "briefing_file",
+            "training",
+            "other_training",
+            "own_training",
+        ),
+        1,
     )
     placeholders |= dict.fromkeys(
-        ("token", "other_token", "uuid", "draft", "submitted", "foreign", "photo", "check_in"),
+        (
+            "token",
+            "other_token",
+            "uuid",
+            "draft",
+            "submitted",
+            "foreign",
+            "photo",
+            "training_photo",
+            "check_in",
+        ),
         "x",
     )
     path = entry.path.format(**placeholders)

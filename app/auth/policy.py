@@ -182,11 +182,17 @@ def can_amend(user, inspection, *, assigned_site_ids: set[int]) -> bool:
     return inspection.inspector_id == user.id and inspection.site_id in assigned_site_ids
 
 
+#: Photo kinds that belong to a record other than their site's: served only through that
+#: record's own route and rule (training evidence: `can_view_training_record`).
+RECORD_BOUND_PHOTO_KINDS = frozenset({"training"})
+
+
 def can_view_photo(user, photo, *, assigned_site_ids: set[int]) -> bool:
     """Photos follow their site: managers; supervisors of the site; the one who took it,
-    while he still serves the site."""
+    while he still serves the site. Not a photo bound to another record (training evidence
+    was stored under the recorder's first site, which says nothing about who may see it)."""
     role = _role(user)
-    if role is None:
+    if role is None or photo.kind in RECORD_BOUND_PHOTO_KINDS:
         return False
     if role in ALL_SITES_ROLES:
         return True
@@ -283,6 +289,23 @@ def can_manage_training(user) -> bool:
 
 def can_view_own_training(user) -> bool:
     return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+def can_view_training_record(
+    user, session, *, attendee_ids: set[int], attendee_site_ids: set[int], assigned_site_ids
+) -> bool:
+    """A training session and its evidence belong to the people trained, not to a site: each
+    attendee (his own record); supervisors who serve a site where an attendee is assigned
+    (their guards, as on /training); managers. Not admins or clients (DESIGN.md §5: training
+    is not theirs), not the recorder once none of the attendees is his."""
+    role = _role(user)
+    if role is None or session is None:
+        return False
+    if role in ALL_SITES_ROLES:
+        return True
+    if role in FIELD_ROLES and user.id in attendee_ids:
+        return True
+    return role == Role.SUPERVISOR and bool(attendee_site_ids & set(assigned_site_ids))
 
 
 #: Roles that may see confidential information, and so must sign the confidentiality pledge.

@@ -242,17 +242,19 @@ def attachment_file(attachment_id: int):
 
     item = db.get_or_404(BriefingAttachment, attachment_id)
     _load(item.briefing_id)
+    # Served as what it is, under a name that says so (never the uploader's "page.html").
     if item.photo is not None:  # images follow the briefing's readers, not a site
         path, mimetype, download = photo_file(item.photo), "image/jpeg", False
+        name = svc.safe_file_name(item.filename, ".jpg")
     else:
         path = Path(current_app.config["UPLOAD_DIR"]) / item.path
         mimetype, download = "application/pdf", True
+        name = svc.safe_file_name(item.filename, ".pdf")
     if not path.exists():
         abort(404)
-    response = send_file(
-        path, mimetype=mimetype, as_attachment=download, download_name=item.filename
-    )
+    response = send_file(path, mimetype=mimetype, as_attachment=download, download_name=name)
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -311,7 +313,8 @@ def _record_training(form: TrainingForm, people) -> TrainingSession:
         sites = site_services.visible_sites(current_user)[:1]
         if not sites:
             raise PhotoError("not_an_image")
-        evidence = store_photo(data, owner=current_user, site_id=sites[0].id)
+        # The photo needs a site; the training's people, not that site, decide who sees it.
+        evidence = store_photo(data, owner=current_user, site_id=sites[0].id, kind="training")
     return svc.record_training(
         actor=current_user,
         topic=form.topic.data,
@@ -322,6 +325,29 @@ def _record_training(form: TrainingForm, people) -> TrainingSession:
         attendee_ids=attendees,
         evidence=evidence,
     )
+
+
+@bp.get("/training/<int:session_id>/evidence")
+def training_evidence(session_id: int):
+    """A training session's evidence (certificate, sign-in sheet): for its attendees, the
+    supervisors of their sites and managers; to anyone else it does not exist."""
+    session = db.get_or_404(TrainingSession, session_id)
+    attendee_ids, attendee_site_ids = svc.training_record_people(session)
+    authorize_hidden(
+        policy.can_view_training_record(
+            current_user,
+            session,
+            attendee_ids=attendee_ids,
+            attendee_site_ids=attendee_site_ids,
+            assigned_site_ids=site_services.assigned_site_ids(current_user),
+        ),
+        target=f"training:{session.id}",
+    )
+    if session.evidence is None or not (path := photo_file(session.evidence)).exists():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", conditional=False, etag=False)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/training/new", methods=["GET", "POST"])

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import audit
+from app import audit, files
 from app.auth import policy
 from app.auth.models import User
 from app.briefings.models import (
@@ -255,25 +255,109 @@ def save_briefing(
 
 
 MAX_PDF_BYTES = 10 * 1024 * 1024
+#: Objects read in one PDF at most: a 10 MB document has a few thousand; more is a trap.
+MAX_PDF_OBJECTS = 200_000
+#: Action types that run something: a script, a program, a file of another application.
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/ImportData", "/RichMediaExecute"}
+#: Keys that carry JavaScript wherever they stand (an action's script, the names tree's).
+_SCRIPT_KEYS = {"/JS", "/JavaScript"}
+
+
+class AttachmentError(DomainError):
+    """A refused briefing attachment."""
+
+    messages: ClassVar = {
+        "pdf_too_large": _l("The PDF is larger than 10 MB."),
+        "pdf_broken": _l("That PDF cannot be read: it is damaged or not a PDF. Save it again."),
+        "pdf_encrypted": _l("That PDF is password-protected. Attach a copy without a password."),
+        "pdf_active": _l(
+            "That PDF contains scripts or actions that run when it is opened (JavaScript, "
+            "an opening action or a program launch). Print it to a new PDF and attach that."
+        ),
+    }
+
+
+def _pdf_refusal(data: bytes) -> str | None:
+    """Why this PDF is refused (a key of AttachmentError), or None: read with pypdf, every
+    object reachable from the trailer looked at once."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            return "pdf_encrypted"
+        root = reader.trailer["/Root"].get_object()
+        if not isinstance(root, DictionaryObject) or len(reader.pages) < 1:
+            return "pdf_broken"
+        opening = root.get("/OpenAction")
+        if opening is not None:
+            opening = opening.get_object()
+            # An explicit destination (a page and a zoom) only sets the first view: allowed.
+            # Any action dictionary other than "go to a page" is refused.
+            if isinstance(opening, DictionaryObject) and opening.get("/S") != "/GoTo":
+                return "pdf_active"
+        seen: set[tuple[int, int]] = set()
+        stack: list = [reader.trailer]
+        visited = 0
+        while stack:
+            item = stack.pop()
+            if isinstance(item, IndirectObject):
+                if (item.idnum, item.generation) in seen:
+                    continue
+                seen.add((item.idnum, item.generation))
+                item = item.get_object()
+            visited += 1
+            if visited > MAX_PDF_OBJECTS:
+                return "pdf_broken"
+            if isinstance(item, DictionaryObject):  # streams too: their dictionaries
+                if _SCRIPT_KEYS & set(item.keys()) or item.get("/S") in _ACTIVE_ACTIONS:
+                    return "pdf_active"
+                stack.extend(item.values())
+            elif isinstance(item, ArrayObject):
+                stack.extend(item)
+    except Exception:  # any failure of the parser on this file: it is not a PDF we can vouch for
+        return "pdf_broken"
+    return None
+
+
+def check_pdf(data: bytes) -> None:
+    """Refuse a PDF that is too large, unreadable, encrypted, or that runs anything."""
+    if len(data) > MAX_PDF_BYTES:
+        raise AttachmentError("pdf_too_large")
+    refusal = _pdf_refusal(data)
+    if refusal is not None:
+        raise AttachmentError(refusal)
+
+
+_UNSAFE_NAME = re.compile(r"[^\w\-]+")
+
+
+def safe_file_name(filename: str | None, extension: str = ".pdf") -> str:
+    """The name an attachment is shown and downloaded as: the uploader's name without its
+    extension, reduced to letters, digits, '-' and '_' (any script), ending in `extension`
+    (what the file really is: `.pdf`, or `.jpg` for a re-encoded image)."""
+    stem = Path((filename or "").replace("\\", "/")).name
+    stem = stem[: -len(Path(stem).suffix)] if Path(stem).suffix else stem
+    cleaned = _UNSAFE_NAME.sub("-", stem).strip("-_")[:80].strip("-_")
+    return f"{cleaned or 'attachment'}{extension}"
 
 
 def attach_file(briefing: Briefing, *, actor, data: bytes, filename: str) -> BriefingAttachment:
-    """Attach an image (through the photo pipeline) or a PDF (checked, stored outside static/)."""
+    """Attach an image (through the photo pipeline) or a PDF (read through, refused if it runs
+    anything; stored outside static/ and named `<safe name>.pdf`)."""
     from app.photos.services import PhotoError, store_photo
 
     name = (filename or "file")[-120:]
     if data[:5] == b"%PDF-":
-        if len(data) > MAX_PDF_BYTES:
-            raise PhotoError("too_large")
+        check_pdf(data)
         stored = new_uuid()
         path = f"attachments/{stored[:2]}/{stored}.pdf"
-        target = Path(current_app.config["UPLOAD_DIR"]) / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        files.write_private(Path(current_app.config["UPLOAD_DIR"]), path, data)
         item = BriefingAttachment(
             briefing_id=briefing.id,
             path=path,
-            filename=name,
+            filename=safe_file_name(name),
             sha256=hashlib.sha256(data).hexdigest(),
         )
     else:
@@ -284,7 +368,9 @@ def attach_file(briefing: Briefing, *, actor, data: bytes, filename: str) -> Bri
         if site_id is None:
             raise PhotoError("not_an_image")
         photo = store_photo(data, owner=actor, site_id=site_id)
-        item = BriefingAttachment(briefing_id=briefing.id, photo_id=photo.id, filename=name)
+        item = BriefingAttachment(
+            briefing_id=briefing.id, photo_id=photo.id, filename=safe_file_name(name, ".jpg")
+        )
     db.session.add(item)
     briefing.attachments.append(item)
     if briefing.status == "published":
@@ -497,6 +583,17 @@ def record_training(
         detail={"topic": topic, "attendees": len(attendee_ids)},
     )
     return session
+
+
+def training_record_people(session: TrainingSession) -> tuple[set[int], set[int]]:
+    """Whom a training session concerns: its attendees' ids, and the sites they are assigned
+    to (one statement) — what `policy.can_view_training_record` decides on."""
+    rows = db.session.execute(
+        select(TrainingAttendance.user_id, SiteAssignment.site_id)
+        .outerjoin(SiteAssignment, SiteAssignment.user_id == TrainingAttendance.user_id)
+        .where(TrainingAttendance.session_id == session.id)
+    ).all()
+    return {user_id for user_id, _site in rows}, {site for _user, site in rows if site}
 
 
 @dataclass

@@ -19,7 +19,8 @@ class Photo(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"), index=True)
     #: The site whose records it belongs to: who may see the photo follows from it.
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"), index=True)
-    #: "photo" or "signature".
+    #: "photo", "signature", or "training" (evidence of a training session: served only by
+    #: the session's route, to whom the session concerns — never by its site).
     kind: Mapped[str] = mapped_column(String(20), default="photo")
     #: SHA-256 of the stored (re-encoded) file.
     sha256: Mapped[str] = mapped_column(String(64))

@@ -252,7 +252,13 @@ def test_pdf_and_image_attachments_are_served_only_to_readers(app, client, team,
     briefing = brief(team)
     db.session.commit()
     login(team["supervisor"])
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    pdf = buffer.getvalue()
     client.post(
         f"/briefings/{briefing.id}/attachments",
         data={"file": (io.BytesIO(pdf), "SOP.pdf")},

@@ -83,10 +83,11 @@ def test_the_guard_sees_the_history_of_his_own_sessions_with_hours_and_evidence(
     history = page[page.index("My sessions") :]
     assert "7.5 h" in history and "3 h" in history and "紅十字會" in history
     assert "10.5 h in all" in history
-    assert f"/photos/{photo.uuid}" in history
+    # the evidence link is the session's own (the guard may open it; /photos/ would be 404)
+    assert f"/training/{mine.id}/evidence" in history
+    assert client.get(f"/training/{mine.id}/evidence").status_code == 200
     assert "某講師" not in history  # another guard's session
     assert history.index("Fire safety") < history.index("First aid")  # newest first
-    assert mine.id  # the session exists
 
 
 def test_a_guard_without_sessions_is_told_so(client, people, login):
