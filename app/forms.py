@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, Field, FloatField, HiddenField, IntegerField, StringField
 from wtforms.i18n import get_translations
-from wtforms.validators import Length, ValidationError
+from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
 from app.args import day_window
@@ -53,7 +53,15 @@ class Form(FlaskForm):
 
 
 def _refuse(field: Field, message) -> None:
+    """The field fails with `message` and its validators (its own and the form's inline
+    `validate_<name>`) do not run: they were written for values a column can hold, and would
+    meet None or a NaN instead."""
     field.process_errors.append(message)
+
+    def stop(form) -> None:
+        raise StopValidation()
+
+    field.pre_validate = stop
 
 
 def _refuse_what_no_column_holds(field: Field) -> None:
@@ -69,6 +77,8 @@ def _refuse_what_no_column_holds(field: Field) -> None:
         return
     data = field.data
     if isinstance(field, DecimalField | FloatField) and data is not None:
+        if any(getattr(v, "bounds_numbers", False) for v in field.validators):
+            return  # the field's own validator refuses these, with its own limits
         if not _finite(data) or abs(data) > NUMBER_MAX:
             field.data = None
             _refuse(field, _l("Enter a number between -%(max)d and %(max)d.", max=NUMBER_MAX))

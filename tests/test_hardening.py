@@ -263,3 +263,27 @@ def test_the_base_form_refuses_nul_long_text_and_numbers_no_column_holds(app):
         assert form.number.data is None and form.count.data is None
         long = Any(formdata=MultiDict({"text": "x" * 4001}), meta={"csrf": False})
         assert not long.validate() and long.text.errors
+
+
+def test_a_refused_number_never_reaches_the_fields_own_validators(app):
+    """Validators compare numbers a column holds; a refused value must not reach them as None
+    (the checklist editor's inline check once met a dropped '-inf' and answered 500)."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms import DecimalField, IntegerField
+
+    from app.forms import Form
+
+    class Limits(Form):
+        low = DecimalField()
+        count = IntegerField()
+
+        def validate_low(self, field):
+            assert field.data > 0  # would raise TypeError on None
+
+        def validate_count(self, field):
+            assert field.data > 0
+
+    with app.test_request_context("/", method="POST"):
+        form = Limits(formdata=MultiDict({"low": "-inf", "count": str(HUGE)}), meta={"csrf": False})
+        assert not form.validate()
+        assert len(form.low.errors) == 1 and len(form.count.errors) == 1

@@ -50,6 +50,9 @@ def finite_number(form, field):
         )
 
 
+finite_number.bounds_numbers = True  # app.forms.Form leaves these numbers to it
+
+
 class ItemForm(Form):
     indicator = SelectField(_l("Indicator"), choices=[])
     knowledge = StringField(
