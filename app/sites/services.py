@@ -442,14 +442,7 @@ def record_check_in(
         if existing.site_id != site.id or existing.user_id != user.id:
             raise CheckInConflict(uuid)
         return existing
-    verdict, distance = geo.verdict(
-        site_lat=site.latitude,
-        site_lon=site.longitude,
-        geofence_m=site.geofence_m,
-        lat=latitude,
-        lon=longitude,
-        accuracy_m=accuracy_m,
-    )
+    verdict, distance = _judge_position(site, latitude, longitude, accuracy_m)
     received_at = utcnow()
     check_in = CheckIn(
         uuid=uuid,
@@ -483,15 +476,7 @@ def add_check_in_location(
         raise CheckInLocationError("has_location")
     if not takes_location(check_in):
         raise CheckInLocationError("too_late")
-    site = check_in.site
-    verdict, distance = geo.verdict(
-        site_lat=site.latitude,
-        site_lon=site.longitude,
-        geofence_m=site.geofence_m,
-        lat=latitude,
-        lon=longitude,
-        accuracy_m=accuracy_m,
-    )
+    verdict, distance = _judge_position(check_in.site, latitude, longitude, accuracy_m)
     if latitude is None or longitude is None:
         raise CheckInLocationError("no_location")
     check_in.latitude, check_in.longitude, check_in.accuracy_m = latitude, longitude, accuracy_m
@@ -499,6 +484,18 @@ def add_check_in_location(
     check_in.verdict = verdict
     db.session.flush()
     return check_in
+
+
+def _judge_position(site, latitude, longitude, accuracy_m) -> tuple[str, float | None]:
+    """The verdict and distance for the position a device reported at a site."""
+    return geo.verdict(
+        site_lat=site.latitude,
+        site_lon=site.longitude,
+        geofence_m=site.geofence_m,
+        lat=latitude,
+        lon=longitude,
+        accuracy_m=accuracy_m,
+    )
 
 
 def takes_location(check_in: CheckIn | None) -> bool:
