@@ -37,6 +37,8 @@ def remember_lang_choice() -> None:
         return
     g.lang = choice
     session["lang"] = choice
+    if not current_user.is_authenticated:
+        session["lang_chosen_signed_out"] = True  # kept for the sign-in (app/auth/routes.py)
     if current_user.is_authenticated and current_user.locale != choice:
         from app.extensions import db
 

@@ -134,13 +134,15 @@ def _sign_in(username: str, password: str) -> User | None:
     if user is None:
         g.login_failed = True  # counts towards the guessing limits
         return None
+    chosen_here = session.pop("lang_chosen_signed_out", False)
     _fresh_cookie_session()
     session["sid"] = services.start_session(
         user, user_agent=request.headers.get("User-Agent", ""), ip=request.remote_addr or ""
     )
     session.permanent = True
     login_user(user)
-    if session.get("lang") and not user.locale:
+    if session.get("lang") and (chosen_here or not user.locale):
+        # a language picked on the sign-in page is the one this person wants now
         user.locale = session["lang"]
     return user
 

@@ -383,3 +383,25 @@ def test_throttled_attempts_name_the_limit_in_the_audit_log(client, make_user):
         "limit": "account_address",
     }
     assert denied[-1].actor_name == "pressed"
+
+
+def test_a_language_chosen_on_the_sign_in_page_is_kept_after_signing_in(client, make_user, login):
+    user = make_user("guard")
+    user.locale = "zh_Hant_TW"
+    db.session.commit()
+    assert 'lang="en"' in client.get("/login?lang=en").text
+    login(user)
+    assert 'lang="en"' in client.get("/").text  # not the Chinese stored on the account
+    db.session.refresh(user)
+    assert user.locale == "en"
+
+
+def test_the_next_person_on_a_shared_phone_gets_their_own_language(client, make_user, login):
+    first, second = make_user("guard"), make_user("guard")
+    second.locale = "zh_Hant_TW"
+    db.session.commit()
+    client.get("/login?lang=en")
+    login(first)
+    client.post("/logout")
+    login(second)  # chose nothing on the sign-in page
+    assert 'lang="zh-Hant-TW"' in client.get("/").text
