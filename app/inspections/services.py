@@ -362,13 +362,22 @@ def record_answer(
     value: str | None,
     note: str | None,
     equipment_id: int | None = None,
+    device_time: datetime | None = None,
 ) -> Answer:
-    """Save one answer (again and again: the last one wins). Only a draft takes answers."""
+    """Save one answer (again and again: the last one given wins). Only a draft takes answers.
+
+    `device_time`: when the phone gave it (None: now, an answer given online). An answer
+    given before the one saved (it arrived late from an outbox) changes nothing: see
+    `is_superseded`.
+    """
     if not inspection.is_draft:
         raise InspectionError("already_submitted")
     if item.template_id != inspection.template_id:
         raise InspectionError("wrong_item")
     answer = answers_by_item(inspection).get(item.id)
+    given_at = device_time or utcnow()
+    if is_superseded(answer, given_at):
+        return answer
     if answer is None:
         answer = Answer(inspection_id=inspection.id, item_id=item.id, value="")
         answer.item = item
@@ -387,8 +396,18 @@ def record_answer(
             unit.id if unit is not None and unit.site_id == inspection.site_id else None
         )
     answer.answered_at = utcnow()
+    answer.answered_at_device = given_at
     db.session.flush()
     return answer
+
+
+def is_superseded(answer: Answer | None, given_at: datetime) -> bool:
+    """Whether an answer given at `given_at` is older than the one saved (kept as it is)."""
+    return (
+        answer is not None
+        and answer.answered_at_device is not None
+        and given_at < answer.answered_at_device
+    )
 
 
 def attach_photo(
