@@ -301,3 +301,55 @@ def test_a_failure_without_its_note_is_named_too(client, field):
     assert response.status_code == 409
     assert {"item": item.id, "problem": "note"} in response.get_json()["missing"]
     assert count(Incident) == 0
+
+
+def test_a_resent_incident_with_photos_is_one_incident_and_another_body_is_refused(
+    client, make_user, login
+):
+    from tests.incidents.test_first_form import photo, report
+
+    site = factories.gen_site()
+    guard = make_user("guard")
+    factories.assign(guard, site)
+    db.session.commit()
+    login(guard)
+    values = report({"site": site})
+    key = values["uuid"]
+    answers = [
+        client.post(
+            "/incidents/new",
+            data={**values, "photos": [photo("a.png"), photo("b.png", (1, 2, 3))]},
+            headers=outbox(key),
+            content_type="multipart/form-data",
+        )
+        for _attempt in range(2)
+    ]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].headers["X-Replay"] == "1" and answers[1].get_json()["uuid"] == key
+    assert count(Incident) == 1 and count(Photo) == 2
+    changed = client.post(
+        "/incidents/new",
+        data={**values, "narrative": "另一件事", "photos": [photo("a.png")]},
+        headers=outbox(key),
+        content_type="multipart/form-data",
+    )
+    assert changed.status_code == 409 and changed.get_json()["reason"] == "uuid_conflict"
+    db.session.expire_all()
+    assert db.session.scalar(select(Incident)).narrative.startswith("後門") and count(Photo) == 2
+
+
+def test_an_answer_arriving_after_the_submit_is_superseded_or_refused(client, field):
+    for item in field["items"]:
+        client.post(f"/inspections/{field['uuid']}/items/{item.id}", data={"value": _value(item)})
+    data = {"signer_name": "林", "signature": SIGNATURE}
+    assert client.post(f"/inspections/{field['uuid']}/submit", data=data).status_code == 303
+    url = f"/inspections/{field['uuid']}/items/{field['items'][0].id}"
+    before = client.post(url, data={"value": "fail", "device_time": _at(30)}, headers=JSON)
+    assert before.status_code == 200 and before.get_json()["superseded"] is True
+    after = client.post(
+        url, data={"value": "fail", "device_time": datetime.now(UTC).isoformat()}, headers=JSON
+    )
+    assert after.status_code == 409 and after.get_json()["reason"] == "already_submitted"
+    assert client.post(url, data={"value": "fail"}).status_code == 409  # a page: as before
+    db.session.expire_all()
+    assert {a.value for a in db.session.scalars(select(Answer))} == {"pass", "12.4"}

@@ -398,6 +398,9 @@ def _item_refused(inspection: Inspection, item: ChecklistItem):
 @bp.post("/inspections/<uuid>/items/<int:item_id>")
 def answer(uuid: str, item_id: int):
     """Save one answer as it is given (idempotent: the same answer again changes nothing)."""
+    late = _late_answer(_load(uuid), item_id)
+    if late is not None:
+        return late
     inspection, item = _answerable(uuid, item_id)
     form = AnswerForm()
     return uow.run(
@@ -412,6 +415,30 @@ def answer(uuid: str, item_id: int):
             and svc.is_superseded(saved, form.device_time.data),
         ),
         refused=_item_refused(inspection, item),
+    )
+
+
+def _late_answer(inspection: Inspection, item_id: int):
+    """A phone's answer arriving after its inspector submitted: one given before the submit is
+    acknowledged as superseded (200; the report is frozen, corrections are amendments), one
+    given after it is refused (409, ``"reason": "already_submitted"``). None: not that case."""
+    if inspection.is_draft or not uow.wants_json():
+        return None
+    if not policy.is_its_inspector(current_user, inspection, assigned_site_ids=_assigned()):
+        return None
+    require_action_form()
+    form = AnswerForm()
+    given_at = form.device_time.data if form.validate() else None
+    if given_at is not None and inspection.submitted_at and given_at <= inspection.submitted_at:
+        response, status = uow.echo(inspection.uuid, item=item_id, superseded=True)
+        response.headers["X-Superseded"] = "1"
+        return response, status
+    return uow.echo(
+        inspection.uuid,
+        status=409,
+        item=item_id,
+        error="already_submitted",
+        reason="already_submitted",
     )
 
 
