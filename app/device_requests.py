@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid as uuid_lib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, Response, g, jsonify, request
 from flask_login import current_user
@@ -39,6 +39,9 @@ from app.db import Base, utcnow
 from app.extensions import db
 
 HEADER = "X-Object-UUID"
+#: How long a claim is kept. Older items are not resent by an outbox in practice (answers
+#: older than 30 days are refused anyway); the objects keep their own uuid uniqueness.
+KEEP = timedelta(days=90)
 REPLAY_HEADER = "X-Replay"
 #: Form fields that do not make a body different: the CSRF token changes with the session.
 IGNORED_FIELDS = frozenset({"csrf_token"})
@@ -202,6 +205,13 @@ def remember(response: Response) -> Response:
         db.session.execute(delete(DeviceRequest).where(DeviceRequest.uuid == device_key))
     db.session.commit()
     return response
+
+
+def prune(now: datetime) -> int:
+    """Forget the claims older than KEEP (the scheduled job; the caller commits)."""
+    return db.session.execute(
+        delete(DeviceRequest).where(DeviceRequest.created_at < now - KEEP)
+    ).rowcount
 
 
 def init_app(app: Flask) -> None:

@@ -353,3 +353,20 @@ def test_an_answer_arriving_after_the_submit_is_superseded_or_refused(client, fi
     assert client.post(url, data={"value": "fail"}).status_code == 409  # a page: as before
     db.session.expire_all()
     assert {a.value for a in db.session.scalars(select(Answer))} == {"pass", "12.4"}
+
+
+def test_claims_older_than_the_keep_are_pruned_by_the_daily_job(app, client, field, runner):
+    from app.device_requests import KEEP
+
+    url = f"/inspections/{field['uuid']}/items/{field['items'][0].id}"
+    old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    client.post(url, data={"value": "pass"}, headers=outbox(old))
+    client.post(url, data={"value": "fail", "note": "x"}, headers=outbox(recent))
+    db.session.expire_all()
+    row = db.session.scalar(select(DeviceRequest).where(DeviceRequest.uuid == old))
+    row.created_at = datetime.now(UTC) - KEEP - timedelta(days=1)
+    db.session.commit()
+    result = runner.invoke(args=["jobs", "run", "--once", "--job", "device_requests_prune", "-v"])
+    assert "device_requests_prune: 1" in result.output
+    db.session.expire_all()
+    assert db.session.scalars(select(DeviceRequest.uuid)).all() == [recent]
