@@ -20,6 +20,20 @@ it made commit or roll back together. Then:
 form field but ``csrf_token`` (which changes after a re-login), the SHA-256 of each uploaded
 file's bytes (not its file name), and a JSON body in canonical form. Headers, cookies and the
 order of fields do not count.
+
+The rest of the outbox's contract (send ``Accept: application/json``; every answer is JSON):
+
+- success: 2xx ``{"ok": true, "uuid": ...}`` (the object's uuid; for an answer, the
+  inspection's) with header ``X-Object-UUID`` = the key sent;
+- an answer carries ``device_time`` (ISO 8601 with zone, or epoch ms): one given before the
+  saved one is acknowledged, not applied: 200 ``{"superseded": true}``, ``X-Superseded: 1``;
+  likewise one given before its inspection was submitted; one given after: 409
+  ``{"reason": "already_submitted"}``;
+- a submit before some of its answers: 409 ``{"reason": "answers_missing",
+  "missing": [{"item": id, "problem": "unanswered" | "note" | "photo"}]}``: send those, then
+  the submit again (same key: it was not claimed);
+- a refusal of the values: 422 ``{"ok": false, "error": key, "message": ...}``; signed out:
+  401; CSRF: 400. None of them claims the key.
 """
 
 from __future__ import annotations
