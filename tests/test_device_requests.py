@@ -370,3 +370,16 @@ def test_claims_older_than_the_keep_are_pruned_by_the_daily_job(app, client, fie
     assert "device_requests_prune: 1" in result.output
     db.session.expire_all()
     assert db.session.scalars(select(DeviceRequest.uuid)).all() == [recent]
+
+
+def test_a_note_sent_alone_never_makes_an_earlier_value_lost(client, field):
+    """Offline: "fail" tapped, then a note typed with a photo; the photo arrives first."""
+    item = next(i for i in field["items"] if i.kind.startswith("pass"))
+    url = f"/inspections/{field['uuid']}/items/{item.id}"
+    note = client.post(url, data={"note": "門鎖壞了", "device_time": _at(1)}, headers=JSON)
+    assert "superseded" not in note.get_json()
+    value = client.post(url, data={"value": "fail", "device_time": _at(2)}, headers=JSON)
+    assert value.status_code == 200 and "superseded" not in value.get_json()
+    db.session.expire_all()
+    saved = db.session.scalar(select(Answer))
+    assert (saved.value, saved.note) == ("fail", "門鎖壞了")

@@ -412,6 +412,7 @@ def answer(uuid: str, item_id: int):
             inspection,
             item,
             superseded=form.device_time.data is not None
+            and form.value.data is not None
             and svc.is_superseded(saved, form.device_time.data),
         ),
         refused=_item_refused(inspection, item),

@@ -366,9 +366,11 @@ def record_answer(
 ) -> Answer:
     """Save one answer (again and again: the last one given wins). Only a draft takes answers.
 
-    `device_time`: when the phone gave it (None: now, an answer given online). An answer
-    given before the one saved (it arrived late from an outbox) changes nothing: see
-    `is_superseded`.
+    `device_time`: when the phone gave it (None: now, an answer given online). A value given
+    before the value saved (it arrived late from an outbox) changes nothing, nor its note or
+    unit: see `is_superseded`. Only a value moves that mark: a note sent alone (with a photo)
+    never makes an earlier value that arrives after it lost, else the item would stay
+    unanswered once the outbox dropped it.
     """
     if not inspection.is_draft:
         raise InspectionError("already_submitted")
@@ -376,7 +378,7 @@ def record_answer(
         raise InspectionError("wrong_item")
     answer = answers_by_item(inspection).get(item.id)
     given_at = device_time or utcnow()
-    if is_superseded(answer, given_at):
+    if value is not None and is_superseded(answer, given_at):
         return answer
     if answer is None:
         answer = Answer(inspection_id=inspection.id, item_id=item.id, value="")
@@ -388,6 +390,7 @@ def record_answer(
         check_value(item, value)
         answer.value = value
         answer.is_pass = evaluate(item, value)
+        answer.answered_at_device = given_at
     if note is not None:
         answer.note = note.strip()[:2000]
     if equipment_id is not None:
@@ -396,7 +399,6 @@ def record_answer(
             unit.id if unit is not None and unit.site_id == inspection.site_id else None
         )
     answer.answered_at = utcnow()
-    answer.answered_at_device = given_at
     db.session.flush()
     return answer
 
