@@ -383,3 +383,37 @@ def test_a_note_sent_alone_never_makes_an_earlier_value_lost(client, field):
     db.session.expire_all()
     saved = db.session.scalar(select(Answer))
     assert (saved.value, saved.note) == ("fail", "門鎖壞了")
+
+
+def test_a_resent_repair_ticket_from_a_failed_item_is_one_ticket(client, field):
+    from app.maintenance.models import RepairTicket
+
+    item = field["items"][4]
+    url = f"/inspections/{field['uuid']}/items/{item.id}"
+    client.post(url, data={"value": "fail", "note": "斷線"})
+    key = str(uuid.uuid4())
+    answers = [
+        client.post(f"{url}/repair", data={"uuid": key}, headers=outbox(key)) for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [a.headers.get("X-Replay") for a in answers] == [None, "1", "1"]
+    assert answers[0].get_json()["uuid"] == answers[2].get_json()["uuid"] == key
+    assert count(RepairTicket) == 1
+
+
+def test_a_resent_briefing_acknowledgement_is_a_replay(client, make_user, login):
+    from app.briefings.models import Acknowledgement
+    from tests.briefings.test_briefings import brief
+
+    site = factories.gen_site()
+    supervisor, guard = make_user("supervisor"), make_user("guard")
+    factories.assign(supervisor, site)
+    factories.assign(guard, site)
+    briefing = brief({"site": site, "supervisor": supervisor})
+    db.session.commit()
+    login(guard)
+    key = str(uuid.uuid4())
+    answers = [client.post(f"/briefings/{briefing.id}/ack", headers=outbox(key)) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[1].headers["X-Replay"] == "1" and answers[1].get_json() == answers[0].get_json()
+    assert count(Acknowledgement) == 1
