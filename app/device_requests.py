@@ -135,7 +135,7 @@ def _answer(row: DeviceRequest, device_key: str) -> Response:
             reason="uuid_conflict",
         )
         response.status_code = 409
-    elif row.status is None:  # the first is still finishing: it succeeded or will roll back
+    elif row.status is None:  # committed with its work, its answer not yet stored
         response = jsonify(ok=True, uuid=device_key)
         response.status_code = 200
         response.headers[REPLAY_HEADER] = "1"
@@ -194,6 +194,14 @@ def claim() -> None:
     g.device_claimed = device_key
 
 
+def release() -> None:
+    """Give up this request's claim inside its transaction (a refusal that commits its own
+    trace): a committed claim always means the work it made was committed too."""
+    device_key = g.pop("device_claimed", None)
+    if device_key is not None:
+        db.session.execute(delete(DeviceRequest).where(DeviceRequest.uuid == device_key))
+
+
 def remember(response: Response) -> Response:
     """after_request: keep the answer given with the claim (a refusal frees the key); mark
     every keyed answer with its key."""
@@ -215,7 +223,7 @@ def remember(response: Response) -> Response:
                 location=(response.headers.get("Location") or "")[:500] or None,
             )
         )
-    else:  # a refusal that committed its own trace: the corrected resend must be free
+    else:  # an error after the commit: the resend must be free (nothing else to undo)
         db.session.execute(delete(DeviceRequest).where(DeviceRequest.uuid == device_key))
     db.session.commit()
     return response

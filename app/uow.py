@@ -93,6 +93,7 @@ def commit(call: Callable[[], T]) -> T:
         result = call()
     except DomainError as exc:
         if exc.keep_record:
+            device_requests.release()  # a refusal: its device uuid stays free for the resend
             db.session.commit()
         else:
             db.session.rollback()
