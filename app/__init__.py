@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     static_files.init_app(app)
     request_log.init_app(app)
 
-    from app import args, errors, i18n, security, templating
+    from app import args, device_requests, errors, i18n, security, templating
     from app.audit.cli import audit_cli
     from app.auth import login
     from app.auth.routes import bp as auth_bp
@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    device_requests.init_app(app)  # after sign-in and CSRF: a replay is the same user's
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -93,6 +94,7 @@ def _import_models() -> None:
     import app.audit.models
     import app.auth.models
     import app.briefings.models
+    import app.device_requests
     import app.incidents.models
     import app.inspections.models
     import app.jobs.models

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from flask_babel import get_locale
@@ -182,6 +182,40 @@ class UUIDField(HiddenField):
         if not self.data:
             self.data = str(uuid.uuid4())
         return self.data
+
+
+class DeviceClockField(HiddenField):
+    """When the phone made the item: ISO 8601 with its zone (JavaScript's ``toISOString()``)
+    or milliseconds since the epoch (``Date.now()``, as the check-in sends its clock); None if
+    absent. The order of offline answers follows it.
+
+    Bounded against the server's clock: a time more than FUTURE_SKEW ahead is taken as the
+    server's now (a phone clock running fast must not win over every later answer); one more
+    than MAX_AGE back, or without a zone, was not made by the page: refused.
+    """
+
+    FUTURE_SKEW = timedelta(minutes=5)
+    MAX_AGE = timedelta(days=30)
+
+    def process_formdata(self, valuelist) -> None:
+        value = str(valuelist[0]).strip() if valuelist else ""
+        self.data = None
+        if not value:
+            return
+        try:
+            if value.isdigit():
+                moment = datetime.fromtimestamp(int(value[:15]) / 1000, tz=UTC)
+            else:
+                moment = datetime.fromisoformat(value)
+        except (ValueError, OverflowError, OSError):
+            moment = None
+        now = datetime.now(UTC)
+        if moment is None or moment.tzinfo is None or moment < now - self.MAX_AGE:
+            raise ValueError(_l("Something in that request was not right"))
+        self.data = now if moment > now + self.FUTURE_SKEW else moment.astimezone(UTC)
+
+    def _value(self) -> str:
+        return self.data.isoformat() if self.data else ""
 
 
 def is_machine_field(field: Field) -> bool:

@@ -26,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 from wtforms import Field
 
+from app import device_requests
 from app.errors import DomainError
 from app.extensions import db
 from app.forms import Form, error_messages, is_machine_field
@@ -82,13 +83,17 @@ def check(form: Form) -> None:
 def commit(call: Callable[[], T]) -> T:
     """Run `call` (the service call) and commit once; return its result.
 
+    A request from the outbox (header X-Object-UUID) claims its device uuid first, in the same
+    transaction: a duplicate raises device_requests.Seen, answered as a replay or a 409.
     Anything raised rolls the whole request back and goes on up; a refusal that recorded its
     own trace (``DomainError.keep_record``: an audited failed guess) commits that trace first.
     """
     try:
+        device_requests.claim()  # the phone's device uuid, claimed with the work it makes
         result = call()
     except DomainError as exc:
         if exc.keep_record:
+            device_requests.release()  # a refusal: its device uuid stays free for the resend
             db.session.commit()
         else:
             db.session.rollback()
@@ -108,7 +113,7 @@ def retry_after_conflict(call: Callable[[], T]) -> T:
     request's work stays in its transaction; the commit is still the unit of work's, once.
     """
     db.session.flush()  # earlier work's own errors surface as themselves, not as a conflict
-    _begin_before_savepoint()
+    begin_before_savepoint()
     try:
         with db.session.begin_nested():
             return call()
@@ -116,7 +121,7 @@ def retry_after_conflict(call: Callable[[], T]) -> T:
         return call()
 
 
-def _begin_before_savepoint() -> None:
+def begin_before_savepoint() -> None:
     """SQLite through pysqlite starts a transaction only at the first INSERT/UPDATE/DELETE; a
     SAVEPOINT before that would itself be the transaction, and releasing it would commit.
     Open the transaction first: IMMEDIATE, since a write follows and no other may slip in."""

@@ -48,6 +48,7 @@ LAYERS: list[set[str]] = [
         "pagination",
         "i18n",
         "uow",
+        "device_requests",
     },
     {"extensions"},
     {"db", "config", "files"},

@@ -137,6 +137,27 @@ def test_a_refusal_that_recorded_its_own_trace_commits_the_trace(app, make_user)
     assert committed(select(func.count(AuditEvent.seq))) == before + 1
 
 
+def test_a_refusal_that_commits_its_trace_leaves_no_claim_on_the_device_uuid(app, make_user):
+    """A committed claim always means its work was committed: a concurrent duplicate that
+    finds one answers it as a replay."""
+    from app import audit
+    from app.device_requests import DeviceRequest
+
+    user = make_user("guard")
+
+    def call():
+        audit.record("auth.password_changed", actor=user, outcome="failure")
+        raise AuthError("wrong_current", keep_record=True)
+
+    key = new_uuid()
+    with (
+        request(app, "/", method="POST", headers={"X-Object-UUID": key}),
+        pytest.raises(AuthError),
+    ):
+        uow.commit(call)
+    assert committed(select(func.count(DeviceRequest.id))) == 0
+
+
 def test_domain_errors_carry_their_own_words():
     exc = RegistryError("code", "code_taken")
     assert (exc.key, exc.field, exc.status) == ("code_taken", "code", 422)

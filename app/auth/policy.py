@@ -172,6 +172,16 @@ def can_answer(user, inspection, *, assigned_site_ids: set[int]) -> bool:
     )
 
 
+def is_its_inspector(user, inspection, *, assigned_site_ids: set[int]) -> bool:
+    """The inspector himself, while he serves the site, whatever its state: his phone is told
+    what became of an answer that arrived after he submitted."""
+    return (
+        is_signed_in(user)
+        and inspection.inspector_id == user.id
+        and (sees_all_sites(user) or inspection.site_id in assigned_site_ids)
+    )
+
+
 def can_amend(user, inspection, *, assigned_site_ids: set[int]) -> bool:
     """A submitted inspection is corrected by a manager, or by its inspector while assigned."""
     role = _role(user)

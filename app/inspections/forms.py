@@ -20,7 +20,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.forms import Form, UUIDField
+from app.forms import DeviceClockField, Form, UUIDField
 from app.inspections.models import INDICATORS, ITEM_KINDS
 from app.inspections.services import NUMBER_LIMIT, format_number
 from app.photos.forms import PhotoForm
@@ -195,6 +195,8 @@ class AnswerForm(Form):
     value = StringField()
     note = StringField()
     equipment_id = IntegerField(_l("Which unit?"), validators=[Optional()])
+    #: When the phone gave the answer (the outbox sends it; a page online leaves it out).
+    device_time = DeviceClockField()
 
     def values(self) -> dict:
         equipment = self.equipment_id
@@ -203,6 +205,7 @@ class AnswerForm(Form):
             "value": self.value.data,
             "note": self.note.data,
             "equipment_id": (equipment.data or 0) if sent else None,  # 0: cleared
+            "device_time": self.device_time.data,
         }
 
 

@@ -164,6 +164,9 @@ class Answer(Base):
         ForeignKey("equipment.id", ondelete="SET NULL")
     )
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the answer was given on the phone (the server's time for one given online): a
+    #: late-arriving answer given before it never overwrites it.
+    answered_at_device: Mapped[datetime | None]
 
     inspection: Mapped[Inspection] = relationship(back_populates="answers")
     item: Mapped[ChecklistItem] = relationship()

@@ -333,10 +333,22 @@ def inspection(uuid: str):
 
 
 def _item_response(
-    inspection: Inspection, item: ChecklistItem, *, error: str | None = None, status: int = 200
+    inspection: Inspection,
+    item: ChecklistItem,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    superseded: bool = False,
 ):
-    """The item with its saved answer (htmx), the run page at the item, or JSON for a phone."""
+    """The item with its saved answer (htmx), the run page at the item, or JSON for a phone.
+
+    `superseded`: the answer sent was given before the one saved, which stays; a phone is told
+    so (200, ``"superseded": true``, header ``X-Superseded: 1``) and drops it from its outbox."""
     if uow.wants_json():
+        if superseded:
+            response, code = uow.echo(inspection.uuid, item=item.id, superseded=True)
+            response.headers["X-Superseded"] = "1"
+            return response, code
         return uow.echo(inspection.uuid, item=item.id)
     if wants_fragment():
         return (
@@ -386,6 +398,9 @@ def _item_refused(inspection: Inspection, item: ChecklistItem):
 @bp.post("/inspections/<uuid>/items/<int:item_id>")
 def answer(uuid: str, item_id: int):
     """Save one answer as it is given (idempotent: the same answer again changes nothing)."""
+    late = _late_answer(_load(uuid), item_id)
+    if late is not None:
+        return late
     inspection, item = _answerable(uuid, item_id)
     form = AnswerForm()
     return uow.run(
@@ -393,8 +408,38 @@ def answer(uuid: str, item_id: int):
             lambda: svc.record_answer(inspection, item, user=current_user, **form.values())
         ),
         form=form,
-        then=lambda _answer: _item_response(inspection, item),
+        then=lambda saved: _item_response(
+            inspection,
+            item,
+            superseded=form.device_time.data is not None
+            and form.value.data is not None
+            and svc.is_superseded(saved, form.device_time.data),
+        ),
         refused=_item_refused(inspection, item),
+    )
+
+
+def _late_answer(inspection: Inspection, item_id: int):
+    """A phone's answer arriving after its inspector submitted: one given before the submit is
+    acknowledged as superseded (200; the report is frozen, corrections are amendments), one
+    given after it is refused (409, ``"reason": "already_submitted"``). None: not that case."""
+    if inspection.is_draft or not uow.wants_json():
+        return None
+    if not policy.is_its_inspector(current_user, inspection, assigned_site_ids=_assigned()):
+        return None
+    require_action_form()
+    form = AnswerForm()
+    given_at = form.device_time.data if form.validate() else None
+    if given_at is not None and inspection.submitted_at and given_at <= inspection.submitted_at:
+        response, status = uow.echo(inspection.uuid, item=item_id, superseded=True)
+        response.headers["X-Superseded"] = "1"
+        return response, status
+    return uow.echo(
+        inspection.uuid,
+        status=409,
+        item=item_id,
+        error="already_submitted",
+        reason="already_submitted",
     )
 
 
@@ -440,6 +485,16 @@ def _submit(inspection: Inspection, form: SubmitForm) -> None:
 def _submit_refused(inspection: Inspection, form: SubmitForm, exc: uow.DomainError):
     """The run page again, pointing to what is missing, with the refusal on the form."""
     if uow.wants_json():
+        missing = svc.missing_for_submit(inspection) if exc.key == "incomplete" else []
+        if missing:  # it came before some of its answers: the outbox sends them, then again
+            return uow.echo(
+                inspection.uuid,
+                status=409,
+                error="answers_missing",
+                reason="answers_missing",
+                message=exc.message,
+                missing=[{"item": m.item.id, "problem": m.problem} for m in missing],
+            )
         return uow.refusal_json(exc)
     if exc.field:
         form[exc.field].errors = [*form[exc.field].errors, exc.message]
@@ -450,8 +505,10 @@ def _submit_refused(inspection: Inspection, form: SubmitForm, exc: uow.DomainErr
 def submit(uuid: str):
     """Sign and submit; points to whatever is still missing."""
     inspection = _load(uuid)
-    if not inspection.is_draft:
-        return redirect(url_for("inspections.inspection", uuid=uuid), code=303)  # a double tap
+    if not inspection.is_draft:  # a double tap, or a phone's resend
+        if uow.wants_json():
+            return uow.echo(uuid, location=url_for("inspections.inspection", uuid=uuid))
+        return redirect(url_for("inspections.inspection", uuid=uuid), code=303)
     if not policy.can_answer(current_user, inspection, assigned_site_ids=_assigned()):
         abort(403)
     form = SubmitForm()

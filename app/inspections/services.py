@@ -362,13 +362,24 @@ def record_answer(
     value: str | None,
     note: str | None,
     equipment_id: int | None = None,
+    device_time: datetime | None = None,
 ) -> Answer:
-    """Save one answer (again and again: the last one wins). Only a draft takes answers."""
+    """Save one answer (again and again: the last one given wins). Only a draft takes answers.
+
+    `device_time`: when the phone gave it (None: now, an answer given online). A value given
+    before the value saved (it arrived late from an outbox) changes nothing, nor its note or
+    unit: see `is_superseded`. Only a value moves that mark: a note sent alone (with a photo)
+    never makes an earlier value that arrives after it lost, else the item would stay
+    unanswered once the outbox dropped it.
+    """
     if not inspection.is_draft:
         raise InspectionError("already_submitted")
     if item.template_id != inspection.template_id:
         raise InspectionError("wrong_item")
     answer = answers_by_item(inspection).get(item.id)
+    given_at = device_time or utcnow()
+    if value is not None and is_superseded(answer, given_at):
+        return answer
     if answer is None:
         answer = Answer(inspection_id=inspection.id, item_id=item.id, value="")
         answer.item = item
@@ -379,6 +390,7 @@ def record_answer(
         check_value(item, value)
         answer.value = value
         answer.is_pass = evaluate(item, value)
+        answer.answered_at_device = given_at
     if note is not None:
         answer.note = note.strip()[:2000]
     if equipment_id is not None:
@@ -389,6 +401,15 @@ def record_answer(
     answer.answered_at = utcnow()
     db.session.flush()
     return answer
+
+
+def is_superseded(answer: Answer | None, given_at: datetime) -> bool:
+    """Whether an answer given at `given_at` is older than the one saved (kept as it is)."""
+    return (
+        answer is not None
+        and answer.answered_at_device is not None
+        and given_at < answer.answered_at_device
+    )
 
 
 def attach_photo(

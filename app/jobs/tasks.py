@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 
+from app import device_requests
 from app.audit import services as audit_services
 from app.briefings import services as briefing_services
 from app.extensions import db
@@ -52,6 +53,11 @@ def audit_anchor(now: datetime) -> int:
     return audit_services.write_anchor(now).seq
 
 
+def device_requests_prune(now: datetime) -> int:
+    """The claims of phones' device uuids older than device_requests.KEEP are forgotten."""
+    return device_requests.prune(now)
+
+
 def mail_outbox(now: datetime) -> int:
     """E-mail the notifications not yet sent (when SMTP_URL is set), retrying with backoff.
 
@@ -81,5 +87,6 @@ JOBS: list[Job] = [
     Job("maintenance_due", timedelta(hours=1), maintenance_due),
     Job("briefing_reminders", timedelta(hours=1), briefing_reminders),
     Job("audit_anchor", timedelta(days=1), audit_anchor),
+    Job("device_requests_prune", timedelta(days=1), device_requests_prune),
     Job("mail_outbox", timedelta(minutes=1), mail_outbox),
 ]
