@@ -53,7 +53,8 @@ SIDEWAYS_PROBE = """
   function check(reason) {
     const root = document.documentElement;
     if (!root || !window.__reportSideways) return;
-    if (root.scrollWidth > root.clientWidth) {
+    // under 240 px is no phone: a transient layout (seen: 1 px during a resize in CI)
+    if (root.clientWidth >= 240 && root.scrollWidth > root.clientWidth) {
       window.__reportSideways({
         url: location.href, width: root.scrollWidth, screen: root.clientWidth,
         reason: reason, culprits: widest(),
@@ -114,7 +115,7 @@ class SidewaysWatch:
                 found = tab.evaluate(SIDEWAYS_NOW)
             except Exception:  # closed, or navigating: its load was measured
                 found = None
-            if found and found["width"] > found["screen"]:
+            if found and found["screen"] >= 240 and found["width"] > found["screen"]:
                 self.record(found)
 
     def report(self) -> str:
