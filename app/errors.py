@@ -86,7 +86,11 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_csrf_error(error: CSRFError):
-    return _render(400, *CSRF_MESSAGE)
+    """400, marked `X-Refusal: csrf`: the outbox fetches a fresh token and sends again."""
+    page = _render(400, *CSRF_MESSAGE)
+    response = page if isinstance(page, Response) else Response(*page)
+    response.headers["X-Refusal"] = "csrf"
+    return response
 
 
 def handle_unexpected(error: Exception):

@@ -341,6 +341,10 @@ TABLE: dict[str, Entry] = {
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
+    # The unsent page holds nothing of the server's (its list is the phone's own outbox);
+    # a signed-out user must still see what waits. The token is the outbox's, signed in.
+    "pwa.outbox": Entry("GET", "/outbox", EVERYONE),
+    "pwa.outbox_token": Entry("GET", "/outbox/token", SIGNED_IN),
 }
 
 

@@ -64,6 +64,9 @@ class IncidentForm(Form):
         _l("When did it happen"),
         format=DATETIME_FORMAT,
         validators=[DataRequired(message=_l("Give the time.")), DateWindow(not_future=True)],
+        # A form kept for offline use was prefilled when it was kept: outbox.js moves a
+        # prefilled time left untouched to the moment the form is opened.
+        render_kw={"data-now-taipei": ""},
     )
     narrative = TextAreaField(
         _l("What happened"),
@@ -125,6 +128,9 @@ class AlarmForm(Form):
         _l("Alarm received at"),
         format=DATETIME_FORMAT,
         validators=[DataRequired(message=_l("Give the time.")), DateWindow(not_future=True)],
+        # A form kept for offline use was prefilled when it was kept: outbox.js moves a
+        # prefilled time left untouched to the moment the form is opened.
+        render_kw={"data-now-taipei": ""},
     )
     guard_id = SelectField(_l("Send guard"), coerce=int, validators=[Optional()])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -135,7 +135,7 @@ def incident_new():
     if request.method == "GET":
         wanted = int_arg("site") or svc.shift_site_id(current_user, now=utcnow())
         form.prefill(site_id=wanted if wanted in {s.id for s in sites} else None)
-    return uow.form_page(
+    answer = uow.form_page(
         form,
         lambda: svc.report_incident(
             _chosen(sites, form.site_id.data), user=current_user, **form.values()
@@ -146,6 +146,11 @@ def incident_new():
             "incidents/incident_form.html", form=form, max_photos=MAX_REPORT_PHOTOS
         ),
     )
+    if request.method != "GET":
+        return answer
+    response = make_response(answer)
+    response.headers["X-Offline"] = "keep"  # an empty form, kept for reporting offline
+    return response
 
 
 @bp.get("/incidents/<int:incident_id>")

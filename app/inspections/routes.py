@@ -10,6 +10,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -308,7 +309,10 @@ def inspection(uuid: str):
     """A draft opens where it stopped (for its inspector); otherwise the report."""
     inspection = _load(uuid)
     if policy.can_answer(current_user, inspection, assigned_site_ids=_assigned()):
-        return _run_page(inspection)
+        # The phone keeps this page for offline use (issue 11): the user's own draft only.
+        response = make_response(_run_page(inspection))
+        response.headers["X-Offline"] = "keep"
+        return response
     amend_form = None
     if policy.can_amend(current_user, inspection, assigned_site_ids=_assigned()):
         amend_form = AmendForm()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from app import i18n
 from app.auth.login import public
@@ -21,14 +24,51 @@ SHELL_FILES = [
     "css/app.css",
     "js/app.js",
     "js/vendor-fallback.js",
+    "js/outbox-core.js",
+    "js/outbox.js",
+    "js/inspection.js",
     "icons/icon-192.png",
     "icons/icon-512.png",
     "icons/icon-maskable-512.png",
 ]
 
 
+#: What the outbox keeps when it cannot reach the server (issue 11): the endpoints of field
+#: work a phone creates, by the kind of item the unsent page names. Each takes a device uuid
+#: (header X-Object-UUID) and answers JSON (app/device_requests.py).
+OUTBOX_ENDPOINTS = {
+    "inspections.answer": "answer",
+    "inspections.answer_photo": "photo",
+    "inspections.submit": "submit",
+    "maintenance.repair_from_item": "repair",
+    "maintenance.repair_new": "repair",
+    "incidents.incident_new": "incident",
+    "incidents.incident_update": "incident_update",
+    "incidents.incident_photo": "incident_photo",
+    "incidents.alarm_new": "alarm",
+    "incidents.alarm_step": "alarm_step",
+    "sites.check_in": "check_in",
+    "sites.code_check_in": "check_in",
+    "sites.check_in_location": "check_in_location",
+    "briefings.acknowledge": "acknowledge",
+}
+
+
 def shell_urls() -> list[str]:
-    return [static_url(name) for name in SHELL_FILES] + [static_url(vendor()["htmx"]["local"])]
+    return [static_url(name) for name in SHELL_FILES] + [
+        static_url(vendor()[name]["local"]) for name in ("htmx", "idb", "signature_pad")
+    ]
+
+
+def outbox_routes() -> list[dict]:
+    """The outbox's endpoints as path patterns the service worker matches."""
+    found = []
+    for rule in current_app.url_map.iter_rules():
+        kind = OUTBOX_ENDPOINTS.get(rule.endpoint)
+        if kind is not None and "POST" in (rule.methods or ()):
+            pattern = "^" + re.sub(r"<[^>]+>", "[^/]+", rule.rule) + "$"
+            found.append({"kind": kind, "pattern": pattern})
+    return found
 
 
 @bp.get("/manifest.webmanifest")
@@ -82,9 +122,18 @@ def manifest():
 def service_worker():
     """The service worker, at root scope; its cache name changes whenever a shell file does."""
     urls = [*shell_urls(), url_for("pwa.offline")]
-    version = hashlib.sha256("\n".join(urls).encode()).hexdigest()[:12]
+    # SERVICE_WORKER_RELEASE: a new release's worker even when no shell file changed.
+    marker = [*urls, str(current_app.config.get("SERVICE_WORKER_RELEASE", ""))]
+    version = hashlib.sha256("\n".join(marker).encode()).hexdigest()[:12]
     body = render_template(
-        "pwa/sw.js", version=version, urls=urls, offline_url=url_for("pwa.offline")
+        "pwa/sw.js",
+        version=version,
+        urls=urls,
+        offline_url=url_for("pwa.offline"),
+        outbox_url=url_for("pwa.outbox"),
+        idb_url=static_url(vendor()["idb"]["local"]),
+        core_url=static_url("js/outbox-core.js"),
+        routes=outbox_routes(),
     )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
@@ -98,4 +147,24 @@ def offline():
     """Shown by the service worker when a page cannot be loaded; holds no user data."""
     response = Response(render_template("pwa/offline.html"))
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/outbox")
+@public
+def outbox():
+    """The unsent page: what this phone holds that the server has not acknowledged. Its list
+    is drawn from the phone's own outbox (IndexedDB) by outbox.js; the page holds none of it,
+    and the service worker keeps it for offline use."""
+    response = Response(render_template("pwa/outbox.html"))
+    response.headers["X-Offline"] = "keep"
+    return response
+
+
+@bp.get("/outbox/token")
+def outbox_token():
+    """A fresh CSRF token and the signed-in user, for the outbox to resend with (401 when
+    signed out: the items wait for the sign-in)."""
+    response = jsonify(csrf_token=generate_csrf(), user=current_user.id)
+    response.headers["Cache-Control"] = "no-store"
     return response

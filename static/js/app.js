@@ -42,6 +42,19 @@
     toast(document.body.dataset.msgOffline || "");
   });
 
+  // A form the service worker kept in the outbox (no connection, issue 11) is not swapped:
+  // an item of an inspection shows it itself (inspection.js); any other form's page goes to
+  // the unsent page, which says it is kept and will be sent.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (xhr.getResponseHeader("X-Outbox") !== "queued") return;
+    event.detail.shouldSwap = false;
+    if (showsItsOwn(event)) return;
+    var outbox = document.querySelector("[data-outbox-count]");
+    window.location.href = outbox.getAttribute("href") + "?queued=" +
+      encodeURIComponent(xhr.getResponseHeader("X-Object-UUID") || "");
+  });
+
   // Buttons with data-confirm ask before their form is sent.
   document.addEventListener("submit", function (event) {
     var button = event.submitter || event.target.querySelector("[data-confirm]");

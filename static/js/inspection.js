@@ -55,18 +55,28 @@
     status.textContent = form.dataset.busy;
     downscale(input.files[0]).then(function (blob) {
       var body = new FormData();
+      var key = uuid();
       body.append("csrf_token", csrf());
-      body.append("photo_uuid", uuid());
+      body.append("photo_uuid", key);
       body.append("photo", blob, "photo.jpg");
       var note = form.closest("article") && form.closest("article").querySelector("textarea[name=note]");
       if (note) body.append("note", note.value);
+      form._blob = blob;
+      var headers = { "HX-Request": "true", "X-CSRFToken": csrf() };
+      if (key) headers["X-Object-UUID"] = key;  // a resend from the outbox is the same photo
       return fetch(form.action, {
         method: "POST",
         body: body,
-        headers: { "HX-Request": "true", "X-CSRFToken": csrf() },
+        headers: headers,
         credentials: "same-origin",
       });
     }).then(function (response) {
+      if (response.headers.get("X-Outbox") === "queued") {  // kept on the phone (issue 11)
+        queuedPhoto(form, form._blob);
+        status.textContent = messages ? messages.dataset.queued : "";
+        input.value = "";
+        return null;
+      }
       if (form.hasAttribute("data-reload")) { window.location.reload(); return null; }
       return response.text().then(function (html) {
         if (response.status === 200 || response.status === 422) replace(form.dataset.target, html);
@@ -203,6 +213,15 @@
     }
   }
 
+  // Each answer goes under its own device uuid with the time it was given (issue 11): a
+  // resend from the outbox is recognised, and an older answer never overwrites a newer one.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!itemOf(event.detail.elt) || event.detail.verb !== "post") return;
+    var key = uuid();
+    if (key) event.detail.headers["X-Object-UUID"] = key;
+    event.detail.parameters.set("device_time", new Date().toISOString());
+  });
+
   document.addEventListener("htmx:beforeRequest", function (event) {
     var form = event.detail.elt;
     var article = itemOf(form);
@@ -216,6 +235,10 @@
 
   // A refused value (422) comes back as the item with its reason: show it, not a toast.
   document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.getResponseHeader("X-Outbox") === "queued") {
+      event.detail.shouldSwap = false;  // the service worker kept it: the page shows it itself
+      return;
+    }
     if (event.detail.xhr.status === 422 && itemOf(event.detail.elt)) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
@@ -238,7 +261,14 @@
     if (!saving || !messages) return;
     var article = document.getElementById(saving.item);
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (event.detail.xhr && event.detail.xhr.getResponseHeader("X-Outbox") === "queued") {
+      form._saving = null;
+      applyAnswer(article, fieldsOf(form, saving.submitter));
+      queued(article);
+      return;
+    }
     if (status >= 200 && status < 300) {
+      keepFresh();
       form._saving = null;
       show(article, "saved", messages.dataset.saved);
     } else if (status === 422) {
@@ -250,8 +280,157 @@
     }
   });
 
-  document.querySelectorAll("[data-new-uuid]").forEach(function (input) {
-    var fresh = uuid();
-    if (fresh) input.value = fresh;
-  });
+  // ---------------------------------------------------------------- offline (issue 11)
+  // An answer, note or photo the service worker kept shows at once as given, marked
+  // "saved on this phone"; a page reloaded offline (kept by the service worker as it was
+  // last loaded) is filled from the outbox the same way.
+  function fieldsOf(form, submitter) {
+    var data = new FormData(form);
+    if (submitter && submitter.name) data.set(submitter.name, submitter.value);
+    var fields = [];
+    data.forEach(function (value, name) { fields.push([name, value]); });
+    return fields;
+  }
+
+  function valueIn(fields, name) {
+    for (var i = 0; i < fields.length; i++) if (fields[i][0] === name) return fields[i][1];
+    return undefined;
+  }
+
+  function setState(article, state) {
+    ["todo", "pass", "fail", "done"].forEach(function (s) { article.classList.remove("item-" + s); });
+    article.classList.add("item-" + state);
+    var details = article.querySelector(".fail-details");
+    if (details) details.hidden = state !== "fail";
+    var code = article.querySelector(".item-code");
+    var label = code && code.querySelector(".item-state");
+    if (label) label.remove();
+    if (code && messages && (state === "pass" || state === "fail")) {
+      label = document.createElement("span");
+      label.className = "item-state" + (state === "fail" ? " item-state-fail" : "");
+      label.textContent = (state === "pass" ? "✓ " + messages.dataset.pass : "✗ " + messages.dataset.fail);
+      code.appendChild(label);
+    }
+  }
+
+  function applyAnswer(article, fields) {
+    if (!article) return;
+    var value = valueIn(fields, "value");
+    if (typeof value === "string" && value !== "") {
+      var state = "done";
+      article.querySelectorAll(".answer-form button[name=value]").forEach(function (button) {
+        button.setAttribute("aria-pressed", button.value === value ? "true" : "false");
+        button.classList.remove("choice-pending");
+      });
+      if (value === "pass") state = "pass";
+      else if (value === "fail") state = "fail";
+      var number = article.querySelector(".answer-form input[type=number]");
+      if (number) {
+        number.value = value;
+        var n = Number(value);
+        var low = number.dataset.min === undefined ? -Infinity : Number(number.dataset.min);
+        var high = number.dataset.max === undefined ? Infinity : Number(number.dataset.max);
+        state = n >= low && n <= high ? "pass" : "fail";
+      }
+      var text = article.querySelector(".answer-form textarea[name=value]");
+      if (text) text.value = value;
+      setState(article, state);
+    }
+    var note = valueIn(fields, "note");
+    var noteBox = article.querySelector("textarea[name=note]");
+    if (typeof note === "string" && noteBox) noteBox.value = note;
+    var unit = valueIn(fields, "equipment_id");
+    var unitBox = article.querySelector("select[name=equipment_id]");
+    if (typeof unit === "string" && unitBox) unitBox.value = unit;
+    progress();
+  }
+
+  function queued(article) {
+    if (!article || !messages) return;
+    show(article, "queued", messages.dataset.queued);
+    article.classList.add("item-queued");
+  }
+
+  function queuedPhoto(form, blob) {
+    if (!blob) return;
+    var img = document.createElement("img");
+    img.className = "thumb thumb-queued";
+    img.alt = "";
+    img.width = 96;
+    img.height = 96;
+    img.src = URL.createObjectURL(blob);
+    form.parentNode.insertBefore(img, form);
+    queued(itemOf(form));
+  }
+
+  function progress() {
+    if (!messages || !messages.dataset.progress) return;
+    var all = document.querySelectorAll("article.item[data-saves]");
+    var done = document.querySelectorAll("article.item[data-saves]:not(.item-todo)").length;
+    var text = document.querySelector("#progress .progress-text");
+    var bar = document.querySelector("#progress progress");
+    if (text) text.textContent = messages.dataset.progress.replace("{done}", done).replace("{total}", all.length);
+    if (bar) { bar.value = done; bar.max = all.length || 1; }
+  }
+
+  // The page the service worker keeps for offline use is refreshed after answers saved online.
+  var freshTimer = null;
+  function keepFresh() {
+    var outbox = window.Guardpost && window.Guardpost.outbox;
+    if (!outbox) return;
+    clearTimeout(freshTimer);
+    freshTimer = setTimeout(function () { outbox.keep([location.href]); }, 1500);
+  }
+
+  var inspectionKey = messages && messages.dataset.inspection;
+  function fillFromOutbox() {
+    var outbox = window.Guardpost && window.Guardpost.outbox;
+    if (!outbox || !inspectionKey) return;
+    var prefix = "/inspections/" + inspectionKey + "/";
+    outbox.items().then(function (items) {
+      items.forEach(function (item) {
+        var path = new URL(item.url).pathname;
+        if (path.indexOf(prefix) !== 0) return;
+        var rest = path.slice(prefix.length).split("/");  // items/<id>[/photos] or submit
+        if (rest[0] === "submit") {
+          var note = document.querySelector("[data-submit-queued]");
+          if (note) note.hidden = false;
+          var sign = document.querySelector("[data-signature-form]");
+          if (sign) sign.hidden = true;
+          return;
+        }
+        var article = document.getElementById("item-" + rest[1]);
+        if (!article || article.dataset.filled === item.uuid) return;
+        if (rest[2] === "photos") {
+          var photo = item.fields.filter(function (pair) { return pair[1] && pair[1].blob; })[0];
+          var form = article.querySelector("[data-photo-form]");
+          if (photo && form && !document.getElementById("queued-" + item.uuid)) {
+            queuedPhoto(form, photo[1].blob);
+            form.previousSibling.id = "queued-" + item.uuid;
+          }
+        } else {
+          applyAnswer(article, item.fields);
+          queued(article);
+        }
+      });
+    });
+  }
+  fillFromOutbox();
+
+  // What the outbox sends is saved: the item says so; a sent submit shows the report.
+  var box = window.Guardpost && window.Guardpost.outbox;
+  if (box && inspectionKey) {
+    box.onChange(function (message) {
+      if (message.type !== "sent" || !message.url) return;
+      var path = new URL(message.url).pathname;
+      var prefix = "/inspections/" + inspectionKey + "/";
+      if (path.indexOf(prefix) !== 0) return;
+      var rest = path.slice(prefix.length).split("/");
+      if (rest[0] === "submit") { window.location.reload(); return; }
+      var article = document.getElementById("item-" + rest[1]);
+      if (!article) return;
+      article.classList.remove("item-queued");
+      show(article, "saved", messages.dataset.saved);
+    });
+  }
 })();

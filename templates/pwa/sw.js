@@ -1,8 +1,28 @@
-/* Guardpost service worker. It caches the app shell only: versioned static files and the
-   offline page. It never caches an authenticated page or any response with client data. */
+/* Guardpost service worker.
+
+   The shell: versioned static files and the offline page, cached for everyone; they hold no
+   user data.
+
+   The outbox (issue 11): a POST of field work (an answer, a photo, a submit, a check-in, an
+   incident, an alarm step, a repair ticket, a briefing acknowledgement) that cannot reach the
+   server, or that would overtake items still waiting, is kept in the outbox (IndexedDB, see
+   outbox-core.js) instead of failing: a page gets 202 {"queued": true} (header X-Outbox:
+   queued), a form's navigation goes to the unsent page. The outbox is sent here, on a message
+   from a page ("send"), on Background Sync, and after each new item.
+
+   Pages kept for offline use: only a page the server marks `X-Offline: keep` (an inspection
+   being run, the new-incident form, the unsent page), the signed-in user's own, deleted on
+   sign-out. Nothing confidential is ever marked. */
+importScripts({{ idb_url | tojson }}, {{ core_url | tojson }});
+
 const CACHE = "guardpost-shell-{{ version }}";
+const PAGES = "guardpost-pages";
 const SHELL = {{ urls | tojson }};
 const OFFLINE_URL = {{ offline_url | tojson }};
+const OUTBOX_URL = {{ outbox_url | tojson }};
+const ROUTES = {{ routes | tojson }}.map((route) => ({ kind: route.kind, pattern: new RegExp(route.pattern) }));
+const SYNC_TAG = "guardpost-outbox";
+const outbox = self.GuardpostOutbox;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -17,18 +37,134 @@ self.addEventListener("activate", (event) => {
         names.filter((name) => name.startsWith("guardpost-shell-") && name !== CACHE)
              .map((name) => caches.delete(name))))
       .then(() => self.clients.claim())
+      .then(() => outbox.send())
+      .catch(() => {})
   );
 });
 
+function kindOf(url) {
+  const route = ROUTES.find((r) => r.pattern.test(url.pathname));
+  return route ? route.kind : null;
+}
+
+async function fieldsOf(request) {
+  const type = request.headers.get("Content-Type") || "";
+  if (!type.includes("form")) return [];
+  const form = await request.formData();
+  const fields = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === "string") fields.push([name, value]);
+    else fields.push([name, { blob: value, name: value.name || "photo.jpg", type: value.type }]);
+  }
+  return fields;
+}
+
+/* Headers a resend keeps (the page's own, not the browser's). */
+const KEPT_HEADERS = ["HX-Request", "HX-Target", "HX-Trigger", "HX-Current-URL", "X-Requested-With"];
+
+async function capture(event, kind) {
+  const request = event.request;
+  const navigate = request.mode === "navigate";
+  const fields = await fieldsOf(request.clone());
+  const given = fields.find(([name]) => name === "uuid");
+  const uuid = request.headers.get("X-Object-UUID") || (given && given[1]) || crypto.randomUUID();
+  if (given && !given[1]) given[1] = uuid;
+  if (!fields.some(([name]) => name === "device_time")) {
+    fields.push(["device_time", new Date().toISOString()]);
+  }
+  const headers = {};
+  for (const name of KEPT_HEADERS) {
+    if (request.headers.has(name)) headers[name] = request.headers.get(name);
+  }
+  const now = new Date();
+  const item = {
+    uuid, kind, url: request.url, method: "POST", fields, headers,
+    made: now.toISOString(), made_ms: now.getTime(),
+    user: await outbox.meta("user"),
+    page: request.referrer || "",
+    state: "waiting", reason: null, attempts: 0,
+  };
+  if (kind === "answer" && (await sameAsLast(item))) return queuedAnswer(item, navigate);
+  const waiting = await outbox.count();
+  if (!waiting) {
+    try {
+      const response = await fetch(outbox.request(item, {
+        redirect: navigate ? "manual" : "follow",
+        token: request.headers.get("X-CSRFToken") || undefined,
+      }));
+      if (response.status < 500) return response;  // the server answered: the page shows it
+      item.reason = "server";
+      item.status = response.status;
+    } catch (error) {
+      item.reason = "offline";
+    }
+  } else {
+    item.reason = "behind";
+  }
+  await outbox.add(item);
+  if (self.registration.sync) self.registration.sync.register(SYNC_TAG).catch(() => {});
+  event.waitUntil(outbox.send().catch(() => {}));
+  return queuedAnswer(item, navigate);
+}
+
+function queuedAnswer(item, navigate) {
+  if (navigate) {
+    return Response.redirect(`${OUTBOX_URL}?queued=${encodeURIComponent(item.uuid)}`, 303);
+  }
+  return new Response(JSON.stringify({ ok: true, queued: true, uuid: item.uuid }), {
+    status: 202,
+    headers: { "Content-Type": "application/json", "X-Outbox": "queued", "X-Object-UUID": item.uuid },
+  });
+}
+
+/* An answer already waiting with the same values (a field's "change" and its button's
+   "submit" both send it) is kept once. */
+const NOT_COMPARED = new Set(["csrf_token", "device_time"]);
+async function sameAsLast(item) {
+  const earlier = (await outbox.all()).filter((other) => other.url === item.url);
+  const last = earlier[earlier.length - 1];
+  if (!last || last.state === "sending") return false;
+  const values = (fields) => JSON.stringify(
+    fields.filter(([name, value]) => !NOT_COMPARED.has(name) && typeof value === "string"));
+  return values(last.fields) === values(item.fields);
+}
+
+/* Keeps a copy of `response` if the server marked it; call before the page reads it. */
+function keepPage(request, response) {
+  if (!response.ok || response.headers.get("X-Offline") !== "keep") return Promise.resolve();
+  const copy = response.clone();
+  return caches.open(PAGES).then((cache) => cache.put(request.url, copy));
+}
+
+async function keptPage(request) {
+  const cache = await caches.open(PAGES);
+  return (await cache.match(request.url)) || (await cache.match(request.url, { ignoreSearch: true }));
+}
+
+async function page(event) {
+  const request = event.request;
+  try {
+    const response = await fetch(request);
+    event.waitUntil(keepPage(request, response).catch(() => {}));
+    return response;
+  } catch (error) {
+    return (await keptPage(request)) || (await caches.match(OFFLINE_URL));
+  }
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-
+  if (request.method === "POST") {
+    const kind = kindOf(url);
+    if (kind) event.respondWith(capture(event, kind));
+    return;
+  }
+  if (request.method !== "GET") return;
   if (request.mode === "navigate") {
-    // Pages always come from the network; the offline page stands in when there is none.
-    event.respondWith(fetch(request).catch(() => caches.match(OFFLINE_URL)));
+    // Pages come from the network; a kept page or the offline page stands in when there is none.
+    event.respondWith(page(event));
     return;
   }
   if (url.pathname.startsWith("/static/")) {
@@ -36,4 +172,27 @@ self.addEventListener("fetch", (event) => {
       caches.match(request).then((hit) => hit || fetch(request))
     );
   }
+});
+
+async function keep(urls) {
+  for (const address of urls) {
+    try {
+      const request = new Request(address, { credentials: "same-origin" });
+      await keepPage(request, await fetch(request));  // eslint-disable-line no-await-in-loop
+    } catch (error) {
+      return;  // offline: what is kept stays
+    }
+  }
+}
+
+self.addEventListener("message", (event) => {
+  const message = event.data || {};
+  if (message.type === "send") event.waitUntil(outbox.send(!!message.force).catch(() => {}));
+  else if (message.type === "user") event.waitUntil(outbox.meta("user", message.user || null));
+  else if (message.type === "keep") event.waitUntil(keep(message.urls || []));
+  else if (message.type === "forget-pages") event.waitUntil(caches.delete(PAGES));
+});
+
+self.addEventListener("sync", (event) => {
+  if (event.tag === SYNC_TAG) event.waitUntil(outbox.send());
 });

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.demo import load_demo
 from app.extensions import db
@@ -207,6 +207,59 @@ def live_server(app):
     server.server_close()
 
 
+class OneRequestPerConnection(WSGIRequestHandler):
+    """HTTP/1.0: no connection outlives its request, so closing the port cuts the phone off
+    at once (a kept-alive connection would still be answered)."""
+
+    protocol_version = "HTTP/1.0"
+
+
+class Network:
+    """The phone's network to the server (issue 11): `cut()` closes the server's port, as in a
+    basement with no signal (every request fails to connect: a real network error, in the page
+    and in the service worker alike); `restore()` opens it again on the same port."""
+
+    def __init__(self, app):
+        self.app = app
+        self.port = 0
+        self.server = None
+        self.thread = None
+
+    def restore(self) -> str:
+        self.server = make_server(
+            "127.0.0.1", self.port, self.app, threaded=True, request_handler=OneRequestPerConnection
+        )
+        self.server.block_on_close = False
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return f"http://127.0.0.1:{self.port}"
+
+    def cut(self) -> None:
+        server, self.server = self.server, None
+        if server is None:
+            return
+        server.shutdown()
+        self.thread.join(timeout=5)
+        for handler in threading.enumerate():
+            if getattr(handler, "_target", None) == server.process_request_thread:
+                handler.join(timeout=10)
+        server.server_close()
+
+
+@pytest.fixture
+def network(app):
+    """A live server with demo data whose network can be cut and restored; yields a Network
+    whose `url` is the base URL."""
+    load_demo()
+    db.session.commit()
+    net = Network(app)
+    net.url = net.restore()
+    app.config["BASE_URL"] = net.url
+    yield net
+    net.cut()
+
+
 @pytest.fixture
 def cdn_down():
     """The CDN is unreachable (as on this network): the page must fall back to its local copy."""
@@ -226,9 +279,9 @@ def page(browser, live_server, cdn_down):
     context.close()
 
 
-def shot(page, name: str) -> Path:
-    """Save a full-page screenshot for a person to look at."""
+def shot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot (of the whole page, or of the screen) for a person to look at."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

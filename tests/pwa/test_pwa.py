@@ -106,4 +106,4 @@ def test_offline_retry_reloads_the_address_it_stands_in_for(client):
     retry = re.search(r'<a class="button" href="([^"]*)">重試 · Try again</a>', page)
     assert retry is not None and retry.group(1) == ""
     sw = client.get("/sw.js").text
-    assert "fetch(request).catch(() => caches.match(OFFLINE_URL))" in sw
+    assert "(await caches.match(OFFLINE_URL))" in sw

@@ -1,0 +1,191 @@
+"""Offline field work (issue 11): nothing a supervisor enters without a connection is lost or
+sent twice. The network is really cut (the server's port closed: every request fails to
+connect, in the page and in the service worker) and the browser told it is offline."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.incidents.models import Incident, IncidentPhoto
+from app.inspections.models import Answer, AnswerPhoto, Inspection
+from app.photos.models import Photo
+from app.sites.models import Site
+from tests.e2e.conftest import PHONE, shot
+from tests.e2e.test_shell import sign_in
+
+#: Waiting for the outbox to empty after the network returns (it sends ~30 requests).
+SEND_TIMEOUT = 60_000
+
+
+@pytest.fixture
+def phone(browser, network):
+    """A supervisor's phone that allows location, on the switchable network."""
+    site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
+        permissions=["geolocation"],
+        geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
+    )
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    page = context.new_page()
+    page.base_url = network.url
+    page.site = site
+    page.network = network
+    yield page
+    context.close()
+
+
+def photo_file(tmp_path, name: str, colour) -> str:
+    path = tmp_path / name
+    buffer = io.BytesIO()
+    Image.new("RGB", (2400, 1600), colour).save(buffer, format="JPEG")
+    path.write_bytes(buffer.getvalue())
+    return str(path)
+
+
+def controlled(page) -> None:
+    """Wait (bounded) until the service worker controls the page."""
+    page.wait_for_function("() => !!navigator.serviceWorker?.controller")
+
+
+def go_offline(page) -> None:
+    page.network.cut()
+    page.context.set_offline(True)
+
+
+def go_online(page) -> None:
+    page.network.restore()
+    page.context.set_offline(False)
+
+
+def unsent(page):
+    return page.locator("[data-outbox-count]")
+
+
+def start_online(page, lang: str) -> str:
+    page.goto(page.base_url + f"/s/{page.site.qr_token}?lang={'en' if lang == 'en' else 'zh-TW'}")
+    sign_in(page, "supervisor", lang)
+    page.locator("form[action$='/inspections'] button[type=submit]").click()
+    expect(page.locator("article.item")).to_have_count(23)
+    controlled(page)
+    page.reload()  # through the service worker: the page is kept for offline use
+    run_url = page.url
+    page.wait_for_function(  # this inspection, the unsent page, the new-incident form
+        """(url) => caches.open("guardpost-pages").then(c => c.keys())
+            .then(k => k.length >= 3 && k.some(r => r.url === url))""",
+        arg=run_url,
+    )
+    return run_url
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_whole_inspection_and_an_incident_offline_arrive_exactly_once(phone, tmp_path, lang):
+    page = phone
+    run_url = start_online(page, lang)
+    items = page.locator("article.item").evaluate_all("els => els.map(e => e.id)")
+    panel, battery = items[4], items[5]
+    expect(unsent(page)).to_be_hidden()
+
+    go_offline(page)
+    # Every answer shows at once as given, marked as saved on this phone; the count goes up.
+    for item_id in items:
+        if item_id == battery:
+            page.locator(f"#{battery} input[name=value]").fill("12.6")
+            page.locator(f"#{battery} .answer-form button[type=submit]").click()
+            expect(page.locator(f"#{battery}")).to_have_class(re.compile("item-pass"))
+            continue
+        value = "fail" if item_id == panel else "pass"
+        page.locator(f"#{item_id} button[value={value}]").click()
+        expect(page.locator(f"#{item_id} button[value={value}]")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        expect(page.locator(f"#{item_id}")).to_have_class(re.compile("item-queued"))
+        if item_id == items[2]:
+            expect(unsent(page)).to_have_text("3")
+            page.locator(f"#{items[2]}").scroll_into_view_if_needed()
+            shot(page, f"{lang}-offline-count-going-up", full_page=False)
+    expect(page.locator(".progress-text")).to_contain_text("23")
+
+    # The failed item: its note and two photos stay on it.
+    page.locator(f"#{panel} textarea[name=note]").fill("主機斷線 / the panel reports a cut line")
+    page.locator(f"#{panel} .note-form button[type=submit]").click()
+    for n, colour in enumerate([(200, 30, 30), (30, 30, 200)]):
+        page.locator(f"#{panel} [data-photo-input]").set_input_files(
+            photo_file(tmp_path, f"fault-{n}.jpg", colour)
+        )
+        expect(page.locator(f"#{panel} img.thumb-queued")).to_have_count(n + 1)
+    page.locator(f"#{panel}").scroll_into_view_if_needed()
+    shot(page, f"{lang}-offline-queued-marks", full_page=False)
+
+    # Sign and submit: kept, and the phone says so (no browser error page).
+    pad = page.locator("[data-signature-pad]").first
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 20, box["y"] + 60)
+    page.mouse.down()
+    for step in range(1, 12):
+        page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 60 + (step % 3) * 20)
+    page.mouse.up()
+    page.locator("[data-signature-form] button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued="))
+    expect(page.locator("[data-outbox-queued]")).to_be_visible()
+    shot(page, f"{lang}-offline-submit-queued")
+
+    # An incident with a photo, from the form the phone kept.
+    page.goto(page.base_url + f"/incidents/new?site={page.site.id}")
+    page.locator("#narrative").fill("後門門禁異常開啟 / back door found open")
+    page.locator("[data-photo-attach]").set_input_files(
+        photo_file(tmp_path, "door.jpg", (30, 160, 30))
+    )
+    expect(page.locator("[data-photo-previews] img")).to_have_count(1)
+    page.locator("[data-photo-submit]").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued="))
+    waiting = 23 + 1 + 2 + 1 + 1  # answers, the note, photos, the submit, the incident
+    expect(unsent(page)).to_have_text(str(waiting))
+    expect(page.locator("[data-outbox-list] > li")).to_have_count(waiting)
+
+    # Reloaded offline: all still there, the inspection filled from the outbox.
+    page.reload()
+    expect(page.locator("[data-outbox-list] > li")).to_have_count(waiting)
+    page.goto(run_url)
+    expect(page.locator("[data-submit-queued]")).to_be_visible()
+    expect(page.locator("article.item.item-queued")).to_have_count(23)
+    expect(page.locator(f"#{panel} textarea[name=note]")).to_have_value(re.compile("cut line"))
+    expect(page.locator(f"#{panel} img.thumb-queued")).to_have_count(2)
+    page.locator(f"#{panel}").scroll_into_view_if_needed()
+    shot(page, f"{lang}-offline-reloaded", full_page=False)
+    assert db.session.scalar(select(func.count()).select_from(Incident)) == 0
+
+    # Back online: everything is sent once, and the count returns to 0.
+    page.goto(page.base_url + "/outbox")
+    go_online(page)
+    expect(unsent(page)).to_be_hidden(timeout=SEND_TIMEOUT)
+    expect(page.locator("[data-outbox-empty]")).to_be_visible()
+    shot(page, f"{lang}-online-count-back-to-zero")
+
+    db.session.expire_all()
+    key = run_url.rstrip("/").rsplit("/", 1)[-1]
+    inspection = db.session.scalar(select(Inspection).where(Inspection.uuid == key))
+    assert inspection.status == "submitted"
+    assert db.session.scalar(select(func.count()).select_from(Inspection)) == 1
+    answers = db.session.scalars(select(Answer).where(Answer.inspection_id == inspection.id)).all()
+    assert len(answers) == 23
+    failed = [a for a in answers if a.is_pass is False]
+    assert len(failed) == 1 and "cut line" in failed[0].note
+    assert db.session.scalar(select(func.count()).select_from(AnswerPhoto)) == 2
+    assert db.session.scalar(select(func.count()).select_from(Incident)) == 1
+    assert db.session.scalar(select(func.count()).select_from(IncidentPhoto)) == 1
+    assert inspection.signature_photo_id is not None
+    # the three photos, and the signature (kept as an image too)
+    assert db.session.scalar(select(func.count()).select_from(Photo)) == 4
