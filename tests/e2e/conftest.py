@@ -224,10 +224,22 @@ class Network:
         self.port = 0
         self.server = None
         self.thread = None
+        #: True: the server is up but answers every POST 503 (a broken deploy, say).
+        self.refusing_writes = False
+
+    def wsgi(self, environ, start_response):
+        if self.refusing_writes and environ["REQUEST_METHOD"] == "POST":
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"down for maintenance"]
+        return self.app(environ, start_response)
 
     def restore(self) -> str:
         self.server = make_server(
-            "127.0.0.1", self.port, self.app, threaded=True, request_handler=OneRequestPerConnection
+            "127.0.0.1",
+            self.port,
+            self.wsgi,
+            threaded=True,
+            request_handler=OneRequestPerConnection,
         )
         self.server.block_on_close = False
         self.port = self.server.server_port

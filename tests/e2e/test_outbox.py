@@ -10,8 +10,10 @@ import re
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from app.auth.models import UserSession
+from app.db import utcnow
 from app.extensions import db
 from app.incidents.models import Incident, IncidentPhoto
 from app.inspections.models import Answer, AnswerPhoto, Inspection
@@ -189,3 +191,81 @@ def test_a_whole_inspection_and_an_incident_offline_arrive_exactly_once(phone, t
     assert inspection.signature_photo_id is not None
     # the three photos, and the signature (kept as an image too)
     assert db.session.scalar(select(func.count()).select_from(Photo)) == 4
+
+
+def answer_offline(page, items: list[str]) -> None:
+    for item_id in items:
+        page.locator(f"#{item_id} button[value=pass]").click()
+        expect(page.locator(f"#{item_id}")).to_have_class(re.compile("item-queued"))
+
+
+def answers_saved(run_url: str) -> int:
+    db.session.expire_all()
+    key = run_url.rstrip("/").rsplit("/", 1)[-1]
+    inspection = db.session.scalar(select(Inspection).where(Inspection.uuid == key))
+    return db.session.scalar(
+        select(func.count()).select_from(Answer).where(Answer.inspection_id == inspection.id)
+    )
+
+
+def test_items_wait_through_an_expired_session_and_are_sent_once_after_sign_in(phone):
+    page = phone
+    run_url = start_online(page, "en")
+    items = page.locator("article.item").evaluate_all("els => els.map(e => e.id)")[:3]
+    go_offline(page)
+    answer_offline(page, items)
+    expect(unsent(page)).to_have_text("3")
+
+    # The session ends on the server (signed out elsewhere, or expired) while they wait.
+    db.session.execute(update(UserSession).values(revoked_at=utcnow(), revoked_reason="test"))
+    db.session.commit()
+    page.goto(page.base_url + "/outbox")
+    go_online(page)
+    page.get_by_role("button", name="Send now").click()
+    expect(page.locator("[data-outbox-list] [data-outbox-state]")).to_have_count(3)
+    expect(page.locator("[data-outbox-list] [data-outbox-state]").first).to_contain_text(
+        "sign in to send it", timeout=SEND_TIMEOUT
+    )
+    expect(unsent(page)).to_have_text("3")
+    shot(page, "en-outbox-signed-out", full_page=False)
+    assert answers_saved(run_url) == 0
+
+    page.goto(page.base_url + "/login")
+    sign_in(page, "supervisor", "en")
+    expect(unsent(page)).to_be_hidden(timeout=SEND_TIMEOUT)
+    assert answers_saved(run_url) == 3
+
+
+def test_items_survive_a_service_worker_update_and_a_server_refusing_writes(phone, app):
+    page = phone
+    run_url = start_online(page, "en")
+    items = page.locator("article.item").evaluate_all("els => els.map(e => e.id)")[:3]
+    go_offline(page)
+    answer_offline(page, items)
+
+    # Back on the network, but every write answers 503: the items stay, refused, with why.
+    page.network.refusing_writes = True
+    page.goto(page.base_url + "/outbox")
+    go_online(page)
+    page.get_by_role("button", name="Send now").click()
+    expect(page.locator("[data-outbox-state=refused]")).to_have_count(3, timeout=SEND_TIMEOUT)
+    expect(page.locator("[data-outbox-state=refused]").first).to_contain_text("503")
+    shot(page, "en-outbox-refused", full_page=False)
+
+    # A new release: its service worker replaces the old one while the items wait.
+    app.config["SERVICE_WORKER_RELEASE"] = "next"
+    version = re.search(r"guardpost-shell-(\w+)", app.test_client().get("/sw.js").text).group(1)
+    page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => r.update())")
+    page.wait_for_function(
+        "(name) => caches.keys().then(keys => keys.includes(name) && keys.filter("
+        "k => k.startsWith('guardpost-shell-')).length === 1)",
+        arg=f"guardpost-shell-{version}",
+    )
+    page.reload()
+    expect(page.locator("[data-outbox-list] > li")).to_have_count(3)
+    assert answers_saved(run_url) == 0
+
+    page.network.refusing_writes = False
+    page.get_by_role("button", name="Send now").click()
+    expect(unsent(page)).to_be_hidden(timeout=SEND_TIMEOUT)
+    assert answers_saved(run_url) == 3
