@@ -64,6 +64,7 @@
       form._blob = blob;
       var headers = { "HX-Request": "true", "X-CSRFToken": csrf() };
       if (key) headers["X-Object-UUID"] = key;  // a resend from the outbox is the same photo
+      headers["X-Outbox-Label"] = labelOf(form.closest("article"));
       return fetch(form.action, {
         method: "POST",
         body: body,
@@ -190,6 +191,13 @@
   // network, a server error) says so with a button that sends the same answer again.
   var messages = document.querySelector("[data-save-messages]");
 
+  // What the unsent page calls a kept answer or photo: its item (URI-encoded: a header).
+  function labelOf(article) {
+    var text = article && article.querySelector(".item-text");
+    var words = text ? text.textContent.replace(/\s+/g, " ").trim() : "";
+    return encodeURIComponent(words.length > 60 ? words.slice(0, 60) + "…" : words);
+  }
+
   function itemOf(elt) {
     return elt && elt.closest ? elt.closest("article.item[data-saves]") : null;
   }
@@ -219,6 +227,7 @@
     if (!itemOf(event.detail.elt) || event.detail.verb !== "post") return;
     var key = uuid();
     if (key) event.detail.headers["X-Object-UUID"] = key;
+    event.detail.headers["X-Outbox-Label"] = labelOf(itemOf(event.detail.elt));
     event.detail.parameters.set("device_time", new Date().toISOString());
   });
 

@@ -126,7 +126,8 @@
         var name = pair[0];
         var value = pair[1];
         if (typeof value !== "string" || !value) return;
-        if (/^(csrf_token|uuid|photo_uuid|device_time|signature|contact_signature|latitude|longitude|accuracy|scanned_at)$/.test(name)) return;
+        if (/^(csrf_token|uuid|photo_uuid|device_time|signature|contact_signature|latitude|longitude|accuracy|scanned_at|site_id|equipment_id)$/.test(name)) return;
+        if (name === "value" && texts.values[value]) value = texts.values[value];
         shown.push(value.length > 60 ? value.slice(0, 60) + "…" : value);
       });
       return shown.slice(0, 3).join(" · ");
@@ -148,6 +149,11 @@
           head.appendChild(strong);
           head.appendChild(document.createTextNode(" · " + texts.made.replace("{at}", when(item.made))));
           li.appendChild(head);
+          if (item.label) {
+            var label = document.createElement("p");
+            label.textContent = item.label;
+            li.appendChild(label);
+          }
           var detail = describe(item);
           if (detail) {
             var what = document.createElement("p");
@@ -178,7 +184,7 @@
           if (item.attempts > 1) why += " · " + texts.attempts.replace("{n}", item.attempts);
           state.textContent = why ? said + ": " + why : said;
           li.appendChild(state);
-          if (item.state !== "sending") {
+          if (item.state === "refused") {  // a waiting item goes by itself ("send now" above)
             var retry = document.createElement("button");
             retry.type = "button";
             retry.className = "button button-secondary";

@@ -62,6 +62,14 @@ async function fieldsOf(request) {
 /* Headers a resend keeps (the page's own, not the browser's). */
 const KEPT_HEADERS = ["HX-Request", "HX-Target", "HX-Trigger", "HX-Current-URL", "X-Requested-With"];
 
+function labelOf(request) {
+  try {
+    return decodeURIComponent(request.headers.get("X-Outbox-Label") || "").slice(0, 80);
+  } catch (error) {
+    return "";
+  }
+}
+
 async function capture(event, kind) {
   const request = event.request;
   const navigate = request.mode === "navigate";
@@ -81,6 +89,7 @@ async function capture(event, kind) {
     uuid, kind, url: request.url, method: "POST", fields, headers,
     made: now.toISOString(), made_ms: now.getTime(),
     user: await outbox.meta("user"),
+    label: labelOf(request),
     page: request.referrer || "",
     state: "waiting", reason: null, attempts: 0,
   };

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inspections.models import Amendment, Inspection
 from app.photos.services import photo_file
-from tests.e2e.conftest import SCREENSHOTS, shot
+from app.sites.models import Site
+from tests.e2e.conftest import PHONE, SCREENSHOTS, shot
 from tests.e2e.test_inspections import answer, field_page, pressed, sign, start_from_the_scan  # noqa: F401
 from tests.e2e.test_shell import sign_in
 
@@ -62,8 +63,33 @@ def status_of(page, item_id):
     return page.locator(f"#{item_id} [data-save-status]")
 
 
-def test_a_slow_answer_says_saving_at_once_then_saved(field_page):  # noqa: F811
-    page = field_page
+@pytest.fixture
+def page_without_worker(browser, live_server):
+    """The phone before its service worker runs (a first visit, or a browser without one):
+    the page itself says what happened to an answer. (With the worker, an answer that cannot
+    be sent is kept in the outbox instead: tests/e2e/test_outbox.py.) The requests of this
+    context are routed by the test, which only a page without a worker allows."""
+    site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="en-US",
+        permissions=["geolocation"],
+        geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
+        service_workers="block",
+    )
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    tab = context.new_page()
+    tab.base_url = live_server
+    tab.site = site
+    yield tab
+    context.close()
+
+
+def test_a_slow_answer_says_saving_at_once_then_saved(page_without_worker):
+    page = page_without_worker
     start_from_the_scan(page)
     first = page.locator("article.item").first.get_attribute("id")
     held = []
@@ -81,8 +107,8 @@ def test_a_slow_answer_says_saving_at_once_then_saved(field_page):  # noqa: F811
     expect(page.locator(f"#{first}")).to_have_attribute("aria-busy", "false")
 
 
-def test_a_failed_save_is_shown_on_the_item_with_a_retry(field_page):  # noqa: F811
-    page = field_page
+def test_a_failed_save_is_shown_on_the_item_with_a_retry(page_without_worker):
+    page = page_without_worker
     start_from_the_scan(page)
     first, second = page.locator("article.item").evaluate_all(
         "els => els.slice(0, 2).map(e => e.id)"

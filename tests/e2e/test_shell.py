@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -112,13 +113,15 @@ def test_htmx_falls_back_to_the_local_copy_when_the_cdn_is_down(page):
 
 @pytest.mark.parametrize("cdn_down", [False])
 def test_htmx_from_the_cdn_passes_its_integrity_check(page):
-    local = Path(__file__).resolve().parents[2] / "static" / "vendor" / "htmx.min.js"
+    static = Path(__file__).resolve().parents[2] / "static"
+    libraries = json.loads((static / "vendor.json").read_text())
+    local = {lib["cdn"]: static / lib["local"] for lib in libraries.values()}
     served = []
 
-    def fulfil(route):
+    def fulfil(route):  # the CDN, serving each library's own file
         served.append(route.request.url)
         route.fulfill(
-            path=str(local),
+            path=str(local[route.request.url]),
             headers={"Content-Type": "text/javascript", "Access-Control-Allow-Origin": "*"},
         )
 
