@@ -294,6 +294,22 @@ def page(browser, live_server, cdn_down):
     context.close()
 
 
+WORKER_CONTROLS = "() => !!(navigator.serviceWorker && navigator.serviceWorker.controller)"
+
+
+def wait_for_worker(page, timeout: float = 20_000) -> None:
+    """Wait, bounded, until the service worker controls the page. (An `evaluate` awaiting
+    `serviceWorker.ready` once waited forever when an install failed, and held CI until it gave
+    up.) A failed install is tried again by reloading: the page registers the worker on load."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(WORKER_CONTROLS, timeout=timeout)
+    except PlaywrightTimeout:
+        page.reload()
+        page.wait_for_function(WORKER_CONTROLS, timeout=timeout)
+
+
 def shot(page, name: str, *, full_page: bool = True) -> Path:
     """Save a screenshot (of the whole page, or of the screen) for a person to look at."""
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -19,7 +19,7 @@ from app.incidents.models import Incident, IncidentPhoto
 from app.inspections.models import Answer, AnswerPhoto, Inspection
 from app.photos.models import Photo
 from app.sites.models import Site
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import PHONE, shot, wait_for_worker
 from tests.e2e.test_shell import sign_in
 
 #: Waiting for the outbox to empty after the network returns (it sends ~30 requests).
@@ -56,11 +56,6 @@ def photo_file(tmp_path, name: str, colour) -> str:
     return str(path)
 
 
-def controlled(page) -> None:
-    """Wait (bounded) until the service worker controls the page."""
-    page.wait_for_function("() => !!navigator.serviceWorker?.controller")
-
-
 def go_offline(page) -> None:
     page.network.cut()
     page.context.set_offline(True)
@@ -80,7 +75,7 @@ def start_online(page, lang: str) -> str:
     sign_in(page, "supervisor", lang)
     page.locator("form[action$='/inspections'] button[type=submit]").click()
     expect(page.locator("article.item")).to_have_count(23)
-    controlled(page)
+    wait_for_worker(page)
     page.reload()  # through the service worker: the page is kept for offline use
     run_url = page.url
     page.wait_for_function(  # this inspection, the unsent page, the new-incident form

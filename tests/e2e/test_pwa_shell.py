@@ -7,7 +7,7 @@ import json
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import shot, wait_for_worker
 from tests.e2e.test_shell import sign_in
 
 
@@ -15,12 +15,7 @@ def test_offline_retry_goes_back_to_the_page_that_failed(page):
     page.goto(page.base_url + "/login")
     sign_in(page, "guard")
     expect(page).to_have_url(page.base_url + "/")
-    # Wait until the service worker controls this page (it claims its clients on activation).
-    page.evaluate(
-        """() => navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller
-            || new Promise((resolve) => navigator.serviceWorker.addEventListener(
-                "controllerchange", resolve)))"""
-    )
+    wait_for_worker(page)  # it claims its clients on activation
     wanted = page.base_url + "/account?from=offline-test"
 
     page.context.set_offline(True)

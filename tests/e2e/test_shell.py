@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.demo import DEMO_PASSWORD
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, chromium_path, shot
+from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, chromium_path, shot, wait_for_worker
 
 LABELS = {
     "zh": {
@@ -93,7 +93,8 @@ def test_the_app_is_installable_and_its_service_worker_controls_root(
     page = context.pages[0] if context.pages else context.new_page()
     page.base_url = live_server
     page.goto(page.base_url + "/login")
-    scope = page.evaluate("navigator.serviceWorker.ready.then(r => r.scope)")
+    wait_for_worker(page)
+    scope = page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)")
     assert scope == page.base_url + "/"
     cdp = page.context.new_cdp_session(page)
     errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
