@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -165,7 +166,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
             # A real browser on a loaded 2-core machine is sometimes slow to answer: a failed
             # browser test runs once more (reported as a rerun); one that fails twice fails.
-            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=1))
+            # E2E_RERUNS=0 shows every failure (when hunting a flaky test).
+            reruns = int(os.environ.get("E2E_RERUNS", "1"))
+            item.add_marker(pytest.mark.flaky(reruns=reruns, reruns_delay=1))
 
 
 @pytest.fixture(scope="session")
