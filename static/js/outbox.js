@@ -182,7 +182,7 @@
           if (item.reason && !item.message && !texts.reasons[item.reason]) why = item.reason;
           if (item.status && item.state === "refused") why += " (" + item.status + ")";
           if (item.attempts > 1) why += " · " + texts.attempts.replace("{n}", item.attempts);
-          state.textContent = why ? said + ": " + why : said;
+          state.textContent = why ? texts.state_reason.replace("{state}", said).replace("{reason}", why) : said;
           li.appendChild(state);
           if (item.state === "refused") {  // a waiting item goes by itself ("send now" above)
             var retry = document.createElement("button");

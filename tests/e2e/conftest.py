@@ -230,11 +230,13 @@ class Network:
         self.port = 0
         self.server = None
         self.thread = None
-        #: True: the server is up but answers every POST 503 (a broken deploy, say).
+        #: True: the server is up but answers the field work's POSTs 503 (a broken deploy,
+        #: say); signing in and out still work.
         self.refusing_writes = False
 
     def wsgi(self, environ, start_response):
-        if self.refusing_writes and environ["REQUEST_METHOD"] == "POST":
+        signing = environ["PATH_INFO"] in ("/login", "/logout")
+        if self.refusing_writes and environ["REQUEST_METHOD"] == "POST" and not signing:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"down for maintenance"]
         return self.app(environ, start_response)

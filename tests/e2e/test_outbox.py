@@ -5,7 +5,9 @@ connect, in the page and in the service worker) and the browser told it is offli
 from __future__ import annotations
 
 import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -160,6 +162,20 @@ def test_a_whole_inspection_and_an_incident_offline_arrive_exactly_once(phone, t
     expect(unsent(page)).to_have_text(str(waiting))
     expect(page.locator("[data-outbox-list] > li")).to_have_count(waiting)
 
+    # The escape hatch: everything unsent in one file, photos included.
+    with page.expect_download() as download:
+        page.locator("[data-outbox-export]").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert len(exported["items"]) == waiting
+    files = [f for item in exported["items"] for f in item["fields"] if "file" in f]
+    assert len(files) == 3 and all(f["data"].startswith("data:image/jpeg;base64,") for f in files)
+    assert not any(
+        f.get("value")
+        for item in exported["items"]
+        for f in item["fields"]
+        if f["name"] == "csrf_token"
+    )
+
     # Reloaded offline: all still there, the inspection filled from the outbox.
     page.reload()
     expect(page.locator("[data-outbox-list] > li")).to_have_count(waiting)
@@ -267,7 +283,67 @@ def test_items_survive_a_service_worker_update_and_a_server_refusing_writes(phon
     expect(page.locator("[data-outbox-list] > li")).to_have_count(3)
     assert answers_saved(run_url) == 0
 
+    # Signing out warns, and keeps them for the next sign-in.
+    page.goto(page.base_url + "/account")
+    page.get_by_role("button", name="Sign out").click()
+    warning = page.locator("[data-signout-warning]")
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("3")
+    shot(page, "en-sign-out-with-unsent-items", full_page=False)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile("/login"))
+    expect(unsent(page)).to_have_text("3")
+
     page.network.refusing_writes = False
-    page.get_by_role("button", name="Send now").click()
+    sign_in(page, "supervisor", "en")
     all_sent(page)
     assert answers_saved(run_url) == 3
+
+
+def test_a_guard_acknowledges_a_briefing_offline_and_it_arrives_once(browser, network):
+    from app.auth.models import User
+    from app.briefings import services as briefings
+    from app.briefings.models import Acknowledgement
+
+    site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
+    supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
+    briefing = briefings.save_briefing(
+        None,
+        actor=supervisor,
+        kind="pre_duty",
+        title="今晚勤前教育：地下室無訊號",
+        body="B3 機房沒有訊號，簽到請在離線時完成。",
+        requires_ack=True,
+        due_on=None,
+        audience_kind="sites",
+        site_ids={site.id},
+        user_ids=set(),
+    )
+    briefings.publish(briefing, actor=supervisor)
+    db.session.commit()
+
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-TW"
+    )
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    page = context.new_page()
+    page.base_url = network.url
+    page.network = network
+    page.goto(network.url + "/login")
+    sign_in(page, "guard")
+    wait_for_worker(page)
+    page.goto(network.url + f"/briefings/{briefing.id}")
+
+    go_offline(page)
+    page.get_by_role("button", name="我已閱讀並了解").click()
+    expect(page).to_have_url(re.compile(r"/outbox\?queued="))
+    expect(unsent(page)).to_have_text("1")
+    expect(page.locator("[data-outbox-list] > li")).to_contain_text("勤前教育已讀")
+    shot(page, "zh-offline-briefing-acknowledged", full_page=False)
+    assert db.session.scalar(select(func.count()).select_from(Acknowledgement)) == 0
+
+    go_online(page)
+    all_sent(page)
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Acknowledgement)) == 1
+    context.close()
