@@ -14,6 +14,17 @@
     return window.crypto && crypto.randomUUID ? crypto.randomUUID() : "";
   }
 
+  // A photo on the phone, shown as a thumbnail before the server has it.
+  function thumb(blob, className) {
+    var img = document.createElement("img");
+    img.className = className;
+    img.alt = "";
+    img.width = 96;
+    img.height = 96;
+    img.src = URL.createObjectURL(blob);
+    return img;
+  }
+
   function downscale(file) {
     return new Promise(function (resolve) {
       var img = new Image();
@@ -110,15 +121,7 @@
         input.files = transfer.files;  // no change event: programmatic
       }
       previews.textContent = "";
-      blobs.forEach(function (blob) {
-        var img = document.createElement("img");
-        img.className = "thumb";
-        img.alt = "";
-        img.width = 96;
-        img.height = 96;
-        img.src = URL.createObjectURL(blob);
-        previews.appendChild(img);
-      });
+      blobs.forEach(function (blob) { previews.appendChild(thumb(blob, "thumb")); });
       count.textContent = blobs.length === 1 ? box.dataset.one : box.dataset.many.replace("{n}", blobs.length);
     }).finally(function () {
       if (submit) submit.disabled = false;
@@ -362,13 +365,7 @@
 
   function queuedPhoto(form, blob) {
     if (!blob) return;
-    var img = document.createElement("img");
-    img.className = "thumb thumb-queued";
-    img.alt = "";
-    img.width = 96;
-    img.height = 96;
-    img.src = URL.createObjectURL(blob);
-    form.parentNode.insertBefore(img, form);
+    form.parentNode.insertBefore(thumb(blob, "thumb thumb-queued"), form);
     queued(itemOf(form));
   }
 

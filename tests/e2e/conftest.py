@@ -280,6 +280,26 @@ def network(app):
     net.cut()
 
 
+def field_phone(browser, base_url: str, site, *, locale: str = "en-US", **options):
+    """A supervisor's phone that allows location at `site`, the CDN unreachable; the page has
+    `base_url` and `site`. Close it with `page.context.close()`."""
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale=locale,
+        permissions=["geolocation"],
+        geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
+        **options,
+    )
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    page = context.new_page()
+    page.base_url = base_url
+    page.site = site
+    return page
+
+
 @pytest.fixture
 def cdn_down():
     """The CDN is unreachable (as on this network): the page must fall back to its local copy."""

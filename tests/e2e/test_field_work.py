@@ -15,7 +15,7 @@ from app.extensions import db
 from app.incidents.models import AlarmResponse, Incident
 from app.maintenance.models import RepairTicket
 from app.sites.models import Site
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import field_phone, shot
 from tests.e2e.test_shell import sign_in
 
 
@@ -29,20 +29,8 @@ def phone(browser, live_server):
     contexts = []
 
     def open_phone(locale="en-US"):
-        site = demo_site()
-        context = browser.new_context(
-            viewport=PHONE,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale=locale,
-            permissions=["geolocation"],
-            geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
-        )
-        context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
-        contexts.append(context)
-        page = context.new_page()
-        page.base_url = live_server
+        page = field_phone(browser, live_server, demo_site(), locale=locale)
+        contexts.append(page.context)
         return page
 
     yield open_phone

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.inspections.models import Amendment, Inspection
 from app.photos.services import photo_file
 from app.sites.models import Site
-from tests.e2e.conftest import PHONE, SCREENSHOTS, shot
+from tests.e2e.conftest import SCREENSHOTS, field_phone, shot
 from tests.e2e.test_inspections import answer, field_page, pressed, sign, start_from_the_scan  # noqa: F401
 from tests.e2e.test_shell import sign_in
 
@@ -70,22 +70,9 @@ def page_without_worker(browser, live_server):
     be sent is kept in the outbox instead: tests/e2e/test_outbox.py.) The requests of this
     context are routed by the test, which only a page without a worker allows."""
     site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
-    context = browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="en-US",
-        permissions=["geolocation"],
-        geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
-        service_workers="block",
-    )
-    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
-    tab = context.new_page()
-    tab.base_url = live_server
-    tab.site = site
+    tab = field_phone(browser, live_server, site, service_workers="block")
     yield tab
-    context.close()
+    tab.context.close()
 
 
 def test_a_slow_answer_says_saving_at_once_then_saved(page_without_worker):

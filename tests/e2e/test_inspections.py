@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inspections.models import Inspection
 from app.sites.models import Site
-from tests.e2e.conftest import PHONE, shot
+from tests.e2e.conftest import field_phone, shot
 from tests.e2e.test_shell import sign_in
 
 
@@ -22,21 +22,9 @@ from tests.e2e.test_shell import sign_in
 def field_page(browser, live_server):
     """A phone that allows location, as a supervisor's would after the first scan."""
     site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
-    context = browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="en-US",
-        permissions=["geolocation"],
-        geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
-    )
-    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
-    page = context.new_page()
-    page.base_url = live_server
-    page.site = site
+    page = field_phone(browser, live_server, site)
     yield page
-    context.close()
+    page.context.close()
 
 
 def start_from_the_scan(page):

@@ -21,7 +21,8 @@ from app.incidents.models import Incident, IncidentPhoto
 from app.inspections.models import Answer, AnswerPhoto, Inspection
 from app.photos.models import Photo
 from app.sites.models import Site
-from tests.e2e.conftest import PHONE, shot, wait_for_worker
+from tests.e2e.conftest import PHONE, field_phone, shot, wait_for_worker
+from tests.e2e.test_inspections import sign
 from tests.e2e.test_shell import sign_in
 
 #: Waiting for the outbox to empty after the network returns (it sends ~30 requests).
@@ -32,22 +33,10 @@ SEND_TIMEOUT = 60_000
 def phone(browser, network):
     """A supervisor's phone that allows location, on the switchable network."""
     site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
-    context = browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="en-US",
-        permissions=["geolocation"],
-        geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
-    )
-    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
-    page = context.new_page()
-    page.base_url = network.url
-    page.site = site
+    page = field_phone(browser, network.url, site)
     page.network = network
     yield page
-    context.close()
+    page.context.close()
 
 
 def photo_file(tmp_path, name: str, colour) -> str:
@@ -136,14 +125,7 @@ def test_a_whole_inspection_and_an_incident_offline_arrive_exactly_once(phone, t
     shot(page, f"{lang}-offline-queued-marks", full_page=False)
 
     # Sign and submit: kept, and the phone says so (no browser error page).
-    pad = page.locator("[data-signature-pad]").first
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 20, box["y"] + 60)
-    page.mouse.down()
-    for step in range(1, 12):
-        page.mouse.move(box["x"] + 20 + step * 25, box["y"] + 60 + (step % 3) * 20)
-    page.mouse.up()
+    sign(page)
     page.locator("[data-signature-form] button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/outbox\?queued="))
     expect(page.locator("[data-outbox-queued]")).to_be_visible()
