@@ -94,8 +94,11 @@ async function capture(event, kind) {
     state: "waiting", reason: null, attempts: 0,
   };
   if (kind === "answer" && (await sameAsLast(item))) return queuedAnswer(item, navigate);
-  const waiting = await outbox.count();
-  if (!waiting) {
+  // Behind items still on their way it waits its turn (an answer before its submit); an item
+  // the server refused, or another user's, does not hold everything after it back.
+  const ahead = (await outbox.all()).some(
+    (other) => other.state !== "refused" && other.reason !== "other_user");
+  if (!ahead) {
     try {
       const response = await fetch(outbox.request(item, {
         redirect: navigate ? "manual" : "follow",
