@@ -77,12 +77,17 @@ def start_online(page, lang: str) -> str:
     wait_for_worker(page)
     page.reload()  # through the service worker: the page is kept for offline use
     run_url = page.url
-    page.wait_for_function(  # this inspection, the unsent page, the new-incident form
-        """(url) => caches.open("guardpost-pages").then(c => c.keys())
-            .then(k => k.length >= 3 && k.some(r => r.url === url))""",
-        arg=run_url,
-    )
+    kept(page, run_url, 3)  # this inspection, the unsent page, the new-incident form
     return run_url
+
+
+def kept(page, url: str, at_least: int = 1) -> None:
+    """Wait (bounded) until the service worker keeps `url` (and `at_least` pages in all)."""
+    page.wait_for_function(
+        """([url, n]) => caches.open("guardpost-pages").then(c => c.keys())
+            .then(k => k.length >= n && k.some(r => r.url === url))""",
+        arg=[url, at_least],
+    )
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
@@ -315,6 +320,7 @@ def test_a_guard_acknowledges_a_briefing_offline_and_it_arrives_once(browser, ne
     sign_in(page, "guard")
     wait_for_worker(page)
     page.goto(network.url + f"/briefings/{briefing.id}")
+    kept(page, network.url + "/outbox")  # kept at the first page a signed-in user opens
 
     go_offline(page)
     page.get_by_role("button", name="我已閱讀並了解").click()
