@@ -345,6 +345,7 @@ TABLE: dict[str, Entry] = {
     # a signed-out user must still see what waits. The token is the outbox's, signed in.
     "pwa.outbox": Entry("GET", "/outbox", EVERYONE),
     "pwa.outbox_token": Entry("GET", "/outbox/token", SIGNED_IN),
+    "pwa.outbox_saved": Entry("GET", "/outbox/saved", EVERYONE),
 }
 
 

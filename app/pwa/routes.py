@@ -121,7 +121,7 @@ def manifest():
 @public
 def service_worker():
     """The service worker, at root scope; its cache name changes whenever a shell file does."""
-    urls = [*shell_urls(), url_for("pwa.offline")]
+    urls = [*shell_urls(), url_for("pwa.offline"), url_for("pwa.outbox_saved")]
     # SERVICE_WORKER_RELEASE: a new release's worker even when no shell file changed.
     marker = [*urls, str(current_app.config.get("SERVICE_WORKER_RELEASE", ""))]
     version = hashlib.sha256("\n".join(marker).encode()).hexdigest()[:12]
@@ -131,6 +131,7 @@ def service_worker():
         urls=urls,
         offline_url=url_for("pwa.offline"),
         outbox_url=url_for("pwa.outbox"),
+        saved_url=url_for("pwa.outbox_saved"),
         idb_url=static_url(vendor()["idb"]["local"]),
         core_url=static_url("js/outbox-core.js"),
         routes=outbox_routes(),
@@ -158,6 +159,16 @@ def outbox():
     and the service worker keeps it for offline use."""
     response = Response(render_template("pwa/outbox.html"))
     response.headers["X-Offline"] = "keep"
+    return response
+
+
+@bp.get("/outbox/saved")
+@public
+def outbox_saved():
+    """ "Saved on this phone", in both languages and with nothing of any user's: the service
+    worker shows it after keeping a form when the unsent page is not on the phone yet."""
+    response = Response(render_template("pwa/saved.html"))
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 

@@ -20,6 +20,7 @@ const PAGES = "guardpost-pages";
 const SHELL = {{ urls | tojson }};
 const OFFLINE_URL = {{ offline_url | tojson }};
 const OUTBOX_URL = {{ outbox_url | tojson }};
+const SAVED_URL = {{ saved_url | tojson }};
 const ROUTES = {{ routes | tojson }}.map((route) => ({ kind: route.kind, pattern: new RegExp(route.pattern) }));
 const SYNC_TAG = "guardpost-outbox";
 const outbox = self.GuardpostOutbox;
@@ -160,7 +161,11 @@ async function page(event) {
     event.waitUntil(keepPage(request, response).catch(() => {}));
     return response;
   } catch (error) {
-    return (await keptPage(request)) || (await caches.match(OFFLINE_URL));
+    const kept = await keptPage(request);
+    if (kept) return kept;
+    // The unsent page before it was ever kept: "saved on this phone", not "you are offline".
+    const fallback = new URL(request.url).pathname === OUTBOX_URL ? SAVED_URL : OFFLINE_URL;
+    return caches.match(fallback);
   }
 }
 

@@ -287,10 +287,10 @@ def test_items_survive_a_service_worker_update_and_a_server_refusing_writes(phon
     assert answers_saved(run_url) == 3
 
 
-def test_a_guard_acknowledges_a_briefing_offline_and_it_arrives_once(browser, network):
+def guard_with_a_briefing(browser, network):
+    """A guard's phone (Chinese) on the switchable network, showing a briefing to acknowledge."""
     from app.auth.models import User
     from app.briefings import services as briefings
-    from app.briefings.models import Acknowledgement
 
     site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
     supervisor = db.session.scalar(select(User).where(User.username == "supervisor"))
@@ -320,18 +320,47 @@ def test_a_guard_acknowledges_a_briefing_offline_and_it_arrives_once(browser, ne
     sign_in(page, "guard")
     wait_for_worker(page)
     page.goto(network.url + f"/briefings/{briefing.id}")
-    kept(page, network.url + "/outbox")  # kept at the first page a signed-in user opens
+    kept(page, network.url + "/outbox")  # kept when the first signed-in page loads
+    return page
 
+
+def acknowledgements() -> int:
+    from app.briefings.models import Acknowledgement
+
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Acknowledgement))
+
+
+def test_a_guard_acknowledges_a_briefing_offline_and_it_arrives_once(browser, network):
+    page = guard_with_a_briefing(browser, network)
     go_offline(page)
     page.get_by_role("button", name="我已閱讀並了解").click()
     expect(page).to_have_url(re.compile(r"/outbox\?queued="))
     expect(unsent(page)).to_have_text("1")
     expect(page.locator("[data-outbox-list] > li")).to_contain_text("勤前教育已讀")
     shot(page, "zh-offline-briefing-acknowledged", full_page=False)
-    assert db.session.scalar(select(func.count()).select_from(Acknowledgement)) == 0
+    assert acknowledgements() == 0
 
     go_online(page)
     all_sent(page)
-    db.session.expire_all()
-    assert db.session.scalar(select(func.count()).select_from(Acknowledgement)) == 1
-    context.close()
+    assert acknowledgements() == 1
+    page.context.close()
+
+
+def test_kept_before_the_unsent_page_ever_was_the_phone_says_saved(browser, network):
+    """The phone's first minutes: the unsent page is not kept yet. The shell's bilingual
+    "saved on this phone" page stands in, never "you are offline"."""
+    page = guard_with_a_briefing(browser, network)
+    page.evaluate("() => caches.open('guardpost-pages').then(c => c.delete('/outbox'))")
+    go_offline(page)
+    page.get_by_role("button", name="我已閱讀並了解").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("已存在這支手機")
+    expect(page.get_by_role("heading", level=2)).to_have_text("Saved on this phone")
+    shot(page, "offline-saved-before-the-unsent-page-was-kept", full_page=False)
+    assert acknowledgements() == 0
+
+    go_online(page)
+    page.get_by_role("link", name="未送出資料 · Unsent items").click()
+    all_sent(page)
+    assert acknowledgements() == 1
+    page.context.close()

@@ -94,3 +94,12 @@ def test_the_unsent_page_holds_nothing_of_the_servers(client, make_user, login):
     login(make_user("supervisor", display_name="林督導"))
     page = client.get("/outbox").text
     assert "data-outbox-list" in page and "<li" not in page.split("data-outbox-list")[1][:40]
+
+
+def test_the_saved_page_is_in_the_shell_and_holds_nothing_personal(client, make_user, login):
+    login(make_user("supervisor", display_name="林督導"))
+    shell = re.search(r"const SHELL = (\[.*?\]);", client.get("/sw.js").text).group(1)
+    assert '"/outbox/saved"' in shell
+    page = client.get("/outbox/saved").text
+    assert "林督導" not in page and "csrf" not in page.lower()
+    assert "已存在這支手機" in page and "Saved on this phone" in page

@@ -26,8 +26,8 @@ def test_service_worker_is_served_at_root_scope_and_precaches_only_the_shell(cli
     assert response.headers["Cache-Control"] == "no-cache"
     shell = re.search(r"const SHELL = (\[.*?\]);", response.text).group(1)
     urls = re.findall(r'"([^"]+)"', shell)
-    assert "/offline" in urls
-    static = [u for u in urls if u != "/offline"]
+    assert "/offline" in urls and "/outbox/saved" in urls
+    static = [u for u in urls if u not in ("/offline", "/outbox/saved")]
     assert static and all(u.startswith("/static/") and "?v=" in u for u in static)
     for url in urls:
         assert client.get(url).status_code == 200, url
@@ -106,4 +106,4 @@ def test_offline_retry_reloads_the_address_it_stands_in_for(client):
     retry = re.search(r'<a class="button" href="([^"]*)">重試 · Try again</a>', page)
     assert retry is not None and retry.group(1) == ""
     sw = client.get("/sw.js").text
-    assert "(await caches.match(OFFLINE_URL))" in sw
+    assert "? SAVED_URL : OFFLINE_URL" in sw and "caches.match(fallback)" in sw
