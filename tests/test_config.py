@@ -44,6 +44,7 @@ def test_environment_is_read():
         "SESSION_IDLE_MINUTES": "30",
         "BASE_URL": "https://guardpost.example",
         "TRAINING_VALIDITY_DAYS": "first_aid=365, fire_safety=180",
+        "VAULT_RETAIN_MONTHS": "24",
     }
     found = config.from_environment(env)
     assert found["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/guardpost"
@@ -53,6 +54,7 @@ def test_environment_is_read():
     assert found["SESSION_IDLE_MINUTES"] == 30
     assert found["BASE_URL"] == "https://guardpost.example"
     assert found["TRAINING_VALIDITY_DAYS"] == {"first_aid": 365, "fire_safety": 180}
+    assert found["VAULT_RETAIN_MONTHS"] == 24
 
 
 def test_flask_commands_find_the_migrations_from_any_directory(tmp_path):

@@ -6,6 +6,7 @@ first (SECURITY.md decision 7; the reveal service of issue 12 item 6).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import Counter
@@ -69,14 +70,11 @@ def encrypted_columns() -> list[EncryptedColumn]:
 
 
 def key_ring(app: Flask | None = None) -> crypto.KeyRing:
-    """The app's DATA_KEYS, parsed once (again if the setting changed)."""
-    app = app or current_app
-    text = app.config.get("DATA_KEYS") or ""
-    cached = app.extensions.get("vault_key_ring")
-    if cached is None or cached[0] != text:
-        cached = (text, crypto.parse_key_ring(text))
-        app.extensions["vault_key_ring"] = cached
-    return cached[1]
+    """The app's DATA_KEYS, parsed (once per distinct setting)."""
+    return _parsed_ring((app or current_app).config.get("DATA_KEYS") or "")
+
+
+_parsed_ring = functools.lru_cache(maxsize=8)(crypto.parse_key_ring)
 
 
 def _seal(record: ConfidentialRecord, value: str | dict[str, Any]) -> None:

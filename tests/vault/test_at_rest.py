@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import String, func, select
 from sqlalchemy.engine import make_url
 
 from app.extensions import db
 from app.vault import services
+from app.vault.models import ConfidentialRecord
 from tests.conftest import is_postgres
 from tests.factories import gen_site, gen_user
 
@@ -43,3 +45,27 @@ def test_a_committed_value_is_not_in_the_database_file_nor_its_wal(app, database
     for secret in [*SECRETS, "王小明", "0912-345-678", "ALARM-4711"]:
         for encoded in (secret.encode(), secret.encode("utf-16-le")):
             assert encoded not in contents, f"{secret!r} found in clear"
+
+
+def test_no_text_column_of_any_table_holds_a_committed_value(app):
+    """The same search by SQL, on either database: audit details, labels, every column."""
+    user, site = gen_user("supervisor"), gen_site()
+    record = services.create_record(
+        user=user, site=site, category="client_personnel", label="總務", value=SECRETS[0]
+    )
+    services.change_value(record, user=user, value=SECRETS[1])
+    db.session.commit()
+    searched = 0
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, String):
+                continue
+            for needle in ("王小明", "0912-345-678", "ALARM-4711"):
+                hits = db.session.scalar(
+                    select(func.count()).select_from(table).where(column.contains(needle))
+                )
+                assert hits == 0, f"{needle!r} in {table.name}.{column.name}"
+            searched += 1
+    assert searched > 50
+    label = ConfidentialRecord.label
+    assert db.session.scalar(select(func.count()).where(label.contains("總務"))) == 1
