@@ -9,7 +9,7 @@ from flask.cli import AppGroup
 
 from app import audit
 from app.extensions import db
-from app.vault import services
+from app.vault import crypto, services
 
 keys_cli = AppGroup("keys", help="Field-encryption key ring (DATA_KEYS) commands.")
 
@@ -25,12 +25,20 @@ def rotate_command(batch_size: int) -> None:
     an interrupted run keeps what it did and a second run finishes it."""
     current = services.key_ring().current_id
     total: Counter[str] = Counter()
-    for column in services.encrypted_columns():
-        after_id: int | None = 0
-        while after_id is not None:
-            counts, after_id = services.rotate_batch(column, after_id=after_id, limit=batch_size)
-            db.session.commit()
-            total.update(counts)
+    try:
+        for column in services.encrypted_columns():
+            after_id: int | None = 0
+            while after_id is not None:
+                counts, after_id = services.rotate_batch(
+                    column, after_id=after_id, limit=batch_size
+                )
+                db.session.commit()
+                total.update(counts)
+    except crypto.DecryptionError as exc:
+        # Altered or foreign: left as it is (never re-sealed: that would launder it).
+        db.session.rollback()
+        click.echo(f"stopped: {exc}; re-encrypted {sum(total.values())} before it", err=True)
+        raise SystemExit(1) from None
     count = sum(total.values())
     if count:
         audit.record(

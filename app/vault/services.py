@@ -292,7 +292,10 @@ def rotate_batch(
     ).all()
     counts: Counter[str] = Counter()
     for row_id, row_uuid, old_key_id, token in rows:
-        plaintext = crypto.decrypt(token, ring=ring, record_uuid=row_uuid, field=column.field)
+        try:
+            plaintext = crypto.decrypt(token, ring=ring, record_uuid=row_uuid, field=column.field)
+        except crypto.DecryptionError as exc:
+            raise crypto.DecryptionError(f"{model.__tablename__} {row_id}: {exc}") from None
         fresh = crypto.encrypt(plaintext, ring=ring, record_uuid=row_uuid, field=column.field)
         changed = db.session.execute(
             update(model)

@@ -94,3 +94,18 @@ def test_the_start_up_check_passes_over_a_database_not_migrated_yet(tmp_path):
     with started.app_context():
         assert services.missing_key_ids(started) == []
         db.engine.dispose()
+
+
+def test_rotation_stops_at_a_value_that_does_not_decrypt_and_names_its_row(app, runner):
+    good, bad, later = add_records(app, f"{K0},{K1}", "甲", "乙", "丙")
+    head, body = bad.value_ciphertext.rsplit(":", 1)
+    bad.value_ciphertext = f"{head}:{body[:-6]}AAAAAA"
+    db.session.commit()
+    app.config["DATA_KEYS"] = f"{K2},{K0}"
+
+    result = runner.invoke(args=["keys", "rotate", "--batch-size", "1"])
+
+    assert result.exit_code == 1
+    assert f"stopped: confidential_record {bad.id}:" in result.output
+    assert "re-encrypted 1 before it" in result.output
+    assert [r.key_id for r in fresh([good, bad, later])] == ["k2", "k0", "k0"]
