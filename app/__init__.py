@@ -55,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.photos.routes import bp as photos_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
+    from app.vault import services as vault
+    from app.vault.cli import keys_cli
 
     # Before any route: every <int:...> in a path is an id that fits its column, or 404.
     app.url_map.converters["int"] = args.IdConverter
@@ -84,8 +86,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(briefings_bp)
 
     app.cli.add_command(audit_cli)
+    app.cli.add_command(keys_cli)
     register_cli(app)
     _import_models()
+    # Refuse to start with a DATA_KEYS that does not parse, or that lacks a key which stored
+    # values need (SECURITY.md 6): a clear message now, not an error on every reveal later.
+    vault.key_ring(app)
+    vault.require_stored_keys(app)
     return app
 
 
@@ -101,4 +108,5 @@ def _import_models() -> None:
     import app.maintenance.models
     import app.notifications.models
     import app.photos.models
-    import app.sites.models  # noqa: F401
+    import app.sites.models
+    import app.vault.models  # noqa: F401

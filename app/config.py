@@ -8,7 +8,7 @@ import json
 import os
 import secrets
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,8 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_DURATION": 0,
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
         "PAGE_SIZE": 25,
+        # A confidential record is kept this many months past its client's contract end.
+        "VAULT_RETAIN_MONTHS": 12,
     }
 
 
@@ -131,6 +133,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         ("SESSION_IDLE_MINUTES", 120),
         ("SESSION_MAX_HOURS", 14),
         ("TEMP_PASSWORD_HOURS", 72),
+        ("VAULT_RETAIN_MONTHS", 12),
     ):
         if env.get(key):
             found[key] = _int(env[key], default)
@@ -163,8 +166,12 @@ def load_or_create_secrets(instance_path: Path, missing: list[str]) -> dict[str,
 
 def _new_secret(key: str) -> str:
     if key == "DATA_KEYS":
-        # Key ring "id:base64key", newest first; AES-256-GCM keys for the confidential vault.
-        return "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        # Key ring "id:base64key", newest first; AES-256-GCM keys for the confidential vault
+        # (app/vault/crypto.py). The id is never generated twice: were secrets.json lost and
+        # a new key generated, stored values name a key id the ring lacks and the app refuses
+        # to start, instead of finding "k1" and failing on every value.
+        key_id = f"k{datetime.now(UTC):%Y%m%d}{secrets.token_hex(3)}"
+        return f"{key_id}:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     return secrets.token_urlsafe(48)
 
 

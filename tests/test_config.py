@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -21,7 +22,10 @@ def test_missing_secrets_are_generated_once_with_mode_0600(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     for key in ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS"):
         assert first[key] and first[key] == second[key]
-    assert first["DATA_KEYS"].startswith("k1:")
+    assert re.fullmatch(r"k\d{8}[0-9a-f]{6}:[A-Za-z0-9_=-]{44}", first["DATA_KEYS"])
+    # Another instance folder (a lost secrets.json) never gets the same key id again.
+    other = config.build(tmp_path / "other", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert other["DATA_KEYS"].split(":")[0] != first["DATA_KEYS"].split(":")[0]
     assert set(json.loads(path.read_text())) == {"SECRET_KEY", "AUDIT_KEY", "DATA_KEYS"}
 
 
@@ -40,6 +44,7 @@ def test_environment_is_read():
         "SESSION_IDLE_MINUTES": "30",
         "BASE_URL": "https://guardpost.example",
         "TRAINING_VALIDITY_DAYS": "first_aid=365, fire_safety=180",
+        "VAULT_RETAIN_MONTHS": "24",
     }
     found = config.from_environment(env)
     assert found["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/guardpost"
@@ -49,6 +54,7 @@ def test_environment_is_read():
     assert found["SESSION_IDLE_MINUTES"] == 30
     assert found["BASE_URL"] == "https://guardpost.example"
     assert found["TRAINING_VALIDITY_DAYS"] == {"first_aid": 365, "fire_safety": 180}
+    assert found["VAULT_RETAIN_MONTHS"] == 24
 
 
 def test_flask_commands_find_the_migrations_from_any_directory(tmp_path):
@@ -58,7 +64,7 @@ def test_flask_commands_find_the_migrations_from_any_directory(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'elsewhere.db'}",
         SECRET_KEY="s",
         AUDIT_KEY="a",
-        DATA_KEYS="k1:d",
+        DATA_KEYS="k1:dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTEyMzQ=",
         PYTHONPATH=str(ROOT),
     )
 

@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"maintenance"},
     {"incidents"},
     {"inspections"},
+    {"vault"},  # the confidential vault: may use briefings (the pledge), notifications
     {"briefings"},
     {"notifications"},
     {"photos"},
