@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -333,6 +334,17 @@ def wait_for_worker(page, timeout: float = 20_000) -> None:
     except PlaywrightTimeout:
         page.reload()
         page.wait_for_function(WORKER_CONTROLS, timeout=timeout)
+
+
+def wait_until(page, expression: str, arg=None, timeout: float = 20.0) -> None:
+    """Wait, bounded, until `expression` (which may return a promise) is truthy in the page.
+    `page.wait_for_function` does not await a promise (a pending one is truthy), so this polls
+    with `evaluate`, which does."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        page.wait_for_timeout(200)
 
 
 def shot(page, name: str, *, full_page: bool = True) -> Path:

@@ -21,7 +21,7 @@ from app.incidents.models import Incident, IncidentPhoto
 from app.inspections.models import Answer, AnswerPhoto, Inspection
 from app.photos.models import Photo
 from app.sites.models import Site
-from tests.e2e.conftest import PHONE, field_phone, shot, wait_for_worker
+from tests.e2e.conftest import PHONE, field_phone, shot, wait_for_worker, wait_until
 from tests.e2e.test_inspections import sign
 from tests.e2e.test_shell import sign_in
 
@@ -83,10 +83,11 @@ def start_online(page, lang: str) -> str:
 
 def kept(page, url: str, at_least: int = 1) -> None:
     """Wait (bounded) until the service worker keeps `url` (and `at_least` pages in all)."""
-    page.wait_for_function(
+    wait_until(
+        page,
         """([url, n]) => caches.open("guardpost-pages").then(c => c.keys())
             .then(k => k.length >= n && k.some(r => r.url === url))""",
-        arg=[url, at_least],
+        [url, at_least],
     )
 
 
@@ -261,10 +262,11 @@ def test_items_survive_a_service_worker_update_and_a_server_refusing_writes(phon
     app.config["SERVICE_WORKER_RELEASE"] = "next"
     version = re.search(r"guardpost-shell-(\w+)", app.test_client().get("/sw.js").text).group(1)
     page.evaluate("() => navigator.serviceWorker.getRegistration().then(r => r.update())")
-    page.wait_for_function(
+    wait_until(
+        page,
         "(name) => caches.keys().then(keys => keys.includes(name) && keys.filter("
         "k => k.startsWith('guardpost-shell-')).length === 1)",
-        arg=f"guardpost-shell-{version}",
+        f"guardpost-shell-{version}",
     )
     page.reload()
     expect(page.locator("[data-outbox-list] > li")).to_have_count(3)
@@ -351,7 +353,16 @@ def test_kept_before_the_unsent_page_ever_was_the_phone_says_saved(browser, netw
     """The phone's first minutes: the unsent page is not kept yet. The shell's bilingual
     "saved on this phone" page stands in, never "you are offline"."""
     page = guard_with_a_briefing(browser, network)
-    page.evaluate("() => caches.open('guardpost-pages').then(c => c.delete('/outbox'))")
+    # (each signed-in page load asks for it to be kept: delete until it stays deleted)
+    wait_until(
+        page,
+        """() => caches.open("guardpost-pages")
+            .then(c => c.delete("/outbox"))
+            .then(() => new Promise(done => setTimeout(done, 500)))
+            .then(() => caches.open("guardpost-pages"))
+            .then(c => c.match("/outbox"))
+            .then(kept => !kept)""",
+    )
     go_offline(page)
     page.get_by_role("button", name="我已閱讀並了解").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("已存在這支手機")
