@@ -229,13 +229,6 @@
     return running;
   }
 
-  function retry(uuid) {
-    return get(uuid).then(function (item) {
-      if (!item) return null;
-      return update(item, { state: "waiting", next_try: 0 }).then(function () { return send(true); });
-    });
-  }
-
   scope.GuardpostOutbox = {
     CHANNEL: CHANNEL,
     all: all,
@@ -247,7 +240,6 @@
     field: field,
     request: request,
     send: send,
-    retry: retry,
     announce: announce,
   };
 })(typeof self !== "undefined" ? self : window);
