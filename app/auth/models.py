@@ -72,5 +72,10 @@ class UserSession(Base):
     revoked_reason: Mapped[str] = mapped_column(String(30), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+    #: When this login last proved its user again (password and TOTP, or a passkey): a
+    #: restricted vault value needs it within STEP_UP_SECONDS (app/auth/stepup.py).
+    stepped_up_at: Mapped[datetime | None]
+    #: How: "password", "password+totp", "passkey", "recovery_code".
+    stepped_up_by: Mapped[str] = mapped_column(String(20), default="")
 
     user: Mapped[User] = relationship(back_populates="sessions")

@@ -75,3 +75,76 @@ class ConfidentialRecord(Base):
     site = relationship("Site")
     client = relationship("Client")
     created_by = relationship("User")
+
+
+#: What a person did with the vault (issue 12 item 6). "list" is a page showing masked records.
+ACCESS_ACTIONS = (
+    "list",
+    "reveal",
+    "create",
+    "change",
+    "delete",
+    "export",
+    "purge",
+    "custody",
+)
+#: Why a value was revealed (the purpose prompt); "other" needs a text.
+PURPOSES = ("alarm_response", "maintenance", "client_request", "audit", "other")
+#: "success"; "denied" (not allowed, not assigned, pledge or step-up missing); "error"
+#: (the value did not decrypt).
+ACCESS_OUTCOMES = ("success", "denied", "error")
+
+
+class VaultAccess(Base):
+    """One access to the vault, by whom, to what, why, with what outcome — never the value.
+
+    Written in the same transaction as an audit-chain row (`audit_seq`), and committed before a
+    revealed value is sent (SECURITY.md decision 7). Kept when its record is purged: the
+    record's uuid and label stay here so a data subject's request can still be answered.
+    """
+
+    __tablename__ = "vault_access"
+    __table_args__ = (
+        CheckConstraint(f"action IN {_in(ACCESS_ACTIONS)}", name="action"),
+        CheckConstraint(f"outcome IN {_in(ACCESS_OUTCOMES)}", name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    #: Copied at the time: a renamed or deleted user's rows still say who it was.
+    user_name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(20), default="")
+    record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("confidential_record.id", ondelete="SET NULL"), index=True
+    )
+    record_uuid: Mapped[str] = mapped_column(String(36), default="")
+    #: The record's label at the time (never its value).
+    record_label: Mapped[str] = mapped_column(String(200), default="")
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("site.id", ondelete="SET NULL"), index=True
+    )
+    client_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client.id", ondelete="SET NULL"), index=True
+    )
+    #: One of ACCESS_ACTIONS.
+    action: Mapped[str] = mapped_column(String(12))
+    #: One of PURPOSES, or "" where none is asked (a list, a create).
+    purpose: Mapped[str] = mapped_column(String(20), default="")
+    #: The words of an "other" purpose, or a note.
+    purpose_text: Mapped[str] = mapped_column(String(500), default="")
+    #: One of ACCESS_OUTCOMES.
+    outcome: Mapped[str] = mapped_column(String(10), default="success")
+    #: Why a denial or error happened: not_assigned, role, pledge, step_up, decrypt, ...
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    #: The audit-chain row written with this one (its seq): the log is provable.
+    audit_seq: Mapped[int | None]
+
+    user = relationship("User")
+    record = relationship("ConfidentialRecord")
+    site = relationship("Site")
+    client = relationship("Client")
