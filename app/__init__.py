@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.sites.routes import bp as sites_bp
     from app.vault import services as vault
     from app.vault.cli import keys_cli
+    from app.vault.routes import bp as vault_bp
 
     # Before any route: every <int:...> in a path is an id that fits its column, or 404.
     app.url_map.converters["int"] = args.IdConverter
@@ -84,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(maintenance_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(briefings_bp)
+    app.register_blueprint(vault_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)

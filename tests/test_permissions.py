@@ -27,7 +27,10 @@ from app.inspections.models import Answer
 from app.maintenance.models import RepairTicket
 from app.photos.models import Photo
 from app.sites.models import CheckIn, Equipment
+from app.vault import services as vault
 from tests import factories
+
+KEY_HOLDER = {"name": "王大明", "phones": ["0912-000-111"], "relation": "店長", "calling_order": 1}
 
 ANONYMOUS = "anonymous"
 ROLES = ["guard", "supervisor", "manager", "admin", "client"]
@@ -41,6 +44,12 @@ SUPERVISOR_MANAGER = frozenset(["supervisor", "manager"])
 MANAGER = frozenset(["manager"])
 NOBODY = frozenset()
 REGISTRY = frozenset(["manager", "admin"])
+#: Roles without a vault (403 whatever the object), and those that may not keep records.
+NO_VAULT = frozenset(["admin", "client"])
+KEEPS = NO_VAULT | {"guard"}
+#: Who reads access logs (supervisors their sites'), and who is refused them outright.
+LOGS = frozenset(["supervisor", "manager", "admin"])
+NO_LOGS = frozenset(["guard", "client"])
 
 
 @dataclass(frozen=True)
@@ -338,6 +347,122 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/training/{other_training}/evidence", MANAGER, hidden=True),
         Entry("GET", "/training/{own_training}/evidence", FIELD | MANAGER, hidden=True),
     ],
+    # The vault (issue 12): {record} is operational, {restricted_record} restricted, both of
+    # {site}; {other_record} of {other_site}; {client} is both sites' client, {other_client}
+    # another's. Admins and clients have no vault (403); an owner not served does not exist.
+    "vault.site_records": [
+        Entry("GET", "/sites/{site}/vault", FIELD | MANAGER, hidden=True, forbidden=NO_VAULT),
+        Entry("GET", "/sites/{other_site}/vault", MANAGER, hidden=True, forbidden=NO_VAULT),
+    ],
+    "vault.client_records": [
+        Entry("GET", "/clients/{client}/vault", FIELD | MANAGER, hidden=True, forbidden=NO_VAULT),
+        Entry("GET", "/clients/{other_client}/vault", MANAGER, hidden=True, forbidden=NO_VAULT),
+    ],
+    "vault.record": [
+        Entry("GET", "/vault/{record}", FIELD | MANAGER, hidden=True, forbidden=NO_VAULT),
+        Entry(
+            "GET",
+            "/vault/{restricted_record}",
+            SUPERVISOR_MANAGER,
+            hidden=True,
+            forbidden=NO_VAULT | {"guard"},
+        ),
+        Entry("GET", "/vault/{other_record}", MANAGER, hidden=True, forbidden=NO_VAULT),
+    ],
+    "vault.site_record_new": [
+        Entry("GET", "/sites/{site}/vault/new", SUPERVISOR_MANAGER, hidden=True, forbidden=KEEPS),
+        Entry(
+            "POST",
+            "/sites/{site}/vault/new",
+            SUPERVISOR_MANAGER,
+            (("category", "other"), ("label", "x"), ("value", "y")),
+            hidden=True,
+            forbidden=KEEPS,
+        ),
+        Entry("GET", "/sites/{other_site}/vault/new", MANAGER, hidden=True, forbidden=NO_VAULT),
+    ],
+    "vault.client_record_new": [
+        Entry(
+            "GET", "/clients/{client}/vault/new", SUPERVISOR_MANAGER, hidden=True, forbidden=KEEPS
+        ),
+        Entry(
+            "POST",
+            "/clients/{client}/vault/new",
+            SUPERVISOR_MANAGER,
+            (("category", "other"), ("label", "x"), ("value", "y")),
+            hidden=True,
+            forbidden=KEEPS,
+        ),
+    ],
+    "vault.record_edit": [
+        Entry("GET", "/vault/{record}/edit", SUPERVISOR_MANAGER, hidden=True, forbidden=KEEPS),
+        Entry(
+            "POST",
+            "/vault/{record}/edit",
+            SUPERVISOR_MANAGER,
+            (("label", "x"),),
+            hidden=True,
+            forbidden=KEEPS,
+        ),
+        Entry("GET", "/vault/{other_record}/edit", MANAGER, hidden=True, forbidden=NO_VAULT),
+    ],
+    "vault.record_delete": Entry(
+        "POST", "/vault/{record}/delete", SUPERVISOR_MANAGER, hidden=True, forbidden=KEEPS
+    ),
+    "vault.reveal": [
+        Entry(
+            "POST",
+            "/vault/{record}/reveal",
+            FIELD | MANAGER,
+            (("purpose", "audit"),),
+            hidden=True,
+            forbidden=NO_VAULT,
+        ),
+        Entry(
+            "POST",
+            "/vault/{restricted_record}/reveal",
+            SUPERVISOR_MANAGER,
+            (("purpose", "audit"),),
+            hidden=True,
+            forbidden=KEEPS,
+        ),
+        Entry(
+            "POST",
+            "/vault/{other_record}/reveal",
+            MANAGER,
+            (("purpose", "audit"),),
+            hidden=True,
+            forbidden=NO_VAULT,
+        ),
+    ],
+    "vault.record_log": [
+        Entry("GET", "/vault/{record}/access-log", LOGS, hidden=True, forbidden=NO_LOGS),
+        Entry("GET", "/vault/{other_record}/access-log", REGISTRY, hidden=True, forbidden=NO_LOGS),
+    ],
+    "vault.site_log": [
+        Entry("GET", "/sites/{site}/vault/access-log", LOGS, hidden=True, forbidden=NO_LOGS),
+        Entry(
+            "GET", "/sites/{other_site}/vault/access-log", REGISTRY, hidden=True, forbidden=NO_LOGS
+        ),
+        Entry(
+            "GET",
+            "/sites/{site}/vault/access-log?format=csv",
+            LOGS,
+            hidden=True,
+            forbidden=NO_LOGS,
+        ),
+    ],
+    "vault.client_log": [
+        Entry("GET", "/clients/{client}/vault/access-log", LOGS, hidden=True, forbidden=NO_LOGS),
+        Entry(
+            "GET",
+            "/clients/{other_client}/vault/access-log",
+            REGISTRY,
+            hidden=True,
+            forbidden=NO_LOGS,
+        ),
+    ],
+    "vault.user_log": Entry("GET", "/users/{target}/vault-access-log", REGISTRY),
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -454,8 +579,22 @@ def build_world(make_user, role: str | None) -> dict:
     factories.assign(other_guard, other)
     training = _training(site_guard, other, photo)
     other_training = _training(other_guard, site, photo)
+    record = vault.create_record(
+        user=inspector, site=site, category="key_holder", label="第一順位", value=KEY_HOLDER
+    )
+    restricted = vault.create_record(
+        user=inspector, site=site, category="alarm_code", label="主機", value="1234"
+    )
+    other_record = vault.create_record(
+        user=inspector, site=other, category="other", label="後門", value="門在左邊"
+    )
+    other_client = factories.gen_client()
     db.session.commit()
     return {
+        "record": record.id,
+        "restricted_record": restricted.id,
+        "other_record": other_record.id,
+        "other_client": other_client.id,
         "training": training.id,
         "own_training": training.id,  # replaced by one the actor attended, once he exists
         "other_training": other_training.id,
@@ -560,6 +699,10 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "training",
             "other_training",
             "own_training",
+            "record",
+            "restricted_record",
+            "other_record",
+            "other_client",
         ),
         1,
     )

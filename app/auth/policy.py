@@ -7,7 +7,7 @@ role, so a rule changed here shows up there.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, or_, select, true
 
 from app.auth.roles import Role
 
@@ -413,3 +413,129 @@ def briefable_by_name_clause(user_model):
     """SQL: field staff (guards and supervisors), whatever their state: whom a manager may
     address a briefing to by name, whose check-ins can be filtered by."""
     return user_model.role.in_(FIELD_ROLES)
+
+
+# ---------------------------------------------------------------- vault
+# The confidential vault (issue 12, DESIGN.md §5): guards see the operational records of their
+# sites, supervisors the operational and restricted ones of their sites, managers all; every
+# value only with a stated purpose, a restricted one only after a fresh step-up. Admins manage
+# keys and users and can reveal nothing, but read the access log's metadata. Clients: nothing.
+# A client's own records (not one site's) are the vault of everyone who serves one of its sites.
+
+#: Roles that may see masked records and reveal values (all must sign the pledge).
+VAULT_READERS = FIELD_ROLES | ALL_SITES_ROLES
+#: Roles that may create, change and delete records (of the sites they serve).
+VAULT_KEEPERS = frozenset({Role.SUPERVISOR}) | ALL_SITES_ROLES
+#: Roles that may read restricted records (with purpose and step-up).
+RESTRICTED_READERS = frozenset({Role.SUPERVISOR}) | ALL_SITES_ROLES
+#: Roles that read every access log (admins: the metadata, which is all a log holds).
+ALL_ACCESS_LOG_READERS = ALL_SITES_ROLES | {Role.ADMIN}
+
+
+def can_open_vault(user) -> bool:
+    """The vault's pages at all: guards, supervisors, managers."""
+    return _role(user) in VAULT_READERS
+
+
+def serves_vault_owner(
+    user, *, site_id: int | None, client_site_ids: set[int], assigned_site_ids: set[int]
+) -> bool:
+    """The records of a site (`site_id`) or of a client (`client_site_ids`: its active sites):
+    managers all; guards and supervisors the sites they serve, and the clients of those."""
+    role = _role(user)
+    if role in ALL_SITES_ROLES:
+        return True
+    if role not in FIELD_ROLES:
+        return False
+    if site_id is not None:
+        return site_id in assigned_site_ids
+    return bool(set(client_site_ids) & set(assigned_site_ids))
+
+
+def can_see_sensitivity(user, sensitivity: str) -> bool:
+    """Restricted records (alarm codes, personal data) are not a guard's, not even masked."""
+    if sensitivity == "restricted":
+        return _role(user) in RESTRICTED_READERS
+    return _role(user) in VAULT_READERS
+
+
+def can_reveal(user, record, *, client_site_ids: set[int], assigned_site_ids: set[int]) -> bool:
+    """Reveal (with a purpose) a record of an owner one serves, of a sensitivity one may read.
+    The pledge and, for restricted records, a fresh step-up are asked on top."""
+    return can_see_sensitivity(user, record.sensitivity) and serves_vault_owner(
+        user,
+        site_id=record.site_id,
+        client_site_ids=client_site_ids,
+        assigned_site_ids=assigned_site_ids,
+    )
+
+
+def reveal_needs_step_up(record) -> bool:
+    """Restricted values need a proof of identity within the last minutes (stepup.py)."""
+    return record.sensitivity == "restricted"
+
+
+def can_manage_vault(
+    user, *, site_id: int | None, client_site_ids: set[int], assigned_site_ids: set[int]
+) -> bool:
+    """Create, change and delete records: supervisors of the owner's sites, managers."""
+    return _role(user) in VAULT_KEEPERS and serves_vault_owner(
+        user,
+        site_id=site_id,
+        client_site_ids=client_site_ids,
+        assigned_site_ids=assigned_site_ids,
+    )
+
+
+def can_read_access_logs(user) -> bool:
+    """Access-log pages: supervisors (their sites'), managers and admins (all, metadata)."""
+    return _role(user) in ALL_ACCESS_LOG_READERS | {Role.SUPERVISOR}
+
+
+def sees_all_access_logs(user) -> bool:
+    return _role(user) in ALL_ACCESS_LOG_READERS
+
+
+def can_read_owner_access_log(
+    user, *, site_id: int | None, client_site_ids: set[int], assigned_site_ids: set[int]
+) -> bool:
+    """The access log of a site's or a client's records (and of one record)."""
+    role = _role(user)
+    if role in ALL_ACCESS_LOG_READERS:
+        return True
+    return role == Role.SUPERVISOR and serves_vault_owner(
+        user,
+        site_id=site_id,
+        client_site_ids=client_site_ids,
+        assigned_site_ids=assigned_site_ids,
+    )
+
+
+def can_read_user_access_log(user) -> bool:
+    """One person's accesses across all sites: managers and admins."""
+    return _role(user) in ALL_ACCESS_LOG_READERS
+
+
+def visible_sensitivities(user) -> tuple[str, ...]:
+    """The sensitivities whose (masked) records a user's lists show."""
+    role = _role(user)
+    if role in RESTRICTED_READERS:
+        return ("operational", "restricted")
+    return ("operational",) if role in VAULT_READERS else ()
+
+
+def access_log_scope_clause(user, access_model, *, assigned_site_ids: set[int], served_client_ids):
+    """SQL over VaultAccess: the rows a user may read — managers and admins all, supervisors
+    those of the sites they serve and of those sites' clients' own records."""
+    role = _role(user)
+    if role in ALL_ACCESS_LOG_READERS:
+        return true()
+    if role != Role.SUPERVISOR:
+        return false()
+    return or_(
+        access_model.site_id.in_(sorted(assigned_site_ids) or [-1]),
+        and_(
+            access_model.site_id.is_(None),
+            access_model.client_id.in_(sorted(served_client_ids) or [-1]),
+        ),
+    )

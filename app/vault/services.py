@@ -23,9 +23,17 @@ from app import audit
 from app.db import Base, new_uuid, utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.pagination import Page, paginate
 from app.sites.models import Client, Site
 from app.vault import crypto
-from app.vault.models import CATEGORIES, DEFAULT_SENSITIVITY, SENSITIVITIES, ConfidentialRecord
+from app.vault.access import log_access
+from app.vault.models import (
+    CATEGORIES,
+    DEFAULT_SENSITIVITY,
+    PURPOSES,
+    SENSITIVITIES,
+    ConfidentialRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,8 @@ class VaultError(DomainError):
         "name_required": _l("Enter the key holder's name."),
         "phone_required": _l("Enter at least one phone number (at most five)."),
         "bad_calling_order": _l("The calling order is a number from 1 to 99."),
+        "purpose_required": _l("Choose why you need the value."),
+        "purpose_text_required": _l("Say what you need the value for."),
     }
 
 
@@ -225,6 +235,156 @@ def change_value(
         detail={"key_id": record.key_id, "label_changed": label is not None},
     )
     return record
+
+
+# ---------------------------------------------------------------- pages (issue 12 items 1, 4, 6)
+# Each writes its access row (log_access) in the caller's transaction; the route commits once.
+
+
+def client_site_ids(client_id: int) -> frozenset[int]:
+    """The active sites of a client: who serves one of them sees the client's own records."""
+    return frozenset(
+        db.session.scalars(
+            select(Site.id).where(Site.client_id == client_id, Site.is_active.is_(True))
+        )
+    )
+
+
+def served_client_ids(site_ids) -> frozenset[int]:
+    """The clients of the given (active) sites."""
+    if not site_ids:
+        return frozenset()
+    return frozenset(
+        db.session.scalars(
+            select(Site.client_id)
+            .where(Site.id.in_(sorted(site_ids)), Site.is_active.is_(True))
+            .distinct()
+        )
+    )
+
+
+def list_records(
+    *,
+    user,
+    sensitivities: tuple[str, ...],
+    site: Site | None = None,
+    client: Client | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page:
+    """One page of a site's or a client's records (masked: nothing is decrypted), of the
+    sensitivities the user may see; writes the "list" access row."""
+    owner = (
+        ConfidentialRecord.site_id == site.id
+        if site is not None
+        else ConfidentialRecord.client_id == client.id
+    )
+    stmt = (
+        select(ConfidentialRecord)
+        .where(owner, ConfidentialRecord.sensitivity.in_(sensitivities))
+        .order_by(ConfidentialRecord.category, ConfidentialRecord.label, ConfidentialRecord.id)
+    )
+    result = paginate(stmt, page=page, per_page=per_page)
+    log_access(
+        user,
+        "list",
+        site_id=site.id if site is not None else None,
+        client_id=client.id if client is not None else None,
+    )
+    return result
+
+
+def add_record(*, user, **fields) -> ConfidentialRecord:
+    """create_record, and its "create" access row."""
+    record = create_record(user=user, **fields)
+    log_access(user, "create", record=record)
+    return record
+
+
+def update_record(
+    record: ConfidentialRecord,
+    *,
+    user,
+    label: str,
+    value: str | dict[str, Any] | None,
+    sensitivity: str | None,
+    retain_until: date | None,
+) -> ConfidentialRecord:
+    """Change the label, sensitivity and retention, and the value when a new one is given
+    (None keeps it); a "change" access row, without any value."""
+    sensitivity = sensitivity or DEFAULT_SENSITIVITY[record.category]
+    if sensitivity not in SENSITIVITIES:
+        raise VaultError("bad_value", field="sensitivity")
+    label = _clean_label(label)
+    if value is not None:
+        change_value(record, user=user, value=value, label=label)
+    record.label = label
+    record.sensitivity = sensitivity
+    owner_client = record.client or record.site.client
+    record.retain_until = retain_until or default_retain_until(owner_client)
+    record.updated_at = utcnow()
+    db.session.flush()
+    log_access(
+        user,
+        "change",
+        record=record,
+        purpose_text="value changed" if value is not None else "",
+    )
+    return record
+
+
+def delete_record(record: ConfidentialRecord, *, user) -> None:
+    """Delete a record (its ciphertext goes); the "delete" access row keeps its uuid and label."""
+    log_access(user, "delete", record=record)
+    audit.record(
+        "vault.delete",
+        actor=user,
+        target=f"confidential_record:{record.id}",
+        detail={"site_id": record.site_id, "client_id": record.client_id},
+    )
+    db.session.delete(record)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What a reveal gives the page: the value, or the error that it did not decrypt."""
+
+    value: str | dict[str, Any] | None
+    is_error: bool = False
+
+
+def clean_purpose(purpose: str, purpose_text: str) -> tuple[str, str]:
+    if purpose not in PURPOSES:
+        raise VaultError("purpose_required", field="purpose")
+    purpose_text = (purpose_text or "").strip()
+    if purpose == "other" and not purpose_text:
+        raise VaultError("purpose_text_required", field="purpose_text")
+    return purpose, purpose_text[:500]
+
+
+def reveal_record(
+    record: ConfidentialRecord, *, user, purpose: str, purpose_text: str = ""
+) -> Revealed:
+    """Decrypt the value for the person asking, and write the "reveal" row (outcome success,
+    or error when the value does not decrypt). The caller commits and only then shows it."""
+    purpose, purpose_text = clean_purpose(purpose, purpose_text)
+    try:
+        value = read_value(record)
+    except crypto.DecryptionError as exc:
+        log.warning("vault record %s did not decrypt: %s", record.uuid, exc)
+        log_access(
+            user,
+            "reveal",
+            record=record,
+            purpose=purpose,
+            purpose_text=purpose_text,
+            outcome="error",
+            reason="decrypt",
+        )
+        return Revealed(None, is_error=True)
+    log_access(user, "reveal", record=record, purpose=purpose, purpose_text=purpose_text)
+    return Revealed(value)
 
 
 # ---------------------------------------------------------------- key upkeep
