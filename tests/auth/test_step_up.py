@@ -44,7 +44,7 @@ def test_wrong_password_marks_nothing_and_is_audited(client, make_user, login):
     login(user)
     response = client.post("/account/step-up", data={"password": "not the password"})
     assert response.status_code == 200
-    assert "password is not correct" in response.get_data(as_text=True)
+    assert "密碼不正確" in response.get_data(as_text=True)
     (row,) = _rows(user)
     assert row.stepped_up_at is None
     event = db.session.scalars(
