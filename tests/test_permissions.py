@@ -83,6 +83,10 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/account/password", SIGNED_IN),
         Entry("POST", "/account/password", SIGNED_IN),
     ],
+    "auth.step_up": [
+        Entry("GET", "/account/step-up", SIGNED_IN),
+        Entry("POST", "/account/step-up", SIGNED_IN),
+    ],
     "auth.users": Entry("GET", "/admin/users", ADMIN),
     "auth.user_new": [
         Entry("GET", "/admin/users/new", ADMIN),

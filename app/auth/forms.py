@@ -33,6 +33,14 @@ class LoginForm(Form):
     )
 
 
+class StepUpForm(Form):
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
 class ChangePasswordForm(Form):
     current_password = PasswordField(
         _l("Current password"),

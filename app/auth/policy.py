@@ -58,6 +58,11 @@ def can_change_own_password(user) -> bool:
     return is_signed_in(user)
 
 
+def can_step_up(user) -> bool:
+    """Anyone signed in may prove himself again; what the proof opens is decided elsewhere."""
+    return is_signed_in(user)
+
+
 def can_revoke_session(user, session_owner) -> bool:
     """Users may end their own sessions; admins anyone's."""
     role = _role(user)

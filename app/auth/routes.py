@@ -24,12 +24,13 @@ from markupsafe import Markup
 
 from app import uow
 from app.args import page_arg
-from app.auth import devices, policy, services
+from app.auth import devices, policy, services, stepup
 from app.auth.forms import (
     ChangePasswordForm,
     LoginForm,
     NewUserForm,
     SetActiveForm,
+    StepUpForm,
     UserForm,
     role_choices,
 )
@@ -281,6 +282,40 @@ def change_password():
             _("Your password has been changed. Other devices have been signed out."),
         ),
         page=lambda: render_template("auth/change_password.html", form=form),
+    )
+
+
+@bp.route("/account/step-up", methods=["GET", "POST"])
+@limiter.limit(
+    "5 per 15 minutes", key_func=_own_account_key, methods=["POST"], deduct_when=_login_failed
+)
+def step_up():
+    """Confirm it is me before a restricted value is shown; back to `next` afterwards."""
+    authorize(policy.can_step_up(current_user))
+    form = StepUpForm()
+    back = safe_next(request.values.get("next"), url_for("main.home"))
+
+    def prove() -> None:
+        try:
+            services.step_up_with_password(current_user, form.password.data)
+        except services.AuthError as exc:
+            g.login_failed = True  # counts towards the guessing limit
+            raise exc
+
+    return uow.form_page(
+        form,
+        prove,
+        field=lambda _exc: form.password,
+        then=lambda _none: uow.see_other(
+            back, _("Confirmed. You can open restricted values for the next few minutes.")
+        ),
+        page=lambda: render_template(
+            "auth/step_up.html",
+            form=form,
+            back=back,
+            fresh=stepup.is_fresh(),
+            minutes=int(stepup.window().total_seconds() // 60),
+        ),
     )
 
 

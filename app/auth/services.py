@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from app import audit
-from app.auth import passwords, policy
+from app.auth import passwords, policy, stepup
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
@@ -35,6 +35,7 @@ class AuthError(DomainError):
         "too_common": _l("This password is too easy to guess. Choose another."),
         "contains_username": _l("The password must not contain the username."),
         "wrong_current": _l("The current password is not correct."),
+        "wrong_password": _l("The password is not correct."),
         "same_as_old": _l("Choose a password different from the current one."),
         "username_taken": _l("This username is already in use."),
         "bad_role": _l("Choose a role from the list."),
@@ -200,6 +201,17 @@ def change_own_password(
     revoked = revoke_sessions(user, reason="password_changed", keep=session_row)
     audit.record(
         "auth.password_changed", actor=user, target=f"user:{user.id}", detail={"revoked": revoked}
+    )
+
+
+def step_up_with_password(user: User, password: str) -> None:
+    """Prove the signed-in user again by her password (app/auth/stepup.py); audited either way."""
+    if not passwords.verify_password(user.password_hash, password):
+        audit.record("auth.step_up", actor=user, outcome="failure", detail={"method": "password"})
+        raise AuthError("wrong_password", keep_record=True)  # the failed guess stays audited
+    stepup.record("password")
+    audit.record(
+        "auth.step_up", actor=user, target=f"user:{user.id}", detail={"method": "password"}
     )
 
 
