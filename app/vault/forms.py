@@ -107,6 +107,8 @@ class RecordForm(Form):
         ]
         self.sensitivity.description = _category_hint()
         if editing:
+            # The category is the record's (the route sets it), not the form's to change.
+            self.category.validators = [Optional()]
             self.value.description = _l("Leave empty to keep the stored value.")
 
     def key_holder(self) -> dict:

@@ -23,6 +23,9 @@ const OUTBOX_URL = {{ outbox_url | tojson }};
 const SAVED_URL = {{ saved_url | tojson }};
 const ROUTES = {{ routes | tojson }}.map((route) => ({ kind: route.kind, pattern: new RegExp(route.pattern) }));
 const SYNC_TAG = "guardpost-outbox";
+/* The confidential vault (issue 12): its pages, reveals and logs are never kept, queued or
+   answered from a cache; the worker leaves them to the network alone. */
+const NEVER_KEPT = /\/vault(\/|-|$)/;
 const outbox = self.GuardpostOutbox;
 
 self.addEventListener("install", (event) => {
@@ -144,6 +147,7 @@ async function sameAsLast(item) {
 
 /* Keeps a copy of `response` if the server marked it; call before the page reads it. */
 function keepPage(request, response) {
+  if (NEVER_KEPT.test(new URL(request.url).pathname)) return Promise.resolve();
   if (!response.ok || response.headers.get("X-Offline") !== "keep") return Promise.resolve();
   const copy = response.clone();
   return caches.open(PAGES).then((cache) => cache.put(request.url, copy));
@@ -173,6 +177,7 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  if (NEVER_KEPT.test(url.pathname)) return;
   if (request.method === "POST") {
     const kind = kindOf(url);
     if (kind) event.respondWith(capture(event, kind));
