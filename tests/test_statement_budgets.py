@@ -110,3 +110,52 @@ def test_statements_do_not_grow_with_the_data(app, client, login, role, method, 
     assert large == small, "\n".join(
         ["statements grew:", *large_statements[len(small_statements) - 5 :]]
     )
+
+
+# ---------------------------------------------------------------- the vault (issue 12)
+
+
+def _grow_vault(world: World, records: int) -> None:
+    """`records` more records of the first site and of its client, each revealed once and
+    listed, so the masked lists and the access logs grow with them."""
+    from app.vault import services as vault
+    from app.vault.access import log_access
+
+    site = world.sites[0]
+    for n in range(records):
+        for owner in ({"site": site}, {"client": site.client}):
+            record = vault.create_record(
+                user=world.supervisor, category="other", label=f"備註 {n}", value="x", **owner
+            )
+            log_access(world.supervisor, "reveal", record=record, purpose="audit")
+            log_access(world.manager, "list", record=record)
+    db.session.commit()
+
+
+#: (role, url maker): a page of the vault whose statements must not grow with its rows.
+VAULT_PAGES = [
+    ("supervisor", lambda w: f"/sites/{w.sites[0].id}/vault"),
+    ("manager", lambda w: f"/clients/{w.sites[0].client_id}/vault"),
+    ("guard", lambda w: f"/sites/{w.sites[0].id}/vault?page=2"),
+    ("supervisor", lambda w: f"/sites/{w.sites[0].id}/vault/access-log"),
+    ("manager", lambda w: f"/clients/{w.sites[0].client_id}/vault/access-log?action=reveal"),
+    ("admin", lambda w: f"/users/{w.supervisor.id}/vault-access-log"),
+    ("admin", lambda w: f"/sites/{w.sites[0].id}/vault/access-log?format=csv"),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "url"),
+    [pytest.param(role, url, id=f"vault-{n}-{role}") for n, (role, url) in enumerate(VAULT_PAGES)],
+)
+def test_vault_pages_do_not_grow_with_records_or_accesses(app, client, login, role, url):
+    app.config["PAGE_SIZE"] = 5
+    world = World().grow(1)
+    _grow_vault(world, 6)
+    login(world.users[role])
+    small, small_statements = _count(client, "GET", url(world), False)
+    _grow_vault(world, 30)
+    large, large_statements = _count(client, "GET", url(world), False)
+    assert large == small, "\n".join(
+        ["statements grew:", *large_statements[len(small_statements) - 5 :]]
+    )

@@ -162,6 +162,9 @@ def _remask_seconds() -> int:
 
 
 def _records_page(site: Site | None, client: Client | None):
+    site_id, client_id = (site.id, None) if site else (None, client.id)
+    access.log_access(current_user, "list", site_id=site_id, client_id=client_id)
+    db.session.commit()  # the "list" row, before the rows are read (and not expired after)
     page = svc.list_records(
         user=current_user,
         sensitivities=policy.visible_sensitivities(current_user),
@@ -170,8 +173,6 @@ def _records_page(site: Site | None, client: Client | None):
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    db.session.commit()  # the "list" row
-    site_id, client_id = (site.id, None) if site else (None, client.id)
     return render_template(
         "vault/records.html",
         site=site,

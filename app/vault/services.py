@@ -273,7 +273,7 @@ def list_records(
     per_page: int = 25,
 ) -> Page:
     """One page of a site's or a client's records (masked: nothing is decrypted), of the
-    sensitivities the user may see; writes the "list" access row."""
+    sensitivities the user may see. The route writes (and commits) the "list" row first."""
     owner = (
         ConfidentialRecord.site_id == site.id
         if site is not None
@@ -284,14 +284,7 @@ def list_records(
         .where(owner, ConfidentialRecord.sensitivity.in_(sensitivities))
         .order_by(ConfidentialRecord.category, ConfidentialRecord.label, ConfidentialRecord.id)
     )
-    result = paginate(stmt, page=page, per_page=per_page)
-    log_access(
-        user,
-        "list",
-        site_id=site.id if site is not None else None,
-        client_id=client.id if client is not None else None,
-    )
-    return result
+    return paginate(stmt, page=page, per_page=per_page)
 
 
 def add_record(*, user, **fields) -> ConfidentialRecord:
