@@ -5,6 +5,7 @@ cache of the browser holds it (issue 12)."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from app.vault import services as vault
 from tests.e2e.conftest import PHONE, shot, wait_for_worker
 from tests.e2e.test_shell import sign_in
 
-SHOTS = Path("/tmp/rec-shots")
+#: Where a person looks at this journey's screenshots (besides tests/e2e/screenshots).
+SHOTS = Path(tempfile.gettempdir()) / "rec-shots"
 KEY_HOLDER_PHONE = "0958-314-159"
 
 #: Labels the test finds things by, in each language.
@@ -41,9 +43,9 @@ CACHES_HOLD = """async (needle) => {
 }"""
 
 
-def keep(page, name: str) -> None:
+def keep(page, name: str, *, full_page: bool = True) -> None:
     SHOTS.mkdir(exist_ok=True)
-    shutil.copy(shot(page, name), SHOTS / f"{name}.png")
+    shutil.copy(shot(page, name, full_page=full_page), SHOTS / f"{name}.png")
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def key_holder(live_server, app):
 def test_supervisor_reveals_a_key_holder_phone_which_hides_itself_again(
     browser, live_server, key_holder, lang, locale
 ):
-    site, record = key_holder
+    site, _record = key_holder
     words = WORDS[lang]
     context = browser.new_context(
         viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale=locale
@@ -95,14 +97,15 @@ def test_supervisor_reveals_a_key_holder_phone_which_hides_itself_again(
 
     item.locator(".vault-reveal > summary").click()
     item.locator("input[name=purpose][value=alarm_response]").check()
-    keep(page, f"{lang}-vault-purpose-prompt")
+    item.scroll_into_view_if_needed()
+    keep(page, f"{lang}-vault-purpose-prompt", full_page=False)
     item.locator(".vault-purpose button[type=submit]").click()
 
     phone = item.get_by_role("link", name=KEY_HOLDER_PHONE)
     expect(phone).to_be_visible()
     expect(item.locator("[data-countdown]")).to_be_visible()
     assert page.url.endswith(f"/sites/{site.id}/vault"), "a reveal is not a history entry"
-    keep(page, f"{lang}-vault-revealed")
+    keep(page, f"{lang}-vault-revealed", full_page=False)
     assert page.evaluate(CACHES_HOLD, KEY_HOLDER_PHONE) == ""
 
     # It hides itself: the value leaves the page, the prompt is back and works again.
@@ -117,4 +120,6 @@ def test_supervisor_reveals_a_key_holder_phone_which_hides_itself_again(
     expect(row).to_contain_text("supervisor")
     assert KEY_HOLDER_PHONE not in page.content()
     keep(page, f"{lang}-vault-access-log")
+    row.evaluate("element => element.scrollIntoView({block: 'center'})")
+    keep(page, f"{lang}-vault-access-log-rows", full_page=False)
     context.close()
