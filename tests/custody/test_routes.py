@@ -168,3 +168,21 @@ def test_someone_other_than_the_inspector_cannot_check_seals(client, login, worl
     assert client.post(url, data={"result": "intact"}).status_code == 403
     card = client.get(f"/inspections/{inspection.uuid}/keys", headers={"HX-Request": "true"})
     assert card.status_code == 200 and "<form" not in card.text
+
+
+def test_the_overdue_notification_reads_in_the_bell(client, login, world):
+    from app.jobs.tasks import overdue_keys
+
+    svc.take_out(
+        world["bag"],
+        user=world["supervisor"],
+        uuid=new_uuid(),
+        purpose="maintenance",
+        now=utcnow() - timedelta(hours=5),
+    )
+    overdue_keys(utcnow())
+    db.session.commit()
+    login(world["supervisor"])
+    bell = client.get("/notifications?lang=en")
+    assert "Key bag not returned on time: 信義大樓 · K-01" in bell.text
+    assert f"/keys/{world['bag'].uuid}" in bell.text
