@@ -46,6 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.auth.routes import bp as auth_bp
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
+    from app.custody.routes import bp as custody_bp
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.incidents.routes import bp as incidents_bp
     from app.inspections.routes import bp as inspections_bp
@@ -86,6 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(briefings_bp)
     app.register_blueprint(vault_bp)
+    app.register_blueprint(custody_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
@@ -103,6 +105,7 @@ def _import_models() -> None:
     import app.audit.models
     import app.auth.models
     import app.briefings.models
+    import app.custody.models
     import app.device_requests
     import app.incidents.models
     import app.inspections.models

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"main"},  # hub pages that gather several features
     {"pwa"},
     {"templating"},  # navigation and globals for every page
+    {"custody"},  # key custody: shows its cards on inspections' pages, logs to the vault
     {"maintenance"},
     {"incidents"},
     {"inspections"},

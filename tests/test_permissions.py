@@ -20,6 +20,7 @@ from app.briefings.models import (
     TrainingAttendance,
     TrainingSession,
 )
+from app.custody.models import KeyBag
 from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.incidents.models import AlarmResponse
@@ -42,6 +43,7 @@ ADMIN = frozenset(["admin"])
 FIELD = frozenset(["guard", "supervisor"])
 SUPERVISOR_MANAGER = frozenset(["supervisor", "manager"])
 MANAGER = frozenset(["manager"])
+SUPERVISOR = frozenset(["supervisor"])
 NOBODY = frozenset()
 REGISTRY = frozenset(["manager", "admin"])
 #: Roles without a vault (403 whatever the object), and those that may not keep records.
@@ -475,6 +477,64 @@ TABLE: dict[str, Entry] = {
     "pwa.outbox": Entry("GET", "/outbox", EVERYONE),
     "pwa.outbox_token": Entry("GET", "/outbox/token", SIGNED_IN),
     "pwa.outbox_saved": Entry("GET", "/outbox/saved", EVERYONE),
+    # Key custody (issue 12 item 2): supervisors of the site and managers; only managers
+    # register bags; guards, admins and clients never see them (404, a denied access row).
+    # {bag} is at {site}, {other_bag} at {other_site}.
+    "custody.site_keys": [
+        Entry("GET", "/sites/{site}/keys", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/sites/{other_site}/keys", MANAGER, hidden=True),
+    ],
+    "custody.site_keys_summary": Entry(
+        "GET", "/sites/{site}/keys/summary", SUPERVISOR_MANAGER, hidden=True
+    ),
+    "custody.bag_new": [
+        Entry("GET", "/sites/{site}/keys/new", MANAGER, hidden=True, forbidden=SUPERVISOR),
+        Entry(
+            "POST",
+            "/sites/{site}/keys/new",
+            MANAGER,
+            (("bag_number", "K-99"), ("contents", "大門鑰匙"), ("seal_number", "S-1")),
+            hidden=True,
+            forbidden=SUPERVISOR,
+        ),
+    ],
+    "custody.bag_edit": [
+        Entry("GET", "/keys/{bag}/edit", MANAGER, hidden=True, forbidden=SUPERVISOR),
+        Entry(
+            "POST",
+            "/keys/{bag}/edit",
+            MANAGER,
+            (("bag_number", "K-98"), ("contents", "大門鑰匙"), ("status", "in")),
+            hidden=True,
+            forbidden=SUPERVISOR,
+        ),
+    ],
+    "custody.bag": [
+        Entry("GET", "/keys/{bag}", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/keys/{other_bag}", MANAGER, hidden=True),
+    ],
+    "custody.take_out": Entry(
+        "POST",
+        "/keys/{bag}/take-out",
+        SUPERVISOR_MANAGER,
+        (("uuid", "{uuid}"), ("purpose", "maintenance")),
+        hidden=True,
+    ),
+    "custody.put_back": Entry(
+        "POST", "/keys/{bag}/return", SUPERVISOR_MANAGER, (("seal_number", "S-2"),), hidden=True
+    ),
+    "custody.inspection_keys": Entry(
+        "GET", "/inspections/{draft}/keys", SUPERVISOR_MANAGER, hidden=True
+    ),
+    # Only the inspector of the draft checks seals (the actor never is): 403 to those who see it.
+    "custody.seal_check": Entry(
+        "POST",
+        "/inspections/{draft}/keys/{bag}/seal",
+        NOBODY,
+        (("result", "intact"),),
+        hidden=True,
+        forbidden=SUPERVISOR_MANAGER,
+    ),
 }
 
 
@@ -592,6 +652,21 @@ def build_world(make_user, role: str | None) -> dict:
     other_record = vault.create_record(
         user=inspector, site=other, category="other", label="後門", value="門在左邊"
     )
+    bag = KeyBag(
+        site_id=site.id,
+        bag_number="K-01",
+        contents="後門鑰匙",
+        seal_number="S-1",
+        created_by_id=inspector.id,
+    )
+    other_bag = KeyBag(
+        site_id=other.id,
+        bag_number="K-01",
+        contents="後門鑰匙",
+        seal_number="S-1",
+        created_by_id=inspector.id,
+    )
+    db.session.add_all([bag, other_bag])
     other_client = factories.gen_client()
     db.session.commit()
     return {
@@ -599,6 +674,8 @@ def build_world(make_user, role: str | None) -> dict:
         "restricted_record": restricted.id,
         "other_record": other_record.id,
         "other_client": other_client.id,
+        "bag": bag.uuid,
+        "other_bag": other_bag.uuid,
         "training": training.id,
         "own_training": training.id,  # replaced by one the actor attended, once he exists
         "other_training": other_training.id,
@@ -721,6 +798,8 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "photo",
             "training_photo",
             "check_in",
+            "bag",
+            "other_bag",
         ),
         "x",
     )

@@ -159,3 +159,75 @@ def test_vault_pages_do_not_grow_with_records_or_accesses(app, client, login, ro
     assert large == small, "\n".join(
         ["statements grew:", *large_statements[len(small_statements) - 5 :]]
     )
+
+
+# ---------------------------------------------------------------- key custody
+# Key bags live at one site: the lists grow with that site's bags and a bag's history.
+
+
+def _grow_key_bags(world: World, bags: int) -> None:
+    from app.custody import services as custody
+    from app.db import new_uuid
+
+    site = world.sites[0]
+    first = _first_bag_row(world)
+    for _ in range(bags if first is not None else 0):  # the first bag's history grows too
+        custody.put_back(first, user=world.manager, uuid=new_uuid(), seal_number=new_uuid()[:8])
+        custody.take_out(first, user=world.supervisor, uuid=new_uuid(), purpose="audit")
+    for _ in range(bags):
+        number = f"K-{new_uuid()[:8]}"
+        bag = custody.create_bag(
+            site,
+            user=world.manager,
+            bag_number=number,
+            contents="後門鑰匙 ×2",
+            stored_at="B-3",
+            seal_number="S-1",
+        )
+        for person in (world.supervisor, world.manager):
+            custody.take_out(bag, user=person, uuid=new_uuid(), purpose="maintenance")
+            custody.put_back(bag, user=person, uuid=new_uuid(), seal_number=new_uuid()[:8])
+        custody.take_out(bag, user=world.supervisor, uuid=new_uuid(), purpose="audit")
+    db.session.commit()
+
+
+def _first_bag_row(world: World):
+    from app.custody.models import KeyBag
+
+    return db.session.scalars(
+        db.select(KeyBag).where(KeyBag.site_id == world.sites[0].id).order_by(KeyBag.id)
+    ).first()
+
+
+def _first_bag(world: World) -> str:
+    from app.custody.models import KeyBag
+
+    return db.session.scalars(
+        db.select(KeyBag.uuid).where(KeyBag.site_id == world.sites[0].id).order_by(KeyBag.id)
+    ).first()
+
+
+CUSTODY_PAGES = [
+    pytest.param(role, url, htmx, id=f"{name}-{role}")
+    for name, url, htmx in (
+        ("site_keys", lambda w: f"/sites/{w.sites[0].id}/keys", False),
+        ("site_keys_summary", lambda w: f"/sites/{w.sites[0].id}/keys/summary", True),
+        ("bag", lambda w: f"/keys/{_first_bag(w)}", False),
+        ("inspection_keys", lambda w: f"/inspections/{_draft(w).uuid}/keys", True),
+        ("site_card", lambda w: f"/sites/{w.sites[0].id}", False),
+    )
+    for role in ("supervisor", "manager")
+]
+
+
+@pytest.mark.parametrize(("role", "url", "htmx"), CUSTODY_PAGES)
+def test_key_custody_statements_do_not_grow_with_the_bags(app, client, login, role, url, htmx):
+    world = World().grow(1)
+    _grow_key_bags(world, 2)
+    login(world.users[role])
+    small, small_statements = _count(client, "GET", url(world), htmx)
+    _grow_key_bags(world, 18)
+    large, large_statements = _count(client, "GET", url(world), htmx)
+    assert large == small, "\n".join(
+        ["statements grew:", *large_statements[len(small_statements) - 5 :]]
+    )

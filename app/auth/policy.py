@@ -544,3 +544,27 @@ def access_log_scope_clause(user, access_model, *, assigned_site_ids: set[int], 
             access_model.client_id.in_(sorted(served_client_ids) or [-1]),
         ),
     )
+# ---------------------------------------------------------------- key custody
+# Sealed key bags a client deposits (issue 12 item 2). Keys open a client's premises: they are
+# confidential like the vault's records. Supervisors of the site see, take out, return and
+# check them; managers everywhere, and only they register bags. Guards, admins and clients
+# never see them (DESIGN.md §5: admin manages the system, not clients' secrets).
+
+
+def can_use_key_custody(user) -> bool:
+    """The roles that handle key bags at all (where the site allows: `can_handle_keys`)."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+def can_handle_keys(user, site, *, assigned_site_ids) -> bool:
+    """See a site's key bags and their history, take out, return, check seals: the site's
+    supervisors, managers; only while the site is active."""
+    role = _role(user)
+    if role is None or not site.is_active:
+        return False
+    return role in ALL_SITES_ROLES or (role == Role.SUPERVISOR and site.id in assigned_site_ids)
+
+
+def can_manage_key_bags(user, site) -> bool:
+    """Register a bag and change its details (or mark it handed back to the client): managers."""
+    return _role(user) in ALL_SITES_ROLES and site.is_active

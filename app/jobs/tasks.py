@@ -13,6 +13,7 @@ from flask import current_app
 from app import device_requests
 from app.audit import services as audit_services
 from app.briefings import services as briefing_services
+from app.custody import services as custody_services
 from app.extensions import db
 from app.i18n import TAIPEI
 from app.incidents import services as incident_services
@@ -31,6 +32,12 @@ def _taipei_date(now: datetime):
 def late_alarms(now: datetime) -> int:
     """Alarm responses past their arrival target notify the site's supervisors and managers."""
     return incident_services.notify_late_alarms(now)
+
+
+def overdue_keys(now: datetime) -> int:
+    """Key bags out past their return time notify the taker and the site's supervisors and
+    managers, once per take-out."""
+    return custody_services.notify_overdue_keys(now)
 
 
 def overdue_repairs(now: datetime) -> int:
@@ -83,6 +90,7 @@ def mail_outbox(now: datetime) -> int:
 
 JOBS: list[Job] = [
     Job("late_alarms", timedelta(minutes=1), late_alarms),
+    Job("overdue_keys", timedelta(minutes=5), overdue_keys),
     Job("overdue_repairs", timedelta(minutes=10), overdue_repairs),
     Job("maintenance_due", timedelta(hours=1), maintenance_due),
     Job("briefing_reminders", timedelta(hours=1), briefing_reminders),
