@@ -26,6 +26,7 @@ from app.incidents.models import AlarmResponse
 from app.inspections.models import Answer
 from app.maintenance.models import RepairTicket
 from app.photos.models import Photo
+from app.privacy.models import PrivacyIncident
 from app.sites.models import CheckIn, Equipment
 from tests import factories
 
@@ -41,6 +42,7 @@ SUPERVISOR_MANAGER = frozenset(["supervisor", "manager"])
 MANAGER = frozenset(["manager"])
 NOBODY = frozenset()
 REGISTRY = frozenset(["manager", "admin"])
+STAFF = frozenset(["guard", "supervisor", "manager", "admin"])
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,47 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/training/{other_training}/evidence", MANAGER, hidden=True),
         Entry("GET", "/training/{own_training}/evidence", FIELD | MANAGER, hidden=True),
     ],
+    # Personal data (issue 12 items 7, 9): the notice for staff; the rest for managers.
+    "privacy.notice": Entry("GET", "/privacy/notice", STAFF),
+    "privacy.acknowledge_notice": Entry("POST", "/privacy/notice", STAFF),
+    "privacy.overview": Entry("GET", "/privacy", MANAGER),
+    "privacy.site_access": Entry("GET", "/privacy/sites/{other_site}", MANAGER),
+    "privacy.mark_reviewed": Entry(
+        "POST", "/privacy/sites/{other_site}/reviewed", MANAGER, (("note", "ok"),)
+    ),
+    "privacy.incidents": Entry("GET", "/privacy/incidents", MANAGER),
+    "privacy.incident_new": [
+        Entry("GET", "/privacy/incidents/new", MANAGER),
+        Entry(
+            "POST",
+            "/privacy/incidents/new",
+            MANAGER,
+            (("discovered_at", "2026-01-05T10:00"), ("summary", "A list was mislaid")),
+        ),
+    ],
+    "privacy.incident": Entry("GET", "/privacy/incidents/{privacy_incident}", MANAGER),
+    "privacy.incident_edit": [
+        Entry("GET", "/privacy/incidents/{privacy_incident}/edit", MANAGER),
+        Entry(
+            "POST",
+            "/privacy/incidents/{privacy_incident}/edit",
+            MANAGER,
+            (("discovered_at", "2026-01-05T10:00"), ("summary", "Corrected")),
+        ),
+    ],
+    "privacy.incident_step": Entry(
+        "POST",
+        "/privacy/incidents/{privacy_incident}/steps/cause",
+        MANAGER,
+        (("cause-cause", "A drawer left unlocked"),),
+    ),
+    "privacy.incident_close": Entry("POST", "/privacy/incidents/{privacy_incident}/close", MANAGER),
+    "privacy.evidence_pack": [
+        Entry("GET", "/privacy/evidence", MANAGER),
+        Entry(
+            "POST", "/privacy/evidence", MANAGER, (("first", "2026-01-01"), ("last", "2026-12-31"))
+        ),
+    ],
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -452,10 +495,15 @@ def build_world(make_user, role: str | None) -> dict:
     site_guard, other_guard = factories.gen_user("guard"), factories.gen_user("guard")
     factories.assign(site_guard, site)
     factories.assign(other_guard, other)
+    privacy_incident = PrivacyIncident(
+        discovered_at=utcnow(), summary="A key-holder list was mislaid", created_by_id=None
+    )
+    db.session.add(privacy_incident)
     training = _training(site_guard, other, photo)
     other_training = _training(other_guard, site, photo)
     db.session.commit()
     return {
+        "privacy_incident": privacy_incident.id,
         "training": training.id,
         "own_training": training.id,  # replaced by one the actor attended, once he exists
         "other_training": other_training.id,
@@ -560,6 +608,7 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "training",
             "other_training",
             "own_training",
+            "privacy_incident",
         ),
         1,
     )
