@@ -54,6 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.maintenance.routes import bp as maintenance_bp
     from app.notifications.routes import bp as notifications_bp
     from app.photos.routes import bp as photos_bp
+    from app.privacy.routes import bp as privacy_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
     from app.vault import services as vault
@@ -88,6 +89,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(briefings_bp)
     app.register_blueprint(vault_bp)
     app.register_blueprint(custody_bp)
+    # Its before-request gate (the collection notice at first sign-in) runs after sign-in's.
+    app.register_blueprint(privacy_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
@@ -113,5 +116,6 @@ def _import_models() -> None:
     import app.maintenance.models
     import app.notifications.models
     import app.photos.models
+    import app.privacy.models
     import app.sites.models
     import app.vault.models  # noqa: F401

@@ -26,7 +26,9 @@ from app.inspections.models import Answer
 from app.inspections.services import active_template
 from app.maintenance.models import RepairTicket
 from app.notifications.models import Notification
+from app.privacy.models import PermissionReview, PrivacyIncident
 from app.sites.models import CheckIn, Equipment, Site
+from app.vault.models import VaultAccess
 from tests import factories
 
 _n = itertools.count(1)
@@ -153,6 +155,12 @@ class World:
             db.session.flush()
             for person in (self.guard, *extra):
                 db.session.add(TrainingAttendance(session_id=session.id, user_id=person.id))
+            # Personal data: a review of the site, a vault access there, an incident.
+            db.session.add(
+                PermissionReview(site_id=site.id, reviewer_id=self.manager.id, people_count=3)
+            )
+            db.session.add(VaultAccess(user_id=self.supervisor.id, site_id=site.id, action="list"))
+            db.session.add(PrivacyIncident(discovered_at=now, summary="A list was mislaid"))
             for person in self.users.values():
                 db.session.add(
                     Notification(

@@ -14,6 +14,9 @@ _seq = itertools.count(1)
 
 
 def gen_user(role: str = "guard", **overrides) -> User:
+    """A user; staff have acknowledged the current collection notice unless
+    `notice_acknowledged=False` (so that a test reaches its page, not the notice)."""
+    acknowledged = overrides.pop("notice_acknowledged", True)
     n = next(_seq)
     fields = {
         "username": f"{role}{n}",
@@ -27,7 +30,34 @@ def gen_user(role: str = "guard", **overrides) -> User:
     user = User(**fields)
     db.session.add(user)
     db.session.flush()
+    if acknowledged:
+        acknowledge_notice(user)
     return user
+
+
+def acknowledge_notice(user: User) -> None:
+    """Record that a staff user acknowledged the current collection notice (no audit row)."""
+    from app.auth import policy
+    from app.privacy.models import NoticeAcknowledgement
+    from app.privacy.notice import current_version
+
+    if policy.must_read_privacy_notice(user):
+        db.session.add(NoticeAcknowledgement(user_id=user.id, version=current_version()))
+        db.session.flush()
+
+
+def acknowledge_notice_for_everyone() -> None:
+    """Every staff user without one acknowledges the current notice (the demo's people)."""
+    from sqlalchemy import select
+
+    from app.privacy.models import NoticeAcknowledgement
+    from app.privacy.notice import current_version
+
+    done = select(NoticeAcknowledgement.user_id).where(
+        NoticeAcknowledgement.version == current_version()
+    )
+    for user in db.session.scalars(select(User).where(User.id.not_in(done))):
+        acknowledge_notice(user)
 
 
 def gen_client(**overrides) -> Client:

@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
         "jobs",
     },  # the application shell: wires everything together
     {"main"},  # hub pages that gather several features
+    {"privacy"},  # personal data: reads the vault's log, the pledge, sites; adds a menu entry
     {"pwa"},
     {"templating"},  # navigation and globals for every page
     {"custody"},  # key custody: shows its cards on inspections' pages, logs to the vault

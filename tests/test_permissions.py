@@ -27,6 +27,7 @@ from app.incidents.models import AlarmResponse
 from app.inspections.models import Answer
 from app.maintenance.models import RepairTicket
 from app.photos.models import Photo
+from app.privacy.models import PrivacyIncident
 from app.sites.models import CheckIn, Equipment
 from app.vault import services as vault
 from tests import factories
@@ -52,6 +53,7 @@ KEEPS = NO_VAULT | {"guard"}
 #: Who reads access logs (supervisors their sites'), and who is refused them outright.
 LOGS = frozenset(["supervisor", "manager", "admin"])
 NO_LOGS = frozenset(["guard", "client"])
+STAFF = frozenset(["guard", "supervisor", "manager", "admin"])
 
 
 @dataclass(frozen=True)
@@ -469,6 +471,47 @@ TABLE: dict[str, Entry] = {
         ),
     ],
     "vault.user_log": Entry("GET", "/users/{target}/vault-access-log", REGISTRY),
+    # Personal data (issue 12 items 7, 9): the notice for staff; the rest for managers.
+    "privacy.notice": Entry("GET", "/privacy/notice", STAFF),
+    "privacy.acknowledge_notice": Entry("POST", "/privacy/notice", STAFF),
+    "privacy.overview": Entry("GET", "/privacy", MANAGER),
+    "privacy.site_access": Entry("GET", "/privacy/sites/{other_site}", MANAGER),
+    "privacy.mark_reviewed": Entry(
+        "POST", "/privacy/sites/{other_site}/reviewed", MANAGER, (("note", "ok"),)
+    ),
+    "privacy.incidents": Entry("GET", "/privacy/incidents", MANAGER),
+    "privacy.incident_new": [
+        Entry("GET", "/privacy/incidents/new", MANAGER),
+        Entry(
+            "POST",
+            "/privacy/incidents/new",
+            MANAGER,
+            (("discovered_at", "2026-01-05T10:00"), ("summary", "A list was mislaid")),
+        ),
+    ],
+    "privacy.incident": Entry("GET", "/privacy/incidents/{privacy_incident}", MANAGER),
+    "privacy.incident_edit": [
+        Entry("GET", "/privacy/incidents/{privacy_incident}/edit", MANAGER),
+        Entry(
+            "POST",
+            "/privacy/incidents/{privacy_incident}/edit",
+            MANAGER,
+            (("discovered_at", "2026-01-05T10:00"), ("summary", "Corrected")),
+        ),
+    ],
+    "privacy.incident_step": Entry(
+        "POST",
+        "/privacy/incidents/{privacy_incident}/steps/cause",
+        MANAGER,
+        (("cause-cause", "A drawer left unlocked"),),
+    ),
+    "privacy.incident_close": Entry("POST", "/privacy/incidents/{privacy_incident}/close", MANAGER),
+    "privacy.evidence_pack": [
+        Entry("GET", "/privacy/evidence", MANAGER),
+        Entry(
+            "POST", "/privacy/evidence", MANAGER, (("first", "2026-01-01"), ("last", "2026-12-31"))
+        ),
+    ],
     "pwa.manifest": Entry("GET", "/manifest.webmanifest", EVERYONE),
     "pwa.service_worker": Entry("GET", "/sw.js", EVERYONE),
     "pwa.offline": Entry("GET", "/offline", EVERYONE),
@@ -641,6 +684,10 @@ def build_world(make_user, role: str | None) -> dict:
     site_guard, other_guard = factories.gen_user("guard"), factories.gen_user("guard")
     factories.assign(site_guard, site)
     factories.assign(other_guard, other)
+    privacy_incident = PrivacyIncident(
+        discovered_at=utcnow(), summary="A key-holder list was mislaid", created_by_id=None
+    )
+    db.session.add(privacy_incident)
     training = _training(site_guard, other, photo)
     other_training = _training(other_guard, site, photo)
     record = vault.create_record(
@@ -676,6 +723,7 @@ def build_world(make_user, role: str | None) -> dict:
         "other_client": other_client.id,
         "bag": bag.uuid,
         "other_bag": other_bag.uuid,
+        "privacy_incident": privacy_incident.id,
         "training": training.id,
         "own_training": training.id,  # replaced by one the actor attended, once he exists
         "other_training": other_training.id,
@@ -784,6 +832,7 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "restricted_record",
             "other_record",
             "other_client",
+            "privacy_incident",
         ),
         1,
     )

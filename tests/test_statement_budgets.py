@@ -78,6 +78,13 @@ PAGES = {
         (r, "GET", lambda w: "/notifications", False)
         for r in ("guard", "supervisor", "manager", "admin", "client")
     ],
+    "privacy_notice": [
+        (r, "GET", lambda w: "/privacy/notice", False)
+        for r in ("guard", "supervisor", "manager", "admin")
+    ],
+    "privacy_overview": [("manager", "GET", lambda w: "/privacy", False)],
+    "privacy_site_access": [("manager", "GET", lambda w: f"/privacy/sites/{w.sites[0].id}", False)],
+    "privacy_incidents": [("manager", "GET", lambda w: "/privacy/incidents", False)],
     "account": [
         (r, "GET", lambda w: "/account", False)
         for r in ("guard", "supervisor", "manager", "admin", "client")

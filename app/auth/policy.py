@@ -568,3 +568,62 @@ def can_handle_keys(user, site, *, assigned_site_ids) -> bool:
 def can_manage_key_bags(user, site) -> bool:
     """Register a bag and change its details (or mark it handed back to the client): managers."""
     return _role(user) in ALL_SITES_ROLES and site.is_active
+# ---------------------------------------------------------------- privacy
+# 個人資料保護法 §8 (the collection notice), §27 with 施行細則 §12 (the periodic review of who
+# may access confidential information, the incident register, the evidence pack).
+
+#: Staff: the people the app records (check-ins, photos, access logs, sign-ins, training),
+#: who are told so by the collection notice at their first sign-in.
+STAFF_ROLES = frozenset({Role.GUARD, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
+
+
+def must_read_privacy_notice(user) -> bool:
+    """Every staff member acknowledges the current collection notice before working."""
+    return _role(user) in STAFF_ROLES
+
+
+def can_read_privacy_notice(user) -> bool:
+    """The notice is addressed to staff; it stays readable from their account page."""
+    return _role(user) in STAFF_ROLES
+
+
+def can_review_permissions(user) -> bool:
+    """Who may access each site's confidential information, and marking it reviewed: managers."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def can_manage_privacy_incidents(user) -> bool:
+    """The personal-data incident register: managers only."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def can_download_evidence_pack(user) -> bool:
+    """The evidence pack for an audit (施行細則 §12): managers only."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def vault_access_level(user, site_id: int, *, assigned_site_ids) -> str | None:
+    """What of a site's confidential information the user may reach (DESIGN.md §5), before
+    purpose, pledge and step-up: "all" (managers; supervisors where assigned), "operational"
+    (guards where assigned) or None. `vault_readers_clause` is the same rule in SQL."""
+    role = _role(user)
+    if role in ALL_SITES_ROLES:
+        return "all"
+    if role in FIELD_ROLES and site_id in assigned_site_ids:
+        return "all" if role == Role.SUPERVISOR else "operational"
+    return None
+
+
+def vault_readers_clause(user_model, site_id: int):
+    """SQL: the active users who may reach a site's confidential information — its assigned
+    guards and supervisors, and every manager (the list form of `vault_access_level`)."""
+    from app.sites.models import SiteAssignment
+
+    serving = select(SiteAssignment.user_id).where(SiteAssignment.site_id == site_id)
+    return and_(
+        user_model.is_active.is_(True),
+        or_(
+            user_model.role.in_(ALL_SITES_ROLES),
+            and_(user_model.role.in_(FIELD_ROLES), user_model.id.in_(serving)),
+        ),
+    )

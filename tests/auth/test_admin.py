@@ -48,6 +48,9 @@ def test_admin_creates_a_user_who_must_change_the_password(app, client, make_use
             "confirm_password": "my-own-password",
         },
     )
+    # A new staff member is then shown the collection notice (個資法 §8) once.
+    assert phone.get("/").headers["Location"] == "/privacy/notice"
+    phone.post("/privacy/notice")
     assert phone.get("/").status_code == 200
 
 
