@@ -54,7 +54,7 @@ def _page_url(client: Client) -> str:
     return url_for("offboarding.client", client_id=client.id)
 
 
-def _page(client: Client, purge_form: PurgeForm | None = None) -> str:
+def _page(client: Client) -> str:
     return render_template(
         "offboarding/client.html",
         client=client,
@@ -62,7 +62,7 @@ def _page(client: Client, purge_form: PurgeForm | None = None) -> str:
         current=svc.open_offboarding(client),
         history=svc.offboardings(client),
         export_form=ExportForm(),
-        purge_form=purge_form or PurgeForm(formdata=None),
+        purge_form=PurgeForm(formdata=None),
         fresh=stepup.is_fresh(),
         has_pledge=briefings.has_current_pledge(current_user),
         category_labels=svc.CATEGORY_LABELS,
@@ -112,23 +112,22 @@ def export(client_id: int):
 
 @bp.post("/clients/<int:client_id>/offboarding/purge")
 def purge(client_id: int):
-    """Delete every confidential record of the client, after the export and the typed name."""
+    """Delete every confidential record of the client, after the export and the typed name.
+
+    A refusal is flashed on the page after a redirect, never a re-rendered POST answer: a
+    reload of that answer (after the export's download, say) would send the purge again."""
     item = _client(client_id)
     form = PurgeForm()
     first = _needs_first(item)
     if first is not None:
         return first
-    return uow.form_page(
-        form,
+    return uow.action(
         lambda: svc.purge_client(item, user=current_user, confirmation=form.confirmation.data),
-        field=lambda exc: form.confirmation if exc.key == "confirmation" else None,
-        then=lambda count: uow.see_other(
-            _page_url(item),
-            ngettext(
-                "%(num)d confidential record deleted.",
-                "%(num)d confidential records deleted.",
-                count,
-            ),
+        form=form,
+        back=_page_url(item),
+        success=lambda count: ngettext(
+            "%(num)d confidential record deleted.",
+            "%(num)d confidential records deleted.",
+            count,
         ),
-        page=lambda: _page(item, form),
     )

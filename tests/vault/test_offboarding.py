@@ -179,15 +179,18 @@ def test_no_file_when_the_access_rows_cannot_be_written(client, world, manager, 
 
 def test_the_purge_needs_the_export_first(client, world, manager):
     response = client.post(_url(world, "purge"), data={"confirmation": world["client"].name})
-    assert response.status_code == 200
-    assert "Export" in response.get_data(as_text=True) or "匯出" in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"].endswith(_url(world))
+    page = client.get(_url(world)).get_data(as_text=True)
+    assert "請先匯出移交資料" in page
     assert db.session.scalar(select(func.count()).select_from(ConfidentialRecord)) == 5
 
 
 def test_the_purge_needs_the_clients_name_typed(client, world, manager):
     client.post(_url(world, "export"))
     response = client.post(_url(world, "purge"), data={"confirmation": "遠東商場"})
-    assert response.status_code == 200
+    assert response.status_code == 303
+    page = client.get(_url(world)).get_data(as_text=True)
+    assert "請完整輸入上方顯示的業主名稱" in page
     assert db.session.scalar(select(func.count()).select_from(ConfidentialRecord)) == 5
     assert _access("purge") == []
 
@@ -220,7 +223,7 @@ def test_the_purge_deletes_every_record_of_the_client_audited(client, world, man
     assert "Offboardings" in page and "purged" in page and "(4 records)" in page
     # A second purge needs a new export.
     again = client.post(f"/clients/{client_id}/offboarding/purge", data={"confirmation": name})
-    assert again.status_code == 200 and len(_access("purge")) == 4
+    assert again.status_code == 303 and len(_access("purge")) == 4
 
 
 def test_a_record_added_after_the_export_stops_the_purge(client, world, manager):
