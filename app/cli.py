@@ -33,13 +33,14 @@ def register_cli(app: Flask) -> None:
         from sqlalchemy import func, select
 
         from app.auth.models import User
-        from app.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+        from app.demo import DEMO_PASSWORD, DEMO_USERS, load_demo, load_demo_vault
         from app.extensions import db
 
         if if_empty and db.session.scalar(select(func.count(User.id))):
             click.echo("Database has users already: demo data not loaded.")
         else:
             created = load_demo()
+            created = load_demo_vault(pledge=scale != "large") | created
             db.session.commit()
             click.echo("Demo data " + ("loaded." if created else "already present."))
             if scale == "large":

@@ -8,9 +8,12 @@ from sqlalchemy import select
 
 from app.auth import services as auth_services
 from app.auth.models import User
+from app.briefings import services as briefing_services
 from app.extensions import db
 from app.sites import services as site_services
 from app.sites.models import Client, Equipment, Site
+from app.vault import services as vault_services
+from app.vault.models import ConfidentialRecord
 
 #: Stated in README; every demo account uses it. Change it before any real use.
 DEMO_PASSWORD = "taipei-101-demo"  # noqa: S105 (demo only, stated in README)
@@ -122,6 +125,87 @@ DEMO_EQUIPMENT = [
 ]
 
 
+DEMO_PLEDGE = (
+    "保密切結書 Confidentiality pledge",
+    "本人於任職期間及離職後，對於因職務知悉之客戶機密資訊（保全密碼、通話密語、鑰匙寄存、"
+    "緊急聯絡人及個人資料）負保密義務，僅於執行職務必要範圍內使用，不得洩漏、複製或提供他人。\n\n"
+    "I keep confidential, during and after my employment, the client information I learn at "
+    "work (alarm codes, call-back passwords, deposited keys, key holders and personal data), use "
+    "it only as my duties need, and never disclose, copy or pass it on.",
+)
+
+#: site code (or None with a client tax id), client tax id, category, label, value
+DEMO_SECRETS = [
+    (
+        "TPE-0001",
+        None,
+        "key_holder",
+        "緊急聯絡人 第一順位",
+        {
+            "name": "張美玲",
+            "phones": ["0912-345-678", "(02) 2720-1234 #12"],
+            "relation": "管委會主委",
+            "calling_order": 1,
+        },
+    ),
+    (
+        "TPE-0001",
+        None,
+        "key_holder",
+        "緊急聯絡人 第二順位",
+        {"name": "李國華", "phones": ["0933-222-111"], "relation": "總幹事", "calling_order": 2},
+    ),
+    ("TPE-0001", None, "alarm_code", "主機設定/解除密碼", "4729#"),
+    ("TPE-0001", None, "callback_password", "通話密語", "玉山日出"),
+    (
+        "TPE-0001",
+        None,
+        "access_instructions",
+        "夜間進出",
+        "由B1車道進入，警衛室左側感應門，卡片在鑰匙袋 K-01。",
+    ),
+    ("TPE-0002", None, "alarm_code", "B 棟主機密碼", "8315#"),
+    (None, "83045210", "client_personnel", "管委會聯絡窗口", "黃淑芬 0921-555-888 財務委員"),
+]
+
+
+def _load_pledge(manager: User) -> bool:
+    """A published confidentiality pledge: the vault opens only to those who acknowledged it."""
+    if briefing_services.current_pledge() is not None:
+        return False
+    title, body = DEMO_PLEDGE
+    pledge = briefing_services.save_briefing(
+        None,
+        actor=manager,
+        kind="pledge",
+        title=title,
+        body=body,
+        requires_ack=True,
+        due_on=None,
+        audience_kind="confidential",
+        site_ids=set(),
+        user_ids=set(),
+    )
+    briefing_services.publish(pledge, actor=manager)
+    return True
+
+
+def _load_secrets(manager: User, clients: dict, sites: dict) -> bool:
+    """A few confidential records, encrypted like any other (needs DATA_KEYS)."""
+    if db.session.scalar(select(ConfidentialRecord.id).limit(1)) is not None:
+        return False
+    for site_code, tax_id, category, label, value in DEMO_SECRETS:
+        vault_services.create_record(
+            user=manager,
+            category=category,
+            label=label,
+            value=value,
+            site=sites[site_code] if site_code else None,
+            client=clients[tax_id] if tax_id else None,
+        )
+    return True
+
+
 def load_demo() -> bool:
     """Create whatever demo data is missing; returns True if anything was created."""
     created = False
@@ -195,3 +279,15 @@ def load_demo() -> bool:
                 )
             created = True
     return created
+
+
+def load_demo_vault(*, pledge: bool = True) -> bool:
+    """The confidentiality pledge (unless `pledge` is False: the large demo writes its own)
+    and a few confidential records of the demo sites; after load_demo()."""
+    manager = db.session.scalar(select(User).where(User.username == "manager"))
+    if manager is None:
+        return False
+    clients = {c.tax_id: c for c in db.session.scalars(select(Client))}
+    sites = {s.code: s for s in db.session.scalars(select(Site))}
+    created = _load_pledge(manager) if pledge else False
+    return _load_secrets(manager, clients, sites) | created

@@ -49,3 +49,20 @@ def test_demo_users_can_sign_in(runner, client):
     runner.invoke(args=["demo"])
     response = client.post("/login", data={"username": "supervisor", "password": "taipei-101-demo"})
     assert response.status_code == 303
+
+
+def test_demo_has_a_published_pledge_and_encrypted_secrets(runner):
+    from app.briefings.services import current_pledge
+    from app.demo import DEMO_SECRETS
+    from app.vault.models import ConfidentialRecord
+    from app.vault.services import read_value
+
+    runner.invoke(args=["demo"])
+    runner.invoke(args=["demo"])  # idempotent: nothing doubled
+    assert current_pledge() is not None
+    records = db.session.scalars(select(ConfidentialRecord)).all()
+    assert len(records) == len(DEMO_SECRETS)
+    by_label = {r.label: r for r in records}
+    for _site, _client, _category, label, value in DEMO_SECRETS:
+        assert read_value(by_label[label]) == value
+        assert str(value)[:4] not in by_label[label].value_ciphertext
