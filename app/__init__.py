@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.audit.cli import audit_cli
     from app.auth import login
     from app.auth.routes import bp as auth_bp
+    from app.backup import backup_command
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
     from app.custody.routes import bp as custody_bp
@@ -53,12 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.main.routes import bp as main_bp
     from app.maintenance.routes import bp as maintenance_bp
     from app.notifications.routes import bp as notifications_bp
+    from app.offboarding.routes import bp as offboarding_bp
     from app.photos.routes import bp as photos_bp
     from app.privacy.routes import bp as privacy_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
     from app.vault import services as vault
-    from app.vault.cli import keys_cli
+    from app.vault.cli import keys_cli, vault_cli
     from app.vault.routes import bp as vault_bp
 
     # Before any route: every <int:...> in a path is an id that fits its column, or 404.
@@ -91,9 +93,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(custody_bp)
     # Its before-request gate (the collection notice at first sign-in) runs after sign-in's.
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(offboarding_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(vault_cli)
+    app.cli.add_command(backup_command, "db-backup")
+    app.cli.add_command(backup_command, "backup")  # the name DESIGN.md §6 promises
     register_cli(app)
     _import_models()
     # Refuse to start with a DATA_KEYS that does not parse, or that lacks a key which stored
@@ -115,6 +121,7 @@ def _import_models() -> None:
     import app.jobs.models
     import app.maintenance.models
     import app.notifications.models
+    import app.offboarding.models
     import app.photos.models
     import app.privacy.models
     import app.sites.models

@@ -116,6 +116,11 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/clients/{client}", REGISTRY),
         Entry("POST", "/clients/{client}", ADMIN),
     ],
+    "offboarding.client": Entry("GET", "/clients/{client}/offboarding", MANAGER),
+    "offboarding.export": Entry("POST", "/clients/{client}/offboarding/export", MANAGER),
+    "offboarding.purge": Entry(
+        "POST", "/clients/{client}/offboarding/purge", MANAGER, (("confirmation", "x"),)
+    ),
     "sites.sites": Entry("GET", "/sites", FIELD | REGISTRY),
     "sites.site_new": [
         Entry("GET", "/sites/new", ADMIN),

@@ -11,6 +11,9 @@ import pytest
 
 from app.extensions import db
 from app.inspections.models import Inspection
+from app.vault import services as vault
+from app.vault.models import CATEGORIES
+from tests import factories
 from tests.budget_world import World
 from tests.querycount import count_queries
 
@@ -26,6 +29,26 @@ def _draft(world: World) -> Inspection:
 def _first_item_id(world: World) -> int:
     draft = _draft(world)
     return next(i.id for i in draft.template.items if i.kind == "pass_fail")
+
+
+def _offboarding(world: World) -> str:
+    """The first client's offboarding page, its vault grown with the world: per site of the
+    world one more site of that client, with a record of each category there."""
+    client = world.sites[0].client
+    author = world.users["manager"]
+    done = getattr(world, "vault_sites", 0)
+    for _ in range(len(world.sites) - done):
+        site = factories.gen_site(client=client)
+        for category in CATEGORIES:
+            value = (
+                {"name": "x", "phones": ["1"], "calling_order": 1}
+                if category == "key_holder"
+                else "x"
+            )
+            vault.create_record(user=author, site=site, category=category, label="l", value=value)
+    world.vault_sites = len(world.sites)
+    db.session.commit()
+    return f"/clients/{client.id}/offboarding"
 
 
 #: (role, method, url maker, htmx?, budget): url makers take the world.
@@ -85,6 +108,7 @@ PAGES = {
     "privacy_overview": [("manager", "GET", lambda w: "/privacy", False)],
     "privacy_site_access": [("manager", "GET", lambda w: f"/privacy/sites/{w.sites[0].id}", False)],
     "privacy_incidents": [("manager", "GET", lambda w: "/privacy/incidents", False)],
+    "offboarding": [("manager", "GET", _offboarding, False)],
     "account": [
         (r, "GET", lambda w: "/account", False)
         for r in ("guard", "supervisor", "manager", "admin", "client")

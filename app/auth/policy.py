@@ -85,6 +85,22 @@ def can_edit_registry(user) -> bool:
     return _role(user) == Role.ADMIN
 
 
+# ---------------------------------------------------------------- offboarding
+
+
+def can_offboard_client(user) -> bool:
+    """Export a departing client's confidential records for handover, then purge them:
+    managers only. The export reveals every value, so admins (who may reveal nothing,
+    DESIGN.md §5) may not; a fresh step-up is asked for as well (the route's check)."""
+    return _role(user) == Role.MANAGER
+
+
+def can_view_offboarding_history(user) -> bool:
+    """Who offboarded a client, when, and how many records: metadata, for the registry's
+    readers (managers and admins)."""
+    return _role(user) in REGISTRY_READERS
+
+
 def can_list_sites(user) -> bool:
     """The sites list (scoped to what each role may see)."""
     return _role(user) in (REGISTRY_READERS | FIELD_ROLES)

@@ -20,6 +20,7 @@ from app.incidents import services as incident_services
 from app.jobs.runner import Job
 from app.maintenance import services as maintenance_services
 from app.notifications import services as notifications
+from app.vault import retention
 
 #: At most this many claims of notifications.MAIL_BATCH rows in one run of the mail job.
 MAIL_BATCHES_PER_RUN = 25
@@ -65,6 +66,16 @@ def device_requests_prune(now: datetime) -> int:
     return device_requests.prune(now)
 
 
+def vault_retention(now: datetime) -> int:
+    """Confidential records past their retention day (Taipei date) are deleted, each audited.
+
+    Commits by itself, one batch at a time (like the mail job): a large purge does not hold the
+    database's write lock for all of it, and what a failed run purged stays purged (the next
+    run carries on). Records without a retention day are never deleted here.
+    """
+    return retention.purge_expired_in_batches(_taipei_date(now))
+
+
 def mail_outbox(now: datetime) -> int:
     """E-mail the notifications not yet sent (when SMTP_URL is set), retrying with backoff.
 
@@ -96,5 +107,6 @@ JOBS: list[Job] = [
     Job("briefing_reminders", timedelta(hours=1), briefing_reminders),
     Job("audit_anchor", timedelta(days=1), audit_anchor),
     Job("device_requests_prune", timedelta(days=1), device_requests_prune),
+    Job("vault_retention", timedelta(days=1), vault_retention),
     Job("mail_outbox", timedelta(minutes=1), mail_outbox),
 ]

@@ -199,12 +199,23 @@ def _check_client(values: dict, client: Client | None) -> None:
         raise RegistryError("contract_end_on", "end_before_start")
 
 
+#: Called after a client is saved, as hook(client, before={field: old value}, actor=...):
+#: features above the registry follow its changes (the vault's retention follows the
+#: contract end) without the registry importing them.
+CLIENT_SAVED: list[Callable[..., None]] = []
+
+
 def save_client(client: Client | None, *, actor: User, **values) -> Client:
     """Create (client=None) or change a client."""
     values = {k: v for k, v in values.items() if k in CLIENT_FIELDS}
     values["tax_id"] = values.get("tax_id") or None
     _check_client(values, client)
-    return _save(client, Client, values, actor=actor, noun="client")
+    before = {k: getattr(client, k) for k in values} if client is not None else {}
+    before = {k: v for k, v in before.items() if v != values[k]}
+    saved = _save(client, Client, values, actor=actor, noun="client")
+    for hook in CLIENT_SAVED:
+        hook(saved, before=before, actor=actor)
+    return saved
 
 
 def _save(obj, model, values: dict, *, actor, noun: str, detail: dict | None = None):

@@ -9,9 +9,11 @@ from flask.cli import AppGroup
 
 from app import audit
 from app.extensions import db
-from app.vault import crypto, services
+from app.i18n import taipei_today
+from app.vault import crypto, retention, services
 
 keys_cli = AppGroup("keys", help="Field-encryption key ring (DATA_KEYS) commands.")
+vault_cli = AppGroup("vault", help="Confidential vault upkeep.")
 
 
 def _per_key(counts: Counter[str]) -> str:
@@ -66,3 +68,22 @@ def check_command() -> None:
         click.echo("  no encrypted values stored yet")
     if any(key_id not in ring for key_id in in_use):
         raise SystemExit(1)
+
+
+@vault_cli.command("purge-expired")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; delete nothing.")
+@click.option("--batch-size", default=retention.BATCH, show_default=True, type=click.IntRange(1))
+def purge_expired_command(dry_run: bool, batch_size: int) -> None:
+    """Delete the records past their retention day (Taipei date), as the daily job does; one
+    commit per batch, each purge audited without its value."""
+    today = taipei_today()
+    if dry_run:
+        click.echo(f"{retention.count_expired(today)} records are past their retention day")
+        return
+    total = 0
+    while True:
+        count = retention.purge_expired_in_batches(today, batch=batch_size, max_batches=50)
+        total += count
+        if count < batch_size * 50:
+            break
+    click.echo(f"purged {total} records past their retention day (before {today.isoformat()})")

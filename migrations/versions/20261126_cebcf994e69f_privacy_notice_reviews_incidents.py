@@ -7,7 +7,7 @@ per review of a site) and an incident procedure (the register, one row per incid
 step recorded or marked not applicable with a reason).
 
 Revision ID: cebcf994e69f
-Revises: 1e3fedd6f58a
+Revises: 0e0aaf6c1b5f
 Create Date: 2026-11-26 05:58:17.097103
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'cebcf994e69f'
-down_revision = '1e3fedd6f58a'
+down_revision = '0e0aaf6c1b5f'
 branch_labels = None
 depends_on = None
 
