@@ -24,6 +24,8 @@ LAYERS: list[set[str]] = [
     },  # the application shell: wires everything together
     {"main"},  # hub pages that gather several features
     {"privacy"},  # personal data: reads the vault's log, the pledge, sites; adds a menu entry
+    {"offboarding"},  # a client's departure: exports and purges its vault records
+    {"backup"},  # flask backup: the database file, audited
     {"pwa"},
     {"templating"},  # navigation and globals for every page
     {"custody"},  # key custody: shows its cards on inspections' pages, logs to the vault
