@@ -86,6 +86,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_DURATION": 0,
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
         "PAGE_SIZE": 25,
+        # Roles that must set up a second factor (TOTP or a passkey) before anything else
+        # after signing in (issue 12 item 5); supervisors may, guards and clients cannot.
+        "SECOND_FACTOR_ROLES": ["manager", "admin"],
         # A confidential record is kept this many months past its client's contract end.
         "VAULT_RETAIN_MONTHS": 12,
     }
