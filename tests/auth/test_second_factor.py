@@ -219,9 +219,7 @@ def test_disable_needs_password_and_code_and_a_manager_keeps_a_factor(client, ma
     login(supervisor)
     gen_totp(supervisor)
     db.session.commit()
-    client.post(
-        "/account/security/totp/disable", data={"password": "wrong", "code": _code()}
-    )
+    client.post("/account/security/totp/disable", data={"password": "wrong", "code": _code()})
     assert totp.is_enrolled(supervisor)
     client.post("/account/security/totp/disable", data={"password": PASSWORD, "code": _code()})
     assert not totp.is_enrolled(supervisor)
