@@ -86,6 +86,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_DURATION": 0,
         "SEND_FILE_MAX_AGE_DEFAULT": 31536000,
         "PAGE_SIZE": 25,
+        # Roles that must set up a second factor (TOTP or a passkey) before anything else
+        # after signing in (issue 12 item 5); supervisors may, guards and clients cannot.
+        "SECOND_FACTOR_ROLES": ["manager", "admin"],
         # A confidential record is kept this many months past its client's contract end.
         "VAULT_RETAIN_MONTHS": 12,
     }
@@ -125,6 +128,9 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         found["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     if env.get("TRUSTED_HOSTS"):
         found["TRUSTED_HOSTS"] = [h.strip() for h in env["TRUSTED_HOSTS"].split(",") if h.strip()]
+    if "SECOND_FACTOR_ROLES" in env:  # empty: nobody is required to (a demo, a test rig)
+        roles = env["SECOND_FACTOR_ROLES"].split(",")
+        found["SECOND_FACTOR_ROLES"] = [r.strip() for r in roles if r.strip()]
     if env.get("PROXY_FIX"):
         found["PROXY_FIX"] = _int(env["PROXY_FIX"], 0)
     if env.get("SECURE_COOKIES"):

@@ -51,6 +51,10 @@ BASE_CONFIG = {
     "ARGON2_PARALLELISM": 1,
     "RATELIMIT_STORAGE_URI": "memory://",
     "SERVER_NAME": None,
+    # Production requires managers and admins to enrol a second factor before anything else;
+    # the suite signs them in with a password only, except where a test asks for the rule
+    # (tests/auth/test_second_factor.py and the passkey browser test set it back).
+    "SECOND_FACTOR_ROLES": [],
 }
 
 

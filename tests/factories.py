@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from app.auth import passwords
-from app.auth.models import User
+from app.auth import passwords, totp
+from app.auth.models import Passkey, TotpCredential, User
+from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.sites.models import Client, Site, SiteAssignment
 
@@ -58,6 +59,34 @@ def acknowledge_notice_for_everyone() -> None:
     )
     for user in db.session.scalars(select(User).where(User.id.not_in(done))):
         acknowledge_notice(user)
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def gen_totp(user: User, secret: str = TOTP_SECRET) -> str:
+    """Enrol the user in TOTP with `secret` (confirmed); returns the secret."""
+    credential = TotpCredential(uuid=new_uuid(), user_id=user.id, confirmed_at=utcnow())
+    totp._seal(credential, secret)
+    db.session.add(credential)
+    db.session.flush()
+    return secret
+
+
+def gen_passkey(user: User, **overrides) -> Passkey:
+    """A stored passkey row (not a usable key: for lists, removal and permission tests)."""
+    n = next(_seq)
+    fields = {
+        "user_id": user.id,
+        "name": f"Phone {n}",
+        "credential_id": f"test-credential-{n}",
+        "public_key": b"\x00",
+        "sign_count": 0,
+        "user_handle": f"handle-{user.id}",
+    }
+    fields.update(overrides)
+    passkey = Passkey(**fields)
+    db.session.add(passkey)
+    db.session.flush()
+    return passkey
 
 
 def gen_client(**overrides) -> Client:

@@ -54,6 +54,8 @@ KEEPS = NO_VAULT | {"guard"}
 LOGS = frozenset(["supervisor", "manager", "admin"])
 NO_LOGS = frozenset(["guard", "client"])
 STAFF = frozenset(["guard", "supervisor", "manager", "admin"])
+#: Who may set up second factors (TOTP, passkeys, recovery codes).
+FACTORS = frozenset(["supervisor", "manager", "admin"])
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,24 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/account/step-up", SIGNED_IN),
         Entry("POST", "/account/step-up", SIGNED_IN),
     ],
+    "auth.step_up_passkey_options": Entry("POST", "/account/step-up/passkey/options", SIGNED_IN),
+    "auth.step_up_passkey": Entry("POST", "/account/step-up/passkey", SIGNED_IN),
+    "auth.second_factor": [
+        Entry("GET", "/login/second-factor", EVERYONE),
+        Entry("POST", "/login/second-factor", EVERYONE),
+    ],
+    "auth.passkey_sign_in_options": Entry("POST", "/login/passkey/options", EVERYONE),
+    "auth.passkey_sign_in": Entry("POST", "/login/passkey", EVERYONE),
+    "auth.security": Entry("GET", "/account/security", FACTORS),
+    "auth.totp_enrol": [
+        Entry("GET", "/account/security/totp", FACTORS),
+        Entry("POST", "/account/security/totp", FACTORS),
+    ],
+    "auth.totp_disable": Entry("POST", "/account/security/totp/disable", FACTORS),
+    "auth.recovery_codes": Entry("POST", "/account/security/recovery-codes", FACTORS),
+    "auth.passkey_register_options": Entry("POST", "/account/passkeys/options", FACTORS),
+    "auth.passkey_register": Entry("POST", "/account/passkeys", FACTORS),
+    "auth.passkey_remove": Entry("POST", "/account/passkeys/{own_passkey}/remove", FACTORS),
     "auth.users": Entry("GET", "/admin/users", ADMIN),
     "auth.user_new": [
         Entry("GET", "/admin/users/new", ADMIN),
@@ -791,9 +811,12 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
         login(actor)
         ids["own_session"] = _session_id(actor)
         ids["own_training"] = _training(actor, world["other_site_obj"], world["photo_obj"]).id
+        ids["own_passkey"] = factories.gen_passkey(actor).id
         db.session.commit()
     else:
         ids["own_session"] = ids["target_session"]
+        ids["own_passkey"] = factories.gen_passkey(target).id
+        db.session.commit()
     path = entry.path.format(**ids)
     data = {key: value.format(**ids) for key, value in entry.data}
 
@@ -838,6 +861,7 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "other_record",
             "other_client",
             "privacy_incident",
+            "own_passkey",
         ),
         1,
     )

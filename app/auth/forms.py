@@ -33,11 +33,68 @@ class LoginForm(Form):
     )
 
 
+CODE_KW = {
+    "autocomplete": "one-time-code",
+    "inputmode": "numeric",
+    "pattern": "[0-9 ]*",
+    "maxlength": 8,
+}
+RECOVERY_KW = {"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+
+
 class StepUpForm(Form):
     password = PasswordField(
         _l("Password"),
         validators=[DataRequired(message=_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[Optional(), Length(max=12)],
+        render_kw=CODE_KW,
+    )
+
+
+class RecoveryCodeForm(Form):
+    recovery_code = StringField(
+        _l("Recovery code"),
+        validators=[DataRequired(message=_l("Enter one of your recovery codes.")), Length(max=40)],
+        description=_l("Each code works once."),
+        render_kw=RECOVERY_KW,
+    )
+
+
+class SecondFactorForm(Form):
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[Optional(), Length(max=12)],
+        render_kw=CODE_KW,
+    )
+    recovery_code = StringField(
+        _l("Or a recovery code"),
+        validators=[Optional(), Length(max=40)],
+        render_kw=RECOVERY_KW,
+    )
+
+
+class TotpConfirmForm(Form):
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(message=_l("Enter the 6-digit code.")), Length(max=12)],
+        render_kw=CODE_KW,
+    )
+
+
+class TotpDisableForm(Form):
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    code = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(message=_l("Enter the 6-digit code.")), Length(max=12)],
+        render_kw=CODE_KW,
     )
 
 

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app.auth import factors
 from app.auth import services as auth_services
 from app.extensions import db, login_manager
 from app.htmx import is_htmx
@@ -99,7 +100,7 @@ def require_login() -> Response | None:
             response.headers["HX-Redirect"] = target
             return response
         return redirect(target)
-    return None
+    return factors.enrolment_gate(endpoint)
 
 
 def init_app(app: Flask) -> None:

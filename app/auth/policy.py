@@ -63,6 +63,22 @@ def can_step_up(user) -> bool:
     return is_signed_in(user)
 
 
+#: Roles that may set up a second factor (TOTP, passkeys, recovery codes): required for
+#: managers and admins (SECOND_FACTOR_ROLES), optional for supervisors.
+SECOND_FACTOR_ROLES = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
+
+
+def can_manage_second_factors(user) -> bool:
+    """Supervisors, managers and admins set up and remove their own TOTP, passkeys and
+    recovery codes; guards and clients sign in with a password only."""
+    return _role(user) in SECOND_FACTOR_ROLES
+
+
+def can_remove_passkey(user, passkey) -> bool:
+    """Only the passkey's owner removes it (an admin ends sessions, not credentials)."""
+    return can_manage_second_factors(user) and passkey.user_id == user.id
+
+
 def can_revoke_session(user, session_owner) -> bool:
     """Users may end their own sessions; admins anyone's."""
     role = _role(user)

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from app import audit
-from app.auth import passwords, policy, stepup
+from app.auth import passwords, policy, stepup, totp
 from app.auth.models import User, UserSession
 from app.auth.roles import Role
 from app.db import utcnow
@@ -42,6 +42,16 @@ class AuthError(DomainError):
         "cannot_change_own_role": _l("You cannot change your own role."),
         "cannot_deactivate_self": _l("You cannot deactivate your own account."),
         "client_required": _l("Choose the client this user belongs to."),
+        "code_required": _l("Enter the 6-digit code from your authenticator app."),
+        "wrong_code": _l("The code is not correct, or it was used already. Wait for the next one."),
+        "wrong_recovery_code": _l("This recovery code is not correct, or it was used already."),
+        "already_enrolled": _l("An authenticator app is already set up."),
+        "not_enrolled": _l("No authenticator app is set up."),
+        "passkey_failed": _l("The passkey could not be checked. Try again."),
+        "passkey_name": _l("Give the passkey a name."),
+        "last_factor": _l(
+            "Your role needs a second factor: set up another one before you remove this one."
+        ),
     }
 
 
@@ -87,6 +97,13 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
+def may_sign_in(user: User) -> bool:
+    """May this user sign in with a passkey now (active, and no expired temporary password)?"""
+    if not user.is_active:
+        return False
+    return not (user.must_change_password and _temporary_password_expired(user))
+
+
 def unknown_name(username: str) -> str:
     """How an unknown username is kept in the audit log: a keyed digest, never the text.
 
@@ -121,8 +138,17 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User, *, user_agent: str = "", ip: str = "") -> str:
-    """Open a server-side session; returns the token for the cookie (only its hash is stored)."""
+def start_session(
+    user: User,
+    *,
+    user_agent: str = "",
+    ip: str = "",
+    pending: bool = False,
+    second_factor: str = "",
+) -> str:
+    """Open a server-side session; returns the token for the cookie (only its hash is stored).
+    `pending`: the password was right, the second factor is still to come (app/auth/factors.py):
+    the row signs nobody in until complete_session()."""
     token = secrets.token_urlsafe(16)
     now = utcnow()
     db.session.add(
@@ -133,20 +159,47 @@ def start_session(user: User, *, user_agent: str = "", ip: str = "") -> str:
             last_seen_at=now,
             user_agent=user_agent[:255],
             ip=ip[:64],
+            is_pending=pending,
+            second_factor=second_factor,
         )
     )
-    user.last_login_at = now
     db.session.flush()
-    audit.record("auth.login", actor=user, target=f"user:{user.id}")
+    if pending:
+        audit.record("auth.login_password", actor=user, target=f"user:{user.id}")
+    else:
+        user.last_login_at = now
+        detail = {"second_factor": second_factor} if second_factor else None
+        audit.record("auth.login", actor=user, target=f"user:{user.id}", detail=detail)
     return token
 
 
-def session_for_token(token: str | None) -> UserSession | None:
-    """The live session for a cookie token, or None if unknown, revoked or expired."""
+def complete_session(row: UserSession, *, second_factor: str) -> str:
+    """The second factor of a pending login is proven: it becomes a full session under a new
+    token (a new session id at the moment of signing in). Returns the token for the cookie."""
+    token = secrets.token_urlsafe(16)
+    now = utcnow()
+    row.token_hash = _hash_token(token)
+    row.is_pending = False
+    row.second_factor = second_factor
+    row.created_at = row.last_seen_at = now
+    row.user.last_login_at = now
+    db.session.flush()
+    audit.record(
+        "auth.login",
+        actor=row.user,
+        target=f"user:{row.user_id}",
+        detail={"second_factor": second_factor},
+    )
+    return token
+
+
+def session_for_token(token: str | None, *, pending: bool = False) -> UserSession | None:
+    """The live session for a cookie token, or None if unknown, revoked or expired. A pending
+    login (password only, `pending=True` to ask for it) is never a signed-in session."""
     if not token:
         return None
     row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash_token(token)))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.is_pending != pending:
         return None
     now = utcnow()
     cfg = current_app.config
@@ -204,15 +257,21 @@ def change_own_password(
     )
 
 
-def step_up_with_password(user: User, password: str) -> None:
-    """Prove the signed-in user again by her password (app/auth/stepup.py); audited either way."""
+def step_up_with_password(user: User, password: str, code: str | None = None) -> None:
+    """Prove the signed-in user again by her password, and her TOTP code where she has one
+    (app/auth/stepup.py); audited either way."""
+    enrolled = totp.is_enrolled(user)
+    method = "password+totp" if enrolled else "password"
     if not passwords.verify_password(user.password_hash, password):
-        audit.record("auth.step_up", actor=user, outcome="failure", detail={"method": "password"})
-        raise AuthError("wrong_password", keep_record=True)  # the failed guess stays audited
-    stepup.record("password")
-    audit.record(
-        "auth.step_up", actor=user, target=f"user:{user.id}", detail={"method": "password"}
-    )
+        audit.record("auth.step_up", actor=user, outcome="failure", detail={"method": method})
+        raise AuthError("wrong_password", field="password", keep_record=True)
+    if enrolled and not totp.verify(user, code or ""):
+        audit.record(
+            "auth.step_up", actor=user, outcome="failure", detail={"method": method, "why": "code"}
+        )
+        raise AuthError("wrong_code", field="code", keep_record=True)
+    stepup.record(method)
+    audit.record("auth.step_up", actor=user, target=f"user:{user.id}", detail={"method": method})
 
 
 # ---------------------------------------------------------------- administration
@@ -359,4 +418,4 @@ def revoke_all_sessions(user: User, *, actor: User) -> int:
 
 
 def live_sessions(user: User) -> list[UserSession]:
-    return [s for s in user.sessions if s.revoked_at is None]
+    return [s for s in user.sessions if s.revoked_at is None and not s.is_pending]

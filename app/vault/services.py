@@ -20,6 +20,8 @@ from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import OperationalError
 
 from app import audit
+from app.auth import totp as auth_totp
+from app.auth.models import TotpCredential
 from app.db import Base, new_uuid, utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -76,7 +78,11 @@ class EncryptedColumn:
 def encrypted_columns() -> list[EncryptedColumn]:
     """Every encrypted value in the database: rotation and the start-up check walk these.
     A new encrypted column is added here, or it is never rotated."""
-    return [EncryptedColumn(ConfidentialRecord, "value_ciphertext", "value")]
+    return [
+        EncryptedColumn(ConfidentialRecord, "value_ciphertext", "value"),
+        # Users' TOTP secrets (app/auth/totp.py), bound to the credential row's uuid.
+        EncryptedColumn(TotpCredential, "secret_ciphertext", auth_totp.FIELD),
+    ]
 
 
 def key_ring(app: Flask | None = None) -> crypto.KeyRing:
@@ -85,6 +91,20 @@ def key_ring(app: Flask | None = None) -> crypto.KeyRing:
 
 
 _parsed_ring = functools.lru_cache(maxsize=8)(crypto.parse_key_ring)
+
+
+def _seal_for_auth(plaintext: bytes, record_uuid: str, field: str) -> tuple[str, str]:
+    ring = key_ring()
+    token = crypto.encrypt(plaintext, ring=ring, record_uuid=record_uuid, field=field)
+    return token, ring.current_id
+
+
+def _open_for_auth(token: str, record_uuid: str, field: str) -> bytes:
+    return crypto.decrypt(token, ring=key_ring(), record_uuid=record_uuid, field=field)
+
+
+# auth sits below the vault: it keeps TOTP secrets with the vault's cipher, registered here.
+auth_totp.CIPHER.update(seal=_seal_for_auth, open=_open_for_auth)
 
 
 def _seal(record: ConfidentialRecord, value: str | dict[str, Any]) -> None:
