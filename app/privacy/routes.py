@@ -91,7 +91,17 @@ NOTICE_EXEMPT_ENDPOINTS = frozenset(
 NOTICE_EXEMPT_BLUEPRINTS = frozenset({"pwa"})
 #: Securing the account comes first: second-factor enrolment and step-up pages (whatever
 #: their blueprint calls them) are never sent to the notice, so two gates cannot loop.
-SECURITY_SETUP_WORDS = ("totp", "passkey", "webauthn", "step_up", "recovery", "two_factor", "mfa")
+SECURITY_SETUP_WORDS = (
+    "security",
+    "totp",
+    "passkey",
+    "webauthn",
+    "step_up",
+    "recovery",
+    "second_factor",
+    "two_factor",
+    "mfa",
+)
 
 
 def _exempt(endpoint: str) -> bool:
