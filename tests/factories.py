@@ -59,6 +59,8 @@ def acknowledge_notice_for_everyone() -> None:
     )
     for user in db.session.scalars(select(User).where(User.id.not_in(done))):
         acknowledge_notice(user)
+
+
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 

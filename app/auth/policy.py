@@ -576,6 +576,8 @@ def access_log_scope_clause(user, access_model, *, assigned_site_ids: set[int], 
             access_model.client_id.in_(sorted(served_client_ids) or [-1]),
         ),
     )
+
+
 # ---------------------------------------------------------------- key custody
 # Sealed key bags a client deposits (issue 12 item 2). Keys open a client's premises: they are
 # confidential like the vault's records. Supervisors of the site see, take out, return and
@@ -600,6 +602,8 @@ def can_handle_keys(user, site, *, assigned_site_ids) -> bool:
 def can_manage_key_bags(user, site) -> bool:
     """Register a bag and change its details (or mark it handed back to the client): managers."""
     return _role(user) in ALL_SITES_ROLES and site.is_active
+
+
 # ---------------------------------------------------------------- privacy
 # 個人資料保護法 §8 (the collection notice), §27 with 施行細則 §12 (the periodic review of who
 # may access confidential information, the incident register, the evidence pack).
