@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     StringField,
     TextAreaField,
@@ -25,6 +26,12 @@ def _when(label) -> DateTimeLocalField:
     return DateTimeLocalField(
         label, format=DATETIME_FORMATS, validators=[Optional(), DateWindow(not_future=True)]
     )
+
+
+class NoticeForm(Form):
+    """'I have read this notice', and the page to go on to."""
+
+    next = HiddenField(validators=[Length(max=2000)])
 
 
 class ReviewForm(Form):

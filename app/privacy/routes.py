@@ -29,7 +29,14 @@ from app.htmx import is_htmx
 from app.i18n import TAIPEI, from_taipei
 from app.privacy import evidence
 from app.privacy import services as svc
-from app.privacy.forms import EvidenceForm, IncidentEditForm, IncidentForm, ReviewForm, StepForm
+from app.privacy.forms import (
+    EvidenceForm,
+    IncidentEditForm,
+    IncidentForm,
+    NoticeForm,
+    ReviewForm,
+    StepForm,
+)
 from app.privacy.models import INCIDENT_STEPS, PrivacyIncident
 from app.privacy.notice import contact, current_version, retention, review_interval_days
 from app.sites.models import Site
@@ -169,10 +176,11 @@ def notice():
 def acknowledge_notice():
     """I have read the notice: recorded (who, which version, when, from where) and audited."""
     authorize(policy.can_read_privacy_notice(current_user))
-    require_action_form()
-    next_url = safe_next(request.form.get("next"), url_for("main.home"))
+    form = NoticeForm()
+    next_url = safe_next(form.next.data, url_for("main.home"))
     return uow.action(
         lambda: svc.acknowledge_notice(user=current_user),
+        form=form,
         back=next_url,
         success=_("Thank you. You can read the notice again at any time under More."),
     )

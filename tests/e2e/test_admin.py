@@ -68,6 +68,9 @@ def test_new_user_must_choose_a_password_before_anything_else(page, live_server)
     page.get_by_label(re.compile(r"^New password")).fill("my own long password")
     page.get_by_label("Repeat the new password").fill("my own long password")
     page.get_by_role("button", name="Change password").click()
+    # Then, once, the collection notice (個資法 §8) that every new staff member acknowledges.
+    expect(page).to_have_url(re.compile("/privacy/notice"))
+    page.get_by_role("button", name="I have read this notice").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello, Fresh Guard")
 
 
