@@ -46,20 +46,6 @@ def acknowledge_notice(user: User) -> None:
         db.session.flush()
 
 
-def acknowledge_notice_for_everyone() -> None:
-    """Every staff user without one acknowledges the current notice (the demo's people)."""
-    from sqlalchemy import select
-
-    from app.privacy.models import NoticeAcknowledgement
-    from app.privacy.notice import current_version
-
-    done = select(NoticeAcknowledgement.user_id).where(
-        NoticeAcknowledgement.version == current_version()
-    )
-    for user in db.session.scalars(select(User).where(User.id.not_in(done))):
-        acknowledge_notice(user)
-
-
 def gen_client(**overrides) -> Client:
     n = next(_seq)
     fields = {"name": f"Client {n}", "address": "臺北市信義區", "main_phone": "02-2720-0000"}
