@@ -6,10 +6,13 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.briefings import services as briefing_services
 from app.extensions import db
+from app.privacy.models import NoticeAcknowledgement
+from app.privacy.notice import current_version
 from app.sites import services as site_services
 from app.sites.models import Client, Equipment, Site
 from app.vault import services as vault_services
@@ -277,6 +280,10 @@ def load_demo() -> bool:
                 site_services.set_user_sites(
                     user, actor=None, site_ids={sites[c].id for c in site_codes}
                 )
+            if policy.must_read_privacy_notice(user):
+                # The demo's people have worked with the app for a while: they read the
+                # collection notice long ago (a new user is shown it at his first sign-in).
+                db.session.add(NoticeAcknowledgement(user_id=user.id, version=current_version()))
             created = True
     return created
 

@@ -47,20 +47,6 @@ def acknowledge_notice(user: User) -> None:
         db.session.flush()
 
 
-def acknowledge_notice_for_everyone() -> None:
-    """Every staff user without one acknowledges the current notice (the demo's people)."""
-    from sqlalchemy import select
-
-    from app.privacy.models import NoticeAcknowledgement
-    from app.privacy.notice import current_version
-
-    done = select(NoticeAcknowledgement.user_id).where(
-        NoticeAcknowledgement.version == current_version()
-    )
-    for user in db.session.scalars(select(User).where(User.id.not_in(done))):
-        acknowledge_notice(user)
-
-
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 

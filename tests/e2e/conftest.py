@@ -13,7 +13,6 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from app.demo import load_demo
 from app.extensions import db
-from tests.factories import acknowledge_notice_for_everyone
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -197,7 +196,6 @@ def app_config():
 def live_server(app):
     """Serve the test app on 127.0.0.1 with demo data loaded; yields its base URL."""
     load_demo()
-    acknowledge_notice_for_everyone()  # the collection notice has its own test (test_privacy)
     db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server.block_on_close = False  # its request threads are joined below, with a timeout
@@ -275,7 +273,6 @@ def network(app):
     """A live server with demo data whose network can be cut and restored; yields a Network
     whose `url` is the base URL."""
     load_demo()
-    acknowledge_notice_for_everyone()  # the collection notice has its own test (test_privacy)
     db.session.commit()
     net = Network(app)
     net.url = net.restore()
