@@ -21,7 +21,7 @@ LAN_ADDRESS = $(shell $(PYTHON) -c 'import socket; s = socket.socket(socket.AF_I
 ifeq ($(HTTPS),1)
 BASE_URL ?= https://$(LAN_ADDRESS):$(PORT)
 else
-BASE_URL ?= http://$(HOST):$(PORT)
+BASE_URL ?= http://localhost:$(PORT)
 endif
 
 run: setup db
@@ -31,6 +31,7 @@ ifeq ($(HTTPS),1)
 	export BASE_URL='$(BASE_URL)'; $(JOBS_BESIDE) SECURE_COOKIES=1 $(BIN)/flask run \
 		--host 0.0.0.0 --port $(PORT) --cert instance/dev-cert.pem --key instance/dev-key.pem
 else
+	@echo "Open $(BASE_URL) (passkeys need this name, not the bare address)"
 	export BASE_URL='$(BASE_URL)'; $(JOBS_BESIDE) $(BIN)/flask run --host $(HOST) --port $(PORT)
 endif
 
