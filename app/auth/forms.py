@@ -42,17 +42,28 @@ CODE_KW = {
 RECOVERY_KW = {"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
 
 
-class StepUpForm(Form):
-    password = PasswordField(
+def _password_again() -> PasswordField:
+    """The signed-in user's own password, asked again."""
+    return PasswordField(
         _l("Password"),
         validators=[DataRequired(message=_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    code = StringField(
+
+
+def _totp_code(*, required: bool) -> StringField:
+    """A code from the authenticator app."""
+    first = DataRequired(message=_l("Enter the 6-digit code.")) if required else Optional()
+    return StringField(
         _l("Code from your authenticator app"),
-        validators=[Optional(), Length(max=12)],
+        validators=[first, Length(max=12)],
         render_kw=CODE_KW,
     )
+
+
+class StepUpForm(Form):
+    password = _password_again()
+    code = _totp_code(required=False)
 
 
 class RecoveryCodeForm(Form):
@@ -65,11 +76,7 @@ class RecoveryCodeForm(Form):
 
 
 class SecondFactorForm(Form):
-    code = StringField(
-        _l("Code from your authenticator app"),
-        validators=[Optional(), Length(max=12)],
-        render_kw=CODE_KW,
-    )
+    code = _totp_code(required=False)
     recovery_code = StringField(
         _l("Or a recovery code"),
         validators=[Optional(), Length(max=40)],
@@ -78,24 +85,12 @@ class SecondFactorForm(Form):
 
 
 class TotpConfirmForm(Form):
-    code = StringField(
-        _l("Code from your authenticator app"),
-        validators=[DataRequired(message=_l("Enter the 6-digit code.")), Length(max=12)],
-        render_kw=CODE_KW,
-    )
+    code = _totp_code(required=True)
 
 
 class TotpDisableForm(Form):
-    password = PasswordField(
-        _l("Password"),
-        validators=[DataRequired(message=_l("Enter your password."))],
-        render_kw={"autocomplete": "current-password"},
-    )
-    code = StringField(
-        _l("Code from your authenticator app"),
-        validators=[DataRequired(message=_l("Enter the 6-digit code.")), Length(max=12)],
-        render_kw=CODE_KW,
-    )
+    password = _password_again()
+    code = _totp_code(required=True)
 
 
 class ChangePasswordForm(Form):

@@ -281,7 +281,7 @@ def second_factor():
         return redirect(next_url)
     row = factors.pending_login(session.get("sid"))
     if db.session.dirty:
-        db.session.commit()  # an expired pending login marked so
+        uow.commit(lambda: None)  # an expired pending login marked so
     form = SecondFactorForm()
     if row is None:
         return render_template(
@@ -518,9 +518,10 @@ def step_up():
     or a recovery code."""
     authorize(policy.can_step_up(current_user))
     back = safe_next(request.values.get("next"), url_for("main.home"))
-    use_recovery = request.method == "POST" and "recovery_code" in request.form
+    sent = RecoveryCodeForm()
+    use_recovery = request.method == "POST" and bool(sent.recovery_code.raw_data)
     form = StepUpForm() if not use_recovery else StepUpForm(formdata=None)
-    recovery_form = RecoveryCodeForm() if use_recovery else RecoveryCodeForm(formdata=None)
+    recovery_form = sent if use_recovery else RecoveryCodeForm(formdata=None)
     has_totp = totp.is_enrolled(current_user)
 
     def prove() -> None:

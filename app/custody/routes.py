@@ -53,8 +53,11 @@ def _hidden(allowed: bool, *, site_id: int) -> None:
     """
     if allowed:
         return
-    log_access(current_user, "custody", site_id=site_id, outcome="denied", reason="not_allowed")
-    db.session.commit()
+    uow.commit(
+        lambda: log_access(
+            current_user, "custody", site_id=site_id, outcome="denied", reason="not_allowed"
+        )
+    )
     abort(404)
 
 

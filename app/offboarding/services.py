@@ -33,18 +33,10 @@ from app.sites.models import Client, Site
 from app.vault import crypto
 from app.vault import services as vault
 from app.vault.access import log_access
+from app.vault.labels import CATEGORY_LABELS, SENSITIVITY_LABELS
 from app.vault.models import CATEGORIES, ConfidentialRecord
 from app.vault.retention import purge_record
 
-CATEGORY_LABELS = {
-    "alarm_code": _l("Alarm code"),
-    "callback_password": _l("Call-back password"),
-    "key_holder": _l("Key holder"),
-    "access_instructions": _l("Access instructions"),
-    "client_personnel": _l("Client personnel data"),
-    "other": _l("Other"),
-}
-SENSITIVITY_LABELS = {"operational": _l("Operational"), "restricted": _l("Restricted")}
 #: The languages of the handover files, Traditional Chinese first.
 LOCALES = ("zh_Hant_TW", "en")
 

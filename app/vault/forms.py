@@ -8,6 +8,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from app.forms import DateWindow, Form
 from app.vault import services
+from app.vault.labels import CATEGORY_LABELS, SENSITIVITY_LABELS
 from app.vault.models import (
     ACCESS_ACTIONS,
     ACCESS_OUTCOMES,
@@ -17,15 +18,6 @@ from app.vault.models import (
     SENSITIVITIES,
 )
 
-CATEGORY_LABELS = {
-    "alarm_code": _l("Alarm code"),
-    "callback_password": _l("Call-back password"),
-    "key_holder": _l("Key holder"),
-    "access_instructions": _l("Access instructions"),
-    "client_personnel": _l("Client personnel data"),
-    "other": _l("Other"),
-}
-SENSITIVITY_LABELS = {"operational": _l("Operational"), "restricted": _l("Restricted")}
 PURPOSE_LABELS = {
     "alarm_response": _l("Alarm response"),
     "maintenance": _l("Maintenance"),

@@ -83,16 +83,17 @@ def _deny(
     client_id: int | None = None,
 ):
     """Write the denied access row (it is the audit row too), commit it, answer `status`."""
-    access.log_access(
-        current_user,
-        action,
-        record=record,
-        site_id=site_id,
-        client_id=client_id,
-        outcome="denied",
-        reason=reason,
+    uow.commit(
+        lambda: access.log_access(
+            current_user,
+            action,
+            record=record,
+            site_id=site_id,
+            client_id=client_id,
+            outcome="denied",
+            reason=reason,
+        )
     )
-    db.session.commit()
     abort(status)
 
 
@@ -163,8 +164,10 @@ def _remask_seconds() -> int:
 
 def _records_page(site: Site | None, client: Client | None):
     site_id, client_id = (site.id, None) if site else (None, client.id)
-    access.log_access(current_user, "list", site_id=site_id, client_id=client_id)
-    db.session.commit()  # the "list" row, before the rows are read (and not expired after)
+    # The "list" row, committed before the rows are read (and so not expired after).
+    uow.commit(
+        lambda: access.log_access(current_user, "list", site_id=site_id, client_id=client_id)
+    )
     page = svc.list_records(
         user=current_user,
         sensitivities=policy.visible_sensitivities(current_user),
@@ -201,8 +204,7 @@ def client_records(client_id: int):
 def record(record_id: int):
     """One record, masked: what it is, its reveal button, its changes and its log."""
     record = _record(record_id)
-    access.log_access(current_user, "list", record=record)
-    db.session.commit()
+    uow.commit(lambda: access.log_access(current_user, "list", record=record))
     return render_template(
         "vault/record.html",
         record=record,
@@ -336,8 +338,11 @@ def _prompt(record: ConfidentialRecord, form: PurposeForm, status: int = 200):
 
 
 def _denied_reveal(record: ConfidentialRecord, reason: str, to: str) -> Response:
-    access.log_access(current_user, "reveal", record=record, outcome="denied", reason=reason)
-    db.session.commit()
+    uow.commit(
+        lambda: access.log_access(
+            current_user, "reveal", record=record, outcome="denied", reason=reason
+        )
+    )
     return hx_redirect(to)
 
 
@@ -364,20 +369,20 @@ def reveal(record_id: int):
     if policy.reveal_needs_step_up(record) and not stepup.is_fresh():
         return _denied_reveal(record, "step_up", stepup.url(next_url=back))
     try:
-        revealed = svc.reveal_record(
-            record,
-            user=current_user,
-            purpose=form.purpose.data,
-            purpose_text=form.purpose_text.data or "",
+        revealed = uow.commit(
+            lambda: svc.reveal_record(
+                record,
+                user=current_user,
+                purpose=form.purpose.data,
+                purpose_text=form.purpose_text.data or "",
+            )
         )
-        db.session.commit()
-    except svc.VaultError as exc:
-        db.session.rollback()
+    except svc.VaultError as exc:  # rolled back by the unit of work
         form.purpose.errors = [*form.purpose.errors, exc.message]
         return _prompt(record, form, 422)
     except Exception:
-        # The access row was not written: the value must not be shown (SECURITY.md 7).
-        db.session.rollback()
+        # The access row was not written (rolled back): the value must not be shown
+        # (SECURITY.md 7).
         log.exception("vault access log write failed; value withheld")
         return _reveal_answer(record, None, error="log", status=503)
     if revealed.is_error:
@@ -446,17 +451,18 @@ def _log_page(title: str, endpoint: str, endpoint_args: dict, *, back=None, **sc
     filters = _filters(**scope)
     if request.args.get("format") == "csv":
         body = access.access_csv(_scope(), filters)
-        access.log_access(
-            current_user,
-            "export",
-            record=db.session.get(ConfidentialRecord, scope["record_id"])
-            if scope.get("record_id")
-            else None,
-            site_id=scope.get("site_id"),
-            client_id=scope.get("client_id"),
-            purpose_text=f"user:{scope['user_id']}" if scope.get("user_id") else "",
+        uow.commit(
+            lambda: access.log_access(
+                current_user,
+                "export",
+                record=db.session.get(ConfidentialRecord, scope["record_id"])
+                if scope.get("record_id")
+                else None,
+                site_id=scope.get("site_id"),
+                client_id=scope.get("client_id"),
+                purpose_text=f"user:{scope['user_id']}" if scope.get("user_id") else "",
+            )
         )
-        db.session.commit()
         response = make_response(body)
         response.mimetype = "text/csv"
         response.charset = "utf-8"

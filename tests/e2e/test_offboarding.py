@@ -132,7 +132,7 @@ def test_the_offboarding_page_in_chinese_before_the_export(page):
     page.goto(f"{page.base_url}/clients/{client_id}")
     page.get_by_role("link", name="解約結案").click()
     expect(page.get_by_test_id("total")).to_have_text("4")
-    expect(page.locator(".facts").first).to_contain_text("保全主機密碼")
+    expect(page.locator(".facts").first).to_contain_text("保全密碼")
     look(page, "zh-offboarding")
     page.get_by_role("button", name="匯出移交").click()
     expect(page).to_have_url(re.compile("/account/step-up"))

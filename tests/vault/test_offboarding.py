@@ -143,7 +143,7 @@ def test_the_export_holds_every_record_decrypted_and_logs_each_before(client, wo
     assert raw_csv.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw_csv.decode("utf-8-sig"))))
     assert rows[0][2] == "類別 / Category"
-    assert any("保全主機密碼" in cell or "Alarm code" in cell for cell in rows[1] + rows[2])
+    assert any("保全密碼" in cell or "Alarm code" in cell for cell in rows[1] + rows[2])
     csv_values = {row[4]: row[5] for row in rows[1:]}
     assert csv_values["第一順位"].startswith("王大同 / 0912-000-111, 02-2700-1234 / 總務")
     assert csv_values["南棟主機"] == "'=1+2"  # a spreadsheet does not run it as a formula
