@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
 
 from app.auth import passwords, totp
@@ -65,7 +66,10 @@ def gen_passkey(user: User, **overrides) -> Passkey:
     fields = {
         "user_id": user.id,
         "name": f"Phone {n}",
-        "credential_id": f"test-credential-{n}",
+        # Stored as the browser sends it, base64url (a plain name would not decode at every length).
+        "credential_id": base64.urlsafe_b64encode(f"test-credential-{n}".encode())
+        .decode()
+        .rstrip("="),
         "public_key": b"\x00",
         "sign_count": 0,
         "user_handle": f"handle-{user.id}",
