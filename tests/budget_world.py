@@ -155,6 +155,17 @@ class World:
             db.session.flush()
             for person in (self.guard, *extra):
                 db.session.add(TrainingAttendance(session_id=session.id, user_id=person.id))
+            # This month's on-the-job hours and a pre-employment day (the monthly list).
+            for kind in ("on_the_job", "pre_employment"):
+                month_session = TrainingSession(
+                    kind=kind, topic="law", held_on=today, hours=2, created_by_id=self.supervisor.id
+                )
+                db.session.add(month_session)
+                db.session.flush()
+                for person in (self.guard, *extra):
+                    db.session.add(
+                        TrainingAttendance(session_id=month_session.id, user_id=person.id)
+                    )
             # Personal data: a review of the site, a vault access there, an incident.
             db.session.add(
                 PermissionReview(site_id=site.id, reviewer_id=self.manager.id, people_count=3)

@@ -372,6 +372,8 @@ TABLE: dict[str, Entry] = {
         Entry("POST", "/training/new", SUPERVISOR_MANAGER),
     ],
     "briefings.training_csv": Entry("GET", "/training/export.csv", SUPERVISOR_MANAGER),
+    "briefings.training_month": Entry("GET", "/training/month", SUPERVISOR_MANAGER),
+    "briefings.training_month_csv": Entry("GET", "/training/month.csv", SUPERVISOR_MANAGER),
     # Evidence follows the training session, not the site it was filed under: {training}
     # (a guard of {site}, filed under {other_site}), {other_training} (a guard of {other_site},
     # filed under {site}), {own_training} (the acting user attended; the anonymous: {training}).

@@ -97,6 +97,12 @@ PAGES = {
     "training": [
         (r, "GET", lambda w: "/training", False) for r in ("guard", "supervisor", "manager")
     ],
+    "training_month": [
+        (r, "GET", lambda w: "/training/month", False) for r in ("supervisor", "manager")
+    ],
+    "training_month_csv": [
+        (r, "GET", lambda w: "/training/month.csv", False) for r in ("supervisor", "manager")
+    ],
     "notifications": [
         (r, "GET", lambda w: "/notifications", False)
         for r in ("guard", "supervisor", "manager", "admin", "client")

@@ -334,6 +334,12 @@ def can_manage_training(user) -> bool:
     return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
 
 
+def can_view_training_compliance(user) -> bool:
+    """The month's training hours per guard and site (保全業法 §10-2) and its CSV:
+    supervisors (their guards and sites) and managers (all)."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
 def can_view_own_training(user) -> bool:
     return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
 

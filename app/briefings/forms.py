@@ -7,7 +7,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.briefings.models import AUDIENCES, KINDS, TOPICS
+from app.briefings.models import AUDIENCES, KINDS, MAX_SESSION_HOURS, TOPICS, TRAINING_KINDS
 from app.forms import DateWindow, Form, IdListField
 
 KIND_LABELS = {
@@ -26,8 +26,17 @@ TOPIC_LABELS = {
     "first_aid": _l("First aid"),
     "fire_safety": _l("Fire safety"),
     "personal_data": _l("Personal-data protection"),
+    "law": _l("Legal knowledge"),
+    "technique": _l("Execution skills"),
+    "anti_theft": _l("Theft prevention"),
+    "anti_robbery": _l("Robbery prevention"),
+    "disaster": _l("Disaster prevention"),
     "on_the_job": _l("On-the-job training"),
     "other": _l("Other"),
+}
+TRAINING_KIND_LABELS = {
+    "on_the_job": _l("On-the-job training (4 hours a month)"),
+    "pre_employment": _l("Pre-employment training (one week)"),
 }
 TRAINING_STATUS_LABELS = {
     "current": _l("Current"),
@@ -62,6 +71,7 @@ class BriefingForm(Form):
 
 
 class TrainingForm(Form):
+    kind = SelectField(_l("Kind of training"), validators=[DataRequired()], default="on_the_job")
     topic = SelectField(_l("Topic"), validators=[DataRequired()])
     held_on = DateField(
         _l("Date"),
@@ -70,7 +80,15 @@ class TrainingForm(Form):
     hours = DecimalField(
         _l("Hours"),
         places=None,
-        validators=[DataRequired(message=_l("Give the hours.")), NumberRange(min=0.5, max=200)],
+        validators=[
+            DataRequired(message=_l("Give the hours.")),
+            NumberRange(
+                min=0.25,
+                max=MAX_SESSION_HOURS,
+                message=_l("Give between 0.25 and 12 hours."),
+            ),
+        ],
+        description=_l("At most 12 hours a session; a week's course is several sessions."),
     )
     trainer = StringField(_l("Trainer"), validators=[Length(max=120)])
     note = TextAreaField(_l("Note"), validators=[Length(max=2000)])
@@ -80,6 +98,7 @@ class TrainingForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.topic.choices = [(t, TOPIC_LABELS[t]) for t in TOPICS]
+        self.kind.choices = [(k, TRAINING_KIND_LABELS[k]) for k in TRAINING_KINDS]
 
     def evidence_bytes(self) -> bytes | None:
         upload = self.evidence.data

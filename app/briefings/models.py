@@ -4,14 +4,37 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, utcnow
 
 KINDS = ("pre_duty", "notice", "work_order", "pledge")
 AUDIENCES = ("all_guards", "sites", "users", "confidential")
-TOPICS = ("first_aid", "fire_safety", "personal_data", "on_the_job", "other")
+#: first_aid (K13), fire_safety (K14, also 施行細則 §8's 防火), personal_data (K15), then the
+#: other topics 施行細則 §8 names: 法令常識 (law), 執行技巧 (technique), 防盜 (anti_theft),
+#: 防搶 (anti_robbery), 防災 (disaster).
+TOPICS = (
+    "first_aid",
+    "fire_safety",
+    "personal_data",
+    "law",
+    "technique",
+    "anti_theft",
+    "anti_robbery",
+    "disaster",
+    "on_the_job",
+    "other",
+)
+#: 保全業法 §10-2: pre-employment training (at least a week) and on-the-job training
+#: (at least 4 hours a month per guard).
+TRAINING_KINDS = ("on_the_job", "pre_employment")
+#: The most one session may count (a day's training).
+MAX_SESSION_HOURS = 12
+#: On-the-job hours a guard needs each calendar month (保全業法 §10-2).
+MONTHLY_HOURS = 4
+#: "At least one week" of pre-employment training, read as five eight-hour days.
+PRE_EMPLOYMENT_HOURS = 40
 
 
 class Briefing(Base):
@@ -104,15 +127,21 @@ class TrainingSession(Base):
     __tablename__ = "training_session"
     __table_args__ = (
         CheckConstraint(
-            "topic IN ('first_aid', 'fire_safety', 'personal_data', 'on_the_job', 'other')",
+            "topic IN ('first_aid', 'fire_safety', 'personal_data', 'law', 'technique',"
+            " 'anti_theft', 'anti_robbery', 'disaster', 'on_the_job', 'other')",
             name="topic",
         ),
+        CheckConstraint("kind IN ('on_the_job', 'pre_employment')", name="kind"),
+        CheckConstraint("hours > 0", name="hours_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(20))
+    #: on_the_job (the monthly 4 hours) or pre_employment (the week before starting).
+    kind: Mapped[str] = mapped_column(String(20), default="on_the_job", server_default="on_the_job")
     held_on: Mapped[date]
-    hours: Mapped[float]
+    #: Duration in hours, to the quarter hour or finer (a decimal, read back as a float).
+    hours: Mapped[float] = mapped_column(Numeric(5, 2, asdecimal=False))
     trainer: Mapped[str] = mapped_column(String(120), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     evidence_photo_id: Mapped[int | None] = mapped_column(

@@ -25,11 +25,13 @@ from app import uow
 from app.args import int_arg, page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
+from app.briefings import compliance
 from app.briefings import services as svc
 from app.briefings.forms import (
     AUDIENCE_LABELS,
     KIND_LABELS,
     TOPIC_LABELS,
+    TRAINING_KIND_LABELS,
     TRAINING_STATUS_LABELS,
     AttachmentForm,
     BriefingForm,
@@ -37,6 +39,7 @@ from app.briefings.forms import (
     TrainingForm,
 )
 from app.briefings.models import Briefing, TrainingSession
+from app.db import utcnow
 from app.extensions import db
 from app.forms import require_action_form
 from app.i18n import taipei_today
@@ -55,6 +58,7 @@ def briefing_labels():
         "briefing_kind_labels": KIND_LABELS,
         "audience_labels": AUDIENCE_LABELS,
         "topic_labels": TOPIC_LABELS,
+        "training_kind_labels": TRAINING_KIND_LABELS,
         "training_status_labels": TRAINING_STATUS_LABELS,
         "unread_briefings": unread,
         "render_body": svc.render_body,
@@ -317,6 +321,7 @@ def _record_training(form: TrainingForm, people) -> TrainingSession:
         evidence = store_photo(data, owner=current_user, site_id=sites[0].id, kind="training")
     return svc.record_training(
         actor=current_user,
+        kind=form.kind.data,
         topic=form.topic.data,
         held_on=form.held_on.data,
         hours=float(form.hours.data),
@@ -382,4 +387,40 @@ def training_csv():
             writer.writerow([svc.csv_cell(v) for v in row])
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="training.csv"'
+    return response
+
+
+@bp.get("/training/month")
+def training_month():
+    """The month's on-the-job hours per guard (at least 4, 保全業法 §10-2) and per site, with
+    each guard's pre-employment training; ?month=YYYY-MM, this Taipei month by default."""
+    authorize(policy.can_view_training_compliance(current_user))
+    today = taipei_today()
+    first = compliance.month_start(request.args.get("month"), today=today)
+    rows, sites = compliance.monthly_compliance(current_user, first)
+    return render_template(
+        "briefings/training_month.html",
+        first=first,
+        month=f"{first.year}-{first.month:02d}",
+        previous=compliance.previous_month(first),
+        following=compliance.next_month(first) if first < today.replace(day=1) else None,
+        rows=rows,
+        sites=sites,
+        below=sum(1 for r in rows if not r.meets),
+        monthly_hours=compliance.MONTHLY_HOURS,
+        pre_hours=compliance.PRE_EMPLOYMENT_HOURS,
+    )
+
+
+@bp.get("/training/month.csv")
+def training_month_csv():
+    """The month's list as CSV: Chinese headers, Taipei time, UTF-8 with a byte-order mark."""
+    authorize(policy.can_view_training_compliance(current_user))
+    first = compliance.month_start(request.args.get("month"), today=taipei_today())
+    rows, _sites = compliance.monthly_compliance(current_user, first)
+    body = "\ufeff" + compliance.monthly_csv(rows, first, now=utcnow())
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="training-{first.year}-{first.month:02d}.csv"'
+    )
     return response

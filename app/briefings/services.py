@@ -52,6 +52,8 @@ class BriefingError(DomainError):
         "pledge_managers": _l("Only a manager publishes the confidentiality pledge."),
         "not_your_people": _l("You can only address the guards of your own sites."),
         "attendees_required": _l("Tick who attended."),
+        "hours_range": _l("A session counts more than 0 and at most 12 hours."),
+        "training_kind": _l("Choose pre-employment or on-the-job training."),
     }
 
 
@@ -561,8 +563,16 @@ def record_training(
     note: str,
     attendee_ids: set[int],
     evidence=None,
+    kind: str = "on_the_job",
 ) -> TrainingSession:
+    from app.briefings.models import MAX_SESSION_HOURS, TRAINING_KINDS
+
+    if not 0 < hours <= MAX_SESSION_HOURS:
+        raise BriefingError("hours_range")
+    if kind not in TRAINING_KINDS:
+        raise BriefingError("training_kind")
     session = TrainingSession(
+        kind=kind,
         topic=topic,
         held_on=held_on,
         hours=hours,
@@ -580,7 +590,7 @@ def record_training(
         "training.recorded",
         actor=actor,
         target=f"training:{session.id}",
-        detail={"topic": topic, "attendees": len(attendee_ids)},
+        detail={"topic": topic, "kind": kind, "hours": hours, "attendees": len(attendee_ids)},
     )
     return session
 

@@ -12,6 +12,7 @@ from flask import current_app
 
 from app import device_requests
 from app.audit import services as audit_services
+from app.briefings import compliance as training_compliance
 from app.briefings import services as briefing_services
 from app.custody import services as custody_services
 from app.extensions import db
@@ -54,6 +55,12 @@ def maintenance_due(now: datetime) -> int:
 def briefing_reminders(now: datetime) -> int:
     """Briefings due tomorrow or today remind whoever has not acknowledged them."""
     return briefing_services.remind_due_briefings(_taipei_date(now))
+
+
+def training_hours(now: datetime) -> int:
+    """In the month's last 5 days (Taipei), guards below 4 on-the-job hours this month and
+    their supervisors are told, once per guard and month (保全業法 §10-2)."""
+    return training_compliance.notify_short_of_hours(now)
 
 
 def audit_anchor(now: datetime) -> int:
@@ -105,6 +112,7 @@ JOBS: list[Job] = [
     Job("overdue_repairs", timedelta(minutes=10), overdue_repairs),
     Job("maintenance_due", timedelta(hours=1), maintenance_due),
     Job("briefing_reminders", timedelta(hours=1), briefing_reminders),
+    Job("training_hours", timedelta(hours=1), training_hours),
     Job("audit_anchor", timedelta(days=1), audit_anchor),
     Job("device_requests_prune", timedelta(days=1), device_requests_prune),
     Job("vault_retention", timedelta(days=1), vault_retention),

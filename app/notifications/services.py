@@ -34,6 +34,7 @@ MESSAGES = {
     "repair_overdue": _l("Repair overdue at %(subject)s"),
     "briefing_reminder": _l("Please read and acknowledge: %(subject)s"),
     "maintenance_due": _l("Maintenance due at %(subject)s"),
+    "training_hours_short": _l("On-the-job training below 4 hours this month: %(subject)s"),
 }
 
 log = logging.getLogger(__name__)

@@ -97,8 +97,10 @@ def test_notifications_are_in_the_readers_language(app, client, make_user, login
 
 
 def test_notifications_are_emailed_by_the_jobs_runner_when_smtp_is_set(
-    app, client, make_user, login, smtp, runner
+    app, client, make_user, login, smtp, runner, monkeypatch
 ):
+    # Only the incident's mail: not the training-hours reminder of the month's last days.
+    monkeypatch.setattr("app.briefings.compliance.REMIND_IN_LAST_DAYS", 0)
     app.config["SMTP_URL"] = smtp.url
     app.config["BASE_URL"] = "https://guardpost.example"
     site, guard, _supervisor = setup_site(make_user, email="lin@example.com", locale="en")
