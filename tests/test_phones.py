@@ -117,21 +117,24 @@ def test_text_that_is_no_number_is_shown_as_it_is():
 # ---------------------------------------------------------------- properties
 
 
-def _landline():
-    def build(code):
-        return st.sampled_from(AREA_CODES[code]).flatmap(
-            lambda n: st.from_regex(rf"\A[1-9][0-9]{{{n - 1}}}\Z").map(lambda rest: code + rest)
-        )
+def _digits(n: int, *, leading_zero: bool = True):
+    """n decimal digits (ASCII), the first not 0 unless `leading_zero`."""
+    low = 0 if leading_zero else 10 ** (n - 1)
+    return st.integers(low, 10**n - 1).map(lambda i: f"{i:0{n}d}")
 
-    return st.sampled_from(sorted(AREA_CODES)).flatmap(build)
+
+def _landline():
+    return st.sampled_from(
+        [(code, n) for code, lengths in sorted(AREA_CODES.items()) for n in lengths]
+    ).flatmap(lambda pair: _digits(pair[1], leading_zero=False).map(lambda r: pair[0] + r))
 
 
 _numbers = st.one_of(
     _landline(),
-    st.from_regex(r"\A09[0-9]{8}\Z"),
-    st.from_regex(r"\A0800[0-9]{6}\Z"),
+    _digits(8).map(lambda d: "09" + d),
+    _digits(6).map(lambda d: "0800" + d),
 )
-_extensions = st.one_of(st.just(""), st.from_regex(r"\A[0-9]{1,6}\Z"))
+_extensions = st.one_of(st.just(""), st.integers(1, 6).flatmap(_digits))
 
 
 def _unambiguous(number: str) -> bool:

@@ -180,3 +180,26 @@ def test_check_in_with_location_denied_explains_how_to_allow_it_and_tries_again(
     record = db.session.get(CheckIn, record.id)
     assert record.verdict == "on_site" and record.latitude is not None
     assert db.session.scalar(select(func.count(CheckIn.id))) == 1
+
+
+def test_site_card_gives_the_taiwan_address_and_police_and_fire_numbers_to_tap(page):
+    """Issue 13, item 6: postal code, city, district, street; the local police and fire
+    stations' numbers as tel: links a thumb can hit (44 px), in both languages."""
+    site = demo_site("TPE-0001")
+    page.goto(page.base_url + "/login")
+    sign_in(page, "supervisor")
+    page.goto(page.base_url + f"/sites/{site.id}?lang=zh-TW")
+    expect(page.get_by_text("110 臺北市信義區松仁路100號")).to_be_visible()
+    police = page.locator('a.tel-link[href="tel:0227295757"]')
+    expect(police).to_have_text("(02) 2729-5757")
+    expect(page.locator('a.tel-link[href="tel:0227234119"]')).to_be_visible()
+    for link in page.locator("a.tel-link").all():
+        assert link.bounding_box()["height"] >= 44
+    police.scroll_into_view_if_needed()
+    shot(page, "zh-site-card-phones", full_page=False)
+    page.goto(page.base_url + f"/sites/{site.id}?lang=en")
+    expect(page.get_by_text("Police station", exact=True)).to_be_visible()
+    page.locator("a.tel-link").first.scroll_into_view_if_needed()
+    shot(page, "en-site-card-phones", full_page=False)
+    page.goto(page.base_url + f"/sites/{site.id}/edit?lang=zh-TW")
+    shot(page, "zh-site-form-address")
