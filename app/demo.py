@@ -43,7 +43,8 @@ DEMO_CLIENTS = [
     ("72979298", "板橋精密工業股份有限公司", "新北市板橋區文化路一段50號", "02-2960-4321"),
 ]
 
-#: code, client tax id, name, address, latitude, longitude, system types
+#: code, client tax id, name, address on one line (DEMO_SITE_PLACES has it in parts), latitude,
+#: longitude, system types
 DEMO_SITES = [
     (
         "TPE-0001",
