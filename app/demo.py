@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from app import phones
 from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
@@ -42,7 +43,8 @@ DEMO_CLIENTS = [
     ("72979298", "板橋精密工業股份有限公司", "新北市板橋區文化路一段50號", "02-2960-4321"),
 ]
 
-#: code, client tax id, name, address, latitude, longitude, system types
+#: code, client tax id, name, address on one line (DEMO_SITE_PLACES has it in parts), latitude,
+#: longitude, system types
 DEMO_SITES = [
     (
         "TPE-0001",
@@ -118,6 +120,93 @@ DEMO_SITES = [
     ),
 ]
 
+
+#: Each demo site's address the Taiwan way and its local police and fire stations (issue 13,
+#: item 6): postal code, city, district, street; police station, its phone; fire station, its
+#: phone. DEMO VALUES: the station names are plausible for the district and marked 示範 on
+#: every page, the numbers are made up in the right format — not a station's real number.
+DEMO_SITE_PLACES = {
+    "TPE-0001": (
+        "110",
+        "臺北市",
+        "信義區",
+        "松仁路100號",
+        "信義分局 三張犁派出所（示範）",
+        "(02) 2729-5757",
+        "信義消防分隊（示範）",
+        "(02) 2723-4119",
+    ),
+    "TPE-0002": (
+        "110",
+        "臺北市",
+        "信義區",
+        "松仁路102號",
+        "信義分局 三張犁派出所（示範）",
+        "(02) 2729-5757",
+        "信義消防分隊（示範）",
+        "(02) 2723-4119",
+    ),
+    "TPE-0003": (
+        "106",
+        "臺北市",
+        "大安區",
+        "忠孝東路四段200號",
+        "大安分局 仁愛路派出所（示範）",
+        "(02) 2771-0110",
+        "大安消防分隊（示範）",
+        "(02) 2775-0119",
+    ),
+    "TPE-0004": (
+        "106",
+        "臺北市",
+        "大安區",
+        "師大路80號",
+        "大安分局 龍泉街派出所（示範）",
+        "(02) 2363-0110",
+        "大安消防分隊（示範）",
+        "(02) 2775-0119",
+    ),
+    "TPE-0005": (
+        "114",
+        "臺北市",
+        "內湖區",
+        "成功路四段60號",
+        "內湖分局 內湖派出所（示範）",
+        "(02) 2791-0110",
+        "內湖消防分隊（示範）",
+        "(02) 2792-0119",
+    ),
+    "NTP-0001": (
+        "220",
+        "新北市",
+        "板橋區",
+        "文化路一段50號",
+        "板橋分局 後埔派出所（示範）",
+        "(02) 2960-0110 分機 21",
+        "板橋消防分隊（示範）",
+        "(02) 2961-0119",
+    ),
+    "NTP-0002": (
+        "236",
+        "新北市",
+        "土城區",
+        "中央路三段120號",
+        "土城分局 清水派出所（示範）",
+        "(02) 2260-0110",
+        "土城消防分隊（示範）",
+        "(02) 2267-0119",
+    ),
+    "NTP-0003": (
+        "242",
+        "新北市",
+        "新莊區",
+        "中正路500號",
+        "新莊分局 中平派出所（示範）",
+        "(02) 2992-0110",
+        "新莊消防分隊（示範）",
+        "(02) 2991-0119",
+    ),
+}
 
 #: kind, model, location, maintenance interval (days), last maintained on
 DEMO_EQUIPMENT = [
@@ -220,7 +309,7 @@ def load_demo() -> bool:
                 tax_id=tax_id,
                 name=name,
                 address=address,
-                main_phone=phone,
+                main_phone=phones.normalise(phone),
                 contract_start_on=date(2026, 1, 1),
                 contract_end_on=date(2027, 12, 31),
             )
@@ -230,14 +319,24 @@ def load_demo() -> bool:
     db.session.flush()
 
     sites = {}
-    for code, tax_id, name, address, lat, lon, systems in DEMO_SITES:
+    for code, tax_id, name, _address, lat, lon, systems in DEMO_SITES:
         site = db.session.scalar(select(Site).where(Site.code == code))
         if site is None:
+            postal, city, district, street, police, police_tel, fire, fire_tel = DEMO_SITE_PLACES[
+                code
+            ]
             site = Site(
                 code=code,
                 client=clients[tax_id],
                 name=name,
-                address=address,
+                postal_code=postal,
+                city=city,
+                district=district,
+                address=street,
+                police_station=police,
+                police_phone=phones.normalise(police_tel),
+                fire_station=fire,
+                fire_phone=phones.normalise(fire_tel),
                 latitude=lat,
                 longitude=lon,
                 system_types=systems,

@@ -344,7 +344,7 @@ class _Loader:
                     "name": f"{brand}{trade[0]}{suffix}",
                     "tax_id": self.tax_id(),
                     "address": self.address(city[1], rng.choice(city[2])),
-                    "main_phone": f"02-{rng.randint(2000, 2999)}-{rng.randint(1000, 9999)}",
+                    "main_phone": f"02{rng.randint(2000, 2999)}{rng.randint(1000, 9999)}",
                     "contract_start_on": date(
                         self.today.year - rng.randint(1, 4), rng.randint(1, 12), 1
                     ),
@@ -391,7 +391,9 @@ class _Loader:
                     "client_id": client_id,
                     "code": f"{prefix}-{100 + counters[prefix]:04d}",
                     "name": name,
-                    "address": self.address(city, district),
+                    "city": city,
+                    "district": district,
+                    "address": self.address(city, district)[len(city + district) :],
                     "latitude": latitude,
                     "longitude": longitude,
                     "geofence_m": 150,

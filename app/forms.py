@@ -24,6 +24,7 @@ from wtforms.i18n import get_translations
 from wtforms.validators import Length, StopValidation, ValidationError
 from wtforms.widgets import HiddenInput
 
+from app import phones
 from app.args import day_window
 from app.db import INT_MAX
 from app.i18n import taipei_today
@@ -234,3 +235,37 @@ def error_messages(form: Form) -> list[str]:
 def first_error(form: Form) -> str | None:
     """The form's first error (for pages that show one alert above a hand-written form)."""
     return next(iter(error_messages(form)), None)
+
+
+PHONE_ERRORS = {
+    "area_code": _l("Start with the area code, e.g. (02) 2345-6789, or a mobile 0912-345-678."),
+    "length": _l("This number has too many or too few digits for its area code."),
+    "characters": _l(
+        "Only digits, spaces, dashes and brackets, and an extension after 分機 or #, "
+        "e.g. (02) 2345-6789 分機 123."
+    ),
+    "not_taiwan": _l("Only Taiwan numbers: +886 or a number starting with 0."),
+}
+
+
+class PhoneField(StringField):
+    """A Taiwan phone number: shown as Taiwan writes it, validated and, once valid, held in
+    its stored form (app.phones: digits, "#" and an extension) for the service to save."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "tel", "autocomplete": "off"})
+        kwargs.setdefault("filters", [lambda v: v.strip() if isinstance(v, str) else v])
+        super().__init__(label, [Length(max=60), *(validators or [])], **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return phones.format_phone(self.data, ext_label=_("ext.")) if self.data else ""
+
+    def post_validate(self, form, validation_stopped) -> None:
+        if validation_stopped or self.errors:
+            return
+        try:
+            self.data = phones.normalise(self.data)
+        except phones.PhoneError as error:
+            self.errors.append(PHONE_ERRORS[error.reason])

@@ -9,10 +9,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import i18n
+from app import i18n, phones
 from app.auth import policy
 from app.auth.roles import role_label
 from app.db import new_uuid
@@ -96,6 +97,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = i18n.date_filter
     app.jinja_env.filters["long_date"] = i18n.long_date_filter
     app.jinja_env.filters["device"] = describe_device
+    app.jinja_env.filters["phone"] = phone_filter
+    app.jinja_env.filters["tel"] = phones.tel_href
 
 
 _BROWSERS = [
@@ -116,6 +119,11 @@ _SYSTEMS = [
     ("CrOS", "ChromeOS"),
     ("Linux", "Linux"),
 ]
+
+
+def phone_filter(stored: str | None) -> str:
+    """A phone number as Taiwan writes it, "(02) 2345-6789 分機 123" / "… ext. 123"."""
+    return phones.format_phone(stored, ext_label=_("ext."))
 
 
 def describe_device(user_agent: str | None) -> str:

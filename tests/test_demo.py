@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
+from app import phones
 from app.audit.services import verify_chain
 from app.auth.models import User
 from app.extensions import db
@@ -25,8 +28,14 @@ def test_demo_loads_one_user_per_role_three_clients_eight_sites(runner):
     assert (users, clients, sites) == (5, 3, 8) and assignments > 0
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {"guard", "supervisor", "manager", "admin", "client"}
-    addresses = db.session.scalars(select(Site.address)).all()
-    assert all(a.startswith(("臺北市", "新北市")) for a in addresses)
+    demo_sites = db.session.scalars(select(Site)).all()
+    assert all(s.city in ("臺北市", "新北市") for s in demo_sites)
+    assert all(re.fullmatch(r"\d{3}", s.postal_code) and s.district[-1] == "區" for s in demo_sites)
+    # Plausible stations, marked as demo values, with numbers in the stored (normalised) form.
+    assert all("示範" in s.police_station and "示範" in s.fire_station for s in demo_sites)
+    assert all(phones.normalise(s.police_phone) == s.police_phone != "" for s in demo_sites)
+    assert all(phones.normalise(s.fire_phone) == s.fire_phone != "" for s in demo_sites)
+    assert demo_sites[0].full_address.startswith(demo_sites[0].postal_code + " ")
     assert verify_chain().is_intact
 
 

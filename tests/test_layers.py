@@ -56,7 +56,7 @@ LAYERS: list[set[str]] = [
         "device_requests",
     },
     {"extensions"},
-    {"db", "config", "files"},
+    {"db", "config", "files", "phones"},  # phones: pure Taiwan phone-number rules
 ]
 
 

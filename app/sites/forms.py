@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -19,8 +20,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import DateWindow, Form, IdListField, UUIDField
-from app.sites.models import EQUIPMENT_KINDS, EQUIPMENT_STATUSES, SYSTEM_TYPES
+from app.forms import DateWindow, Form, IdListField, PhoneField, UUIDField
+from app.sites.models import EQUIPMENT_KINDS, EQUIPMENT_STATUSES, SYSTEM_TYPES, TAIWAN_CITIES
 from app.sites.validators import is_valid_tax_id
 
 SYSTEM_TYPE_LABELS = {
@@ -65,6 +66,13 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
+def _postal(value):
+    """A postal code as typed on envelopes ("110-06", "110 06", full-width) as digits."""
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).replace("-", "").replace(" ", "").strip()
+
+
 class ClientForm(Form):
     name = StringField(
         _l("Client name"),
@@ -78,12 +86,9 @@ class ClientForm(Form):
         render_kw={"inputmode": "numeric", "maxlength": 8, "autocomplete": "off"},
     )
     address = StringField(_l("Address"), validators=[Length(max=300)], filters=[_strip])
-    main_phone = StringField(
+    main_phone = PhoneField(
         _l("Main phone"),
-        validators=[Length(max=40)],
-        filters=[_strip],
         description=_l("The company's switchboard, not a person's number."),
-        render_kw={"inputmode": "tel", "autocomplete": "off"},
     )
     contract_start_on = DateField(_l("Contract start"), validators=[Optional(), DateWindow()])
     contract_end_on = DateField(_l("Contract end"), validators=[Optional(), DateWindow()])
@@ -114,7 +119,51 @@ class SiteForm(Form):
         validators=[DataRequired(message=_l("Enter the site's name.")), Length(max=200)],
         filters=[_strip],
     )
-    address = StringField(_l("Address"), validators=[Length(max=300)], filters=[_strip])
+    postal_code = StringField(
+        _l("Postal code"),
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[1-9][0-9]{2}([0-9]{2,3})?$",
+                message=_l("3, 5 or 6 digits, e.g. 110 or 110061."),
+            ),
+        ],
+        filters=[_postal],
+        render_kw={"inputmode": "numeric", "maxlength": 8, "autocomplete": "postal-code"},
+    )
+    city = SelectField(_l("City or county"), choices=[], default="")
+    district = StringField(
+        _l("District"),
+        validators=[
+            Length(max=20),
+            Regexp(
+                r"^$|^.+[區鄉鎮市]$",
+                message=_l("A district ends in 區, 鄉, 鎮 or 市, e.g. 信義區."),
+            ),
+        ],
+        filters=[_strip],
+        description=_l("區, 鄉, 鎮 or 市, e.g. 信義區."),
+    )
+    address = StringField(
+        _l("Street address"),
+        validators=[Length(max=300)],
+        filters=[_strip],
+        description=_l("Road, section, lane, alley, number and floor, e.g. 松仁路100號5樓."),
+    )
+    police_station = StringField(
+        _l("Police station"),
+        validators=[Length(max=100)],
+        filters=[_strip],
+        description=_l("The local station (轄區派出所), e.g. 信義分局 三張犁派出所."),
+    )
+    police_phone = PhoneField(_l("Police station phone"))
+    fire_station = StringField(
+        _l("Fire station"),
+        validators=[Length(max=100)],
+        filters=[_strip],
+        description=_l("The local fire station (消防分隊), e.g. 信義消防分隊."),
+    )
+    fire_phone = PhoneField(_l("Fire station phone"))
     latitude = DecimalField(
         _l("Latitude"),
         places=None,
@@ -159,6 +208,24 @@ class SiteForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.system_types.choices = [(t, SYSTEM_TYPE_LABELS[t]) for t in SYSTEM_TYPES]
+        self.city.choices = [("", _l("Choose…"))] + [(c, c) for c in TAIWAN_CITIES]
+        stored = getattr(kwargs.get("obj"), "city", "")
+        if stored and stored not in TAIWAN_CITIES:
+            # A city stored outside the list (by hand) stays choosable, not silently lost;
+            # a city posted outside it is refused.
+            self.city.choices.append((stored, stored))
+
+    def validate_district(self, field):
+        if field.data and not self.city.data:
+            raise ValidationError(_l("Choose the city or county of this district."))
+
+    def validate_police_phone(self, field):
+        if field.data and not self.police_station.data:
+            raise ValidationError(_l("Give the station's name with its number."))
+
+    def validate_fire_phone(self, field):
+        if field.data and not self.fire_station.data:
+            raise ValidationError(_l("Give the station's name with its number."))
 
     def values(self) -> dict:
         data = {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
@@ -167,6 +234,8 @@ class SiteForm(Form):
         )
         for key in ("latitude", "longitude"):
             data[key] = float(data[key]) if data[key] is not None else None
+        for key in ("postal_code", "city", "district", "police_station", "fire_station"):
+            data[key] = data[key] or ""
         return data
 
 

@@ -12,6 +12,32 @@ from app.db import Base, TimestampMixin, add_days, utcnow
 
 #: System types a site can have (DESIGN.md: K02 of the standard).
 SYSTEM_TYPES = ("intrusion", "access", "cctv", "fire", "panic")
+#: Taiwan's 22 special municipalities, provincial cities and counties (直轄市/縣市), north to
+#: south then the islands, as the post office writes them.
+TAIWAN_CITIES = (
+    "臺北市",
+    "新北市",
+    "基隆市",
+    "桃園市",
+    "新竹市",
+    "新竹縣",
+    "苗栗縣",
+    "臺中市",
+    "彰化縣",
+    "南投縣",
+    "雲林縣",
+    "嘉義市",
+    "嘉義縣",
+    "臺南市",
+    "高雄市",
+    "屏東縣",
+    "宜蘭縣",
+    "花蓮縣",
+    "臺東縣",
+    "澎湖縣",
+    "金門縣",
+    "連江縣",
+)
 #: Equipment kinds named by the default checklist.
 EQUIPMENT_KINDS = (
     "control_panel",
@@ -62,7 +88,19 @@ class Site(TimestampMixin, Base):
     #: Short unique code printed on the label, e.g. TPE-0012.
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: The address as Taiwan writes it (issue 13, item 6): postal code (3, 5 or 6 digits),
+    #: city or county (直轄市/縣市, one of TAIWAN_CITIES), district (區/鄉/鎮/市), then the
+    #: street address. Sites made before kept their whole address in `address` (the street).
+    postal_code: Mapped[str] = mapped_column(String(6), default="", server_default="")
+    city: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    district: Mapped[str] = mapped_column(String(20), default="", server_default="")
     address: Mapped[str] = mapped_column(String(300), default="")
+    #: The local police station (轄區派出所) and fire station (消防分隊) and their numbers,
+    #: stored normalised by app.phones ("0227295757", "0227295757#123").
+    police_station: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    police_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    fire_station: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    fire_phone: Mapped[str] = mapped_column(String(20), default="", server_default="")
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
     #: Radius in metres within which a check-in counts as on site.
@@ -87,6 +125,12 @@ class Site(TimestampMixin, Base):
     @property
     def system_type_list(self) -> list[str]:
         return [t for t in self.system_types.split(",") if t]
+
+    @property
+    def full_address(self) -> str:
+        """ "100 臺北市中正區重慶南路一段122號": postal code, city, district, street."""
+        place = f"{self.city or ''}{self.district or ''}{self.address or ''}"
+        return f"{self.postal_code} {place}".strip() if self.postal_code else place
 
     @property
     def has_location(self) -> bool:

@@ -37,7 +37,14 @@ SITE_FIELDS = (
     "client_id",
     "code",
     "name",
+    "postal_code",
+    "city",
+    "district",
     "address",
+    "police_station",
+    "police_phone",
+    "fire_station",
+    "fire_phone",
     "latitude",
     "longitude",
     "geofence_m",
@@ -256,7 +263,15 @@ def list_sites(
     stmt = listable_sites_query(user)
     if q:
         like = f"%{q.strip()}%"
-        stmt = stmt.where(or_(Site.code.ilike(like), Site.name.like(like), Site.address.like(like)))
+        stmt = stmt.where(
+            or_(
+                Site.code.ilike(like),
+                Site.name.like(like),
+                Site.address.like(like),
+                Site.district.like(like),
+                Site.postal_code.like(like),
+            )
+        )
     if client_id:
         stmt = stmt.where(Site.client_id == client_id)
     if active in ("1", "0"):

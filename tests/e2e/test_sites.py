@@ -8,9 +8,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from app.auth.models import User
+from app.db import new_uuid, utcnow
 from app.extensions import db
+from app.incidents.models import AlarmResponse
 from app.sites.models import CheckIn, Site
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, chromium_path, shot
+from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, chromium_path, field_phone, shot
 from tests.e2e.fake_camera import picture_to_y4m
 from tests.e2e.test_shell import sign_in
 
@@ -180,3 +183,52 @@ def test_check_in_with_location_denied_explains_how_to_allow_it_and_tries_again(
     record = db.session.get(CheckIn, record.id)
     assert record.verdict == "on_site" and record.latitude is not None
     assert db.session.scalar(select(func.count(CheckIn.id))) == 1
+
+
+def test_site_card_gives_the_taiwan_address_and_police_and_fire_numbers_to_tap(page, browser):
+    """Issue 13, item 6: postal code, city, district, street; the local police and fire
+    stations' numbers as tel: links a thumb can hit (44 px), in both languages; the same
+    numbers on the alarm page; the site form explains a number it cannot read."""
+    site = demo_site("TPE-0001")
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    alarm = AlarmResponse(
+        uuid=new_uuid(), site_id=site.id, received_at=utcnow(), created_by_id=admin.id
+    )
+    db.session.add(alarm)
+    db.session.commit()
+    page.goto(page.base_url + "/login")
+    sign_in(page, "admin")
+    page.goto(page.base_url + f"/sites/{site.id}?lang=zh-TW")
+    expect(page.get_by_text("110 臺北市信義區松仁路100號")).to_be_visible()
+    police = page.locator('a.tel-link[href="tel:0227295757"]')
+    expect(police).to_have_text("(02) 2729-5757")
+    expect(page.locator('a.tel-link[href="tel:0227234119"]')).to_be_visible()
+    for link in page.locator("a.tel-link").all():
+        assert link.bounding_box()["height"] >= 44
+    police.scroll_into_view_if_needed()
+    shot(page, "zh-site-card-phones", full_page=False)
+    page.goto(page.base_url + f"/sites/{site.id}?lang=en")
+    expect(page.get_by_text("Police station", exact=True)).to_be_visible()
+    page.locator("a.tel-link").first.scroll_into_view_if_needed()
+    shot(page, "en-site-card-phones", full_page=False)
+
+    supervisor = field_phone(browser, page.base_url, site, locale="zh-TW")
+    supervisor.goto(page.base_url + "/login")
+    sign_in(supervisor, "supervisor")
+    supervisor.goto(page.base_url + f"/alarms/{alarm.id}?lang=zh-TW")
+    expect(supervisor.locator('a.tel-link[href="tel:0227295757"]')).to_be_visible()
+    shot(supervisor, "zh-alarm-phones")
+    supervisor.goto(page.base_url + f"/alarms/{alarm.id}?lang=en")
+    shot(supervisor, "en-alarm-phones")
+    supervisor.context.close()
+
+    page.goto(page.base_url + f"/sites/{site.id}/edit?lang=zh-TW")
+    expect(page.locator("#police_phone")).to_have_value("(02) 2729-5757")
+    page.locator("#fire_phone").fill("2723-4119")
+    page.locator("form.form button[type=submit]").click()
+    expect(page.locator("#fire_phone-error")).to_contain_text("請加上區碼")
+    page.locator("#postal_code").scroll_into_view_if_needed()
+    shot(page, "zh-site-form-address")
+    page.goto(page.base_url + f"/sites/{site.id}/edit?lang=en")
+    page.locator("#postal_code").scroll_into_view_if_needed()
+    shot(page, "en-site-form-address", full_page=False)
