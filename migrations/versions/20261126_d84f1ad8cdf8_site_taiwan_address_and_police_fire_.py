@@ -13,7 +13,7 @@ district back into the address so no part of an address is lost; phone numbers s
 stored form, which the old pages show as digits.
 
 Revision ID: d84f1ad8cdf8
-Revises: d8c2c14e9e24
+Revises: 62224f608ed3
 Create Date: 2026-11-26 07:05:51.888463
 
 """
@@ -25,7 +25,7 @@ from app import phones
 
 # revision identifiers, used by Alembic.
 revision = 'd84f1ad8cdf8'
-down_revision = 'd8c2c14e9e24'
+down_revision = "62224f608ed3"
 branch_labels = None
 depends_on = None
 
