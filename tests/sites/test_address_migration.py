@@ -8,7 +8,7 @@ from sqlalchemy import text
 from app.extensions import db
 from tests.conftest import make_app
 
-BEFORE = "d8c2c14e9e24"
+BEFORE = "62224f608ed3"
 REVISION = "d84f1ad8cdf8"
 
 
