@@ -70,7 +70,7 @@ V2_ITEMS = [
      "Dual-path signalling (phone line / 4G / internet) tested OK"),
     ("P3.2.2", "K09", PF, None, None, "cctv", True, "cctv", None,
      "監視攝影機錄影正常、畫面清晰", "CCTV records, image clear"),
-    ("P3.2.2", "K12", NUM, (30.0, None, "天", 0.0, 3650.0), None, "cctv", True, "cctv", None,
+    ("P3.2.2", "K12", NUM, (30.0, None, "", 0.0, 3650.0), None, "cctv", True, "cctv", None,
      "錄影保存天數（天），不少於合約天數", "CCTV retention (days), at least the contract's"),
     ("P3.2.2", "K09", PF, None, None, "cctv", True, "cctv", None,
      "錄影主機硬碟正常、時間正確", "Recorder disk healthy and its clock right"),
