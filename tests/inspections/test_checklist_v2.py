@@ -110,3 +110,9 @@ def test_the_run_page_shows_inapplicable_items_as_such(client, login, intrusion_
     assert page.count('class="item item-na"') == len(inspection.template.live_items) - total
     zh = client.get(f"/inspections/{inspection.uuid}?lang=zh_Hant_TW").text
     assert "不適用" in zh and "本案場未設置" in zh
+
+
+def test_the_checklist_page_names_each_items_system(client, login, make_user):
+    login(make_user("manager"))
+    page = client.get(f"/checklists/{svc.active_template().id}?lang=en").text
+    assert "· CCTV" in page and "· Access control" in page
