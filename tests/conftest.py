@@ -465,3 +465,11 @@ def login(client):
         )
 
     return _login
+
+
+@pytest.fixture
+def checklist_v1(app):
+    """Version 1 of the default checklist is the active one (tests written against its items)."""
+    from tests import factories
+
+    factories.use_checklist_version(1)

@@ -172,3 +172,32 @@ def gen_incident(site: Site, reporter: User, **overrides):
     db.session.add(incident)
     db.session.flush()
     return incident
+
+
+def passing_reading(item) -> str:
+    """A reading that passes a number item (the middle of its passing range)."""
+    low = item.min_value if item.min_value is not None else item.max_value
+    high = item.max_value if item.max_value is not None else item.min_value
+    if low is None:
+        return "12"
+    return f"{(low + high) / 2:g}"
+
+
+def control_panel_item(template):
+    """The checklist's control-panel item (a photo on failure, a repair ticket offered)."""
+    return next(i for i in template.live_items if i.equipment_kind == "control_panel")
+
+
+def use_checklist_version(version: int, key: str = "default") -> None:
+    """Make this version of the checklist the one new inspections use (tests written against
+    version 1's items and ranges pin it; the migrations make the latest version active)."""
+    from sqlalchemy import update
+
+    from app.inspections.models import ChecklistTemplate
+
+    db.session.execute(
+        update(ChecklistTemplate)
+        .where(ChecklistTemplate.key == key)
+        .values(is_active=ChecklistTemplate.version == version)
+    )
+    db.session.commit()

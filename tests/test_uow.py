@@ -504,7 +504,7 @@ def test_an_unparseable_unit_on_an_answer_is_422_in_the_item(client, crew, login
     login(crew["supervisor"])
     key = new_uuid()
     client.post(f"/sites/{crew['site'].id}/inspections", data={"uuid": key})
-    item = active_template().live_items[4]
+    item = factories.control_panel_item(active_template())
     response = client.post(
         f"/inspections/{key}/items/{item.id}?lang=en",
         data={"value": "fail", "equipment_id": "DSC"},

@@ -24,8 +24,8 @@ from app.forms import DeviceClockField, Form, UUIDField
 from app.inspections.models import INDICATORS, ITEM_KINDS
 from app.inspections.services import NUMBER_LIMIT, format_number
 from app.photos.forms import PhotoForm
-from app.sites.forms import EQUIPMENT_KIND_LABELS
-from app.sites.models import EQUIPMENT_KINDS
+from app.sites.forms import EQUIPMENT_KIND_LABELS, SYSTEM_TYPE_LABELS
+from app.sites.models import EQUIPMENT_KINDS, SYSTEM_TYPES
 
 ITEM_KIND_LABELS = {
     "pass_fail": _l("Pass / fail"),
@@ -101,6 +101,14 @@ class ItemForm(Form):
         validators=[NumberRange(min=0, max=100, message=_l("Between 0 and 100."))],
     )
     equipment_kind = SelectField(_l("Equipment concerned"), choices=[], default="")
+    system_type = SelectField(
+        _l("System concerned"),
+        choices=[],
+        default="",
+        # Not sent (an older page) or unknown: every site (see values()).
+        validate_choice=False,
+        description=_l("A site without this system does not answer the item."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,6 +116,9 @@ class ItemForm(Form):
         self.kind.choices = [(k, ITEM_KIND_LABELS[k]) for k in ITEM_KINDS]
         self.equipment_kind.choices = [("", _l("— none —"))] + [
             (k, EQUIPMENT_KIND_LABELS[k]) for k in EQUIPMENT_KINDS
+        ]
+        self.system_type.choices = [("", _l("— every site —"))] + [
+            (t, SYSTEM_TYPE_LABELS[t]) for t in SYSTEM_TYPES
         ]
 
     def validate_max_value(self, field):
@@ -152,6 +163,7 @@ class ItemForm(Form):
             data[key] = float(data[key]) if data[key] is not None else None
         data["weight"] = data["weight"] if data["weight"] is not None else 1.0
         data["equipment_kind"] = data["equipment_kind"] or None
+        data["system_type"] = data["system_type"] if data["system_type"] in SYSTEM_TYPES else None
         return data
 
 

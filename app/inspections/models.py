@@ -12,7 +12,21 @@ from app.db import Base, utcnow
 ITEM_KINDS = ("pass_fail", "pass_fail_na", "number", "text", "choice")
 #: Kinds whose answers count towards the score.
 SCORED_KINDS = ("pass_fail", "pass_fail_na", "number")
-INDICATORS = ("P3.2.1", "P3.2.2", "P3.2.3", "P3.3.1", "P3.3.2", "P3.3.3", "P3.3.4", "T3.1")
+INDICATORS = (
+    "P3.1.1",
+    "P3.1.2",
+    "P3.2.1",
+    "P3.2.2",
+    "P3.2.3",
+    "P3.3.1",
+    "P3.3.2",
+    "P3.3.3",
+    "P3.3.4",
+    "T3.1",
+)
+#: Where a hint beside an item comes from: the site's guards' training records (first aid and
+#: fire safety current), their pledge acknowledgements, this month's training hours.
+HINT_SOURCES = ("training", "pledges", "training_hours")
 
 
 class ChecklistTemplate(Base):
@@ -76,9 +90,18 @@ class ChecklistItem(Base):
     weight: Mapped[float] = mapped_column(default=1.0)
     #: The equipment kind it concerns (sites.models.EQUIPMENT_KINDS), if any.
     equipment_kind: Mapped[str | None] = mapped_column(String(30))
+    #: The system type it concerns (sites.models.SYSTEM_TYPES); None: every site. An item
+    #: for a system the site does not have is not applicable: not asked, not scored.
+    system_type: Mapped[str | None] = mapped_column(String(20))
+    #: One of HINT_SOURCES: a hint from the records shown beside the item (not an answer).
+    hint_source: Mapped[str | None] = mapped_column(String(20))
     is_retired: Mapped[bool] = mapped_column(default=False)
 
     template: Mapped[ChecklistTemplate] = relationship(back_populates="items")
+
+    def applies_to(self, site) -> bool:
+        """Whether the site has the system this item concerns (always, without one)."""
+        return self.system_type is None or self.system_type in site.system_type_list
 
     def text(self, locale: str) -> str:
         return self.text_en if locale == "en" else self.text_zh

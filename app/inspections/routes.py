@@ -112,6 +112,7 @@ def _item_page(template: ChecklistTemplate, item: ChecklistItem | None):
     form = ItemForm(obj=item)
     if request.method == "GET" and item is not None:
         form.equipment_kind.data = item.equipment_kind or ""
+        form.system_type.data = item.system_type or ""
     return uow.form_page(
         form,
         lambda: svc.save_item(
@@ -241,7 +242,7 @@ def _equipment_by_kind(site_id: int) -> dict[str, list[Equipment]]:
 
 
 def _progress(inspection: Inspection) -> tuple[int, int]:
-    live = inspection.template.live_items
+    live = svc.applicable_items(inspection)
     answers = svc.answers_by_item(inspection)
     done = sum(1 for item in live if item.id in answers and answers[item.id].value != "")
     return done, len(live)
@@ -317,7 +318,7 @@ def inspection(uuid: str):
     if policy.can_amend(current_user, inspection, assigned_site_ids=_assigned()):
         amend_form = AmendForm()
         amend_form.item_id.choices = [
-            (i.id, f"{i.position}. {i.text(_locale())}") for i in inspection.template.live_items
+            (i.id, f"{i.position}. {i.text(_locale())}") for i in svc.applicable_items(inspection)
         ]
     answers = svc.answers_by_item(inspection)
     return render_template(
@@ -327,7 +328,7 @@ def inspection(uuid: str):
         answers=answers,
         failed=[
             (item, answers[item.id])
-            for item in inspection.template.live_items
+            for item in svc.applicable_items(inspection)
             if item.id in answers and answers[item.id].is_pass is False
         ],
         amend_form=amend_form,
@@ -538,7 +539,7 @@ def amend(uuid: str):
     inspection = _load(uuid)
     authorize(policy.can_amend(current_user, inspection, assigned_site_ids=_assigned()))
     form = AmendForm()
-    form.item_id.choices = [(i.id, str(i.id)) for i in inspection.template.live_items]
+    form.item_id.choices = [(i.id, str(i.id)) for i in svc.applicable_items(inspection)]
     return uow.action(
         lambda: svc.amend(
             inspection,

@@ -50,6 +50,8 @@ ITEM_FIELDS = (
     "photo_on_fail",
     "weight",
     "equipment_kind",
+    "system_type",
+    "hint_source",
 )
 #: A check-in this recent at the site is linked to the inspection started after it.
 CHECK_IN_WINDOW = timedelta(hours=12)
@@ -432,6 +434,19 @@ def attach_photo(
     return answer
 
 
+def applicable_items(inspection: Inspection) -> list[ChecklistItem]:
+    """The live items the site answers: an item for a system the site does not have is not
+    applicable by itself (not asked, not scored)."""
+    return [item for item in inspection.template.live_items if item.applies_to(inspection.site)]
+
+
+def scored_answers(inspection: Inspection) -> list[Answer]:
+    """The answers that count: those of applicable items (an answer kept for an item that is
+    not applicable, e.g. sent from a phone before the site's systems changed, does not)."""
+    applicable = {item.id for item in applicable_items(inspection)}
+    return [a for a in inspection.answers if a.item_id in applicable]
+
+
 @dataclass
 class Missing:
     item: ChecklistItem
@@ -442,7 +457,7 @@ def missing_for_submit(inspection: Inspection) -> list[Missing]:
     """What stops submission: required items unanswered, failures without note or photo."""
     answers = answers_by_item(inspection)
     missing = []
-    for item in inspection.template.live_items:
+    for item in applicable_items(inspection):
         answer = answers.get(item.id)
         if answer is None or answer.value == "":
             if item.is_required:
@@ -505,10 +520,7 @@ def submit(
         )
         inspection.contact_signature_photo_id = contact.id
         inspection.contact_name = contact_name.strip()[:120]
-    live = {item.id for item in inspection.template.live_items}
-    inspection.score, inspection.failed_count = score(
-        [a for a in inspection.answers if a.item_id in live]
-    )
+    inspection.score, inspection.failed_count = score(scored_answers(inspection))
     inspection.status = "submitted"
     inspection.submitted_at = now
     db.session.flush()
@@ -555,10 +567,7 @@ def amend(
     answer.is_pass = evaluate(item, answer.value)
     answer.note = note.strip()[:2000]
     db.session.add(amendment)
-    live = {i.id for i in inspection.template.live_items}
-    inspection.score, inspection.failed_count = score(
-        [a for a in inspection.answers if a.item_id in live]
-    )
+    inspection.score, inspection.failed_count = score(scored_answers(inspection))
     inspection.status = "amended"
     db.session.flush()
     audit.record(

@@ -14,13 +14,16 @@ from sqlalchemy import select
 from app.extensions import db
 from app.inspections.models import Inspection
 from app.sites.models import Site
+from tests import factories
 from tests.e2e.conftest import field_phone, shot
 from tests.e2e.test_shell import sign_in
 
 
 @pytest.fixture
 def field_page(browser, live_server):
-    """A phone that allows location, as a supervisor's would after the first scan."""
+    """A phone that allows location, as a supervisor's would after the first scan. Version 1
+    of the checklist (these tests count and pick its items); version 2: test_inspections_v2."""
+    factories.use_checklist_version(1)
     site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
     page = field_phone(browser, live_server, site)
     yield page

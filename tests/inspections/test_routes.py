@@ -15,6 +15,10 @@ from app.inspections.services import active_template
 from app.sites.models import Equipment
 from tests import factories
 
+# Written against version 1 of the default checklist (its items and ranges); version 2
+# is tested in test_checklist_v2.py.
+pytestmark = pytest.mark.usefixtures("checklist_v1")
+
 SIGNATURE = (
     "data:image/png;base64,"
     + base64.b64encode(factories.png_bytes((300, 100), (255, 255, 255))).decode()

@@ -30,7 +30,7 @@ def crew(app, client, make_user, login):
 def test_one_tap_repair_ticket_from_a_failed_item_then_fixed_and_verified(client, crew):
     key = str(uuid.uuid4())
     client.post(f"/sites/{crew['site'].id}/inspections", data={"uuid": key})
-    item = active_template().live_items[4]
+    item = factories.control_panel_item(active_template())
     client.post(f"/inspections/{key}/items/{item.id}", data={"value": "fail"})
     client.post(
         f"/inspections/{key}/items/{item.id}",

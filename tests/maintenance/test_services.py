@@ -111,7 +111,7 @@ def test_one_tap_from_a_failed_item_carries_equipment_note_and_photos(setup):
     inspection = inspections.start_inspection(
         setup["site"], user=setup["supervisor"], uuid=new_uuid()
     )
-    panel_item = inspection.template.live_items[4]
+    panel_item = factories.control_panel_item(inspection.template)
     answer = inspections.record_answer(
         inspection,
         panel_item,
@@ -180,7 +180,7 @@ def test_the_only_unit_of_the_items_kind_is_linked_when_none_was_picked(setup):
     inspection = inspections.start_inspection(
         setup["site"], user=setup["supervisor"], uuid=new_uuid()
     )
-    panel_item = inspection.template.live_items[4]
+    panel_item = factories.control_panel_item(inspection.template)
     answer = inspections.record_answer(
         inspection, panel_item, user=setup["supervisor"], value="fail", note="x"
     )
