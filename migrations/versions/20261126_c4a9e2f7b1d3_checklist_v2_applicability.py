@@ -11,7 +11,7 @@ new inspections use. Version 1 and the inspections run with it stay as they were
 no system type (always applicable) and keep their wording, codes and ranges.
 
 Revision ID: c4a9e2f7b1d3
-Revises: d8c2c14e9e24
+Revises: d84f1ad8cdf8
 Create Date: 2026-11-26 07:10:00.000000
 
 """
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4a9e2f7b1d3'
-down_revision = 'd8c2c14e9e24'
+down_revision = 'd84f1ad8cdf8'
 branch_labels = None
 depends_on = None
 
