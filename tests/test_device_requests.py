@@ -26,6 +26,9 @@ from app.sites.models import CheckIn
 from tests import factories
 from tests.inspections.test_routes import SIGNATURE
 
+#: The inspection cases pick version 1's items.
+pytestmark = pytest.mark.usefixtures("checklist_v1")
+
 JSON = {"Accept": "application/json"}
 
 

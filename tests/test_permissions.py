@@ -663,6 +663,7 @@ def _training(attendee, filed_under, like: Photo) -> TrainingSession:
 
 def build_world(make_user, role: str | None) -> dict:
     """Objects the paths name; the acting field user is assigned to {site} only."""
+    factories.use_checklist_version(1)  # the paths name version 1's item 1
     site = factories.gen_site()
     other = factories.gen_site(client=site.client)
     equipment = Equipment(site_id=site.id, kind="battery")

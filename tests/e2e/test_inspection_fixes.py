@@ -19,6 +19,9 @@ from tests.e2e.conftest import SCREENSHOTS, field_phone, shot
 from tests.e2e.test_inspections import answer, field_page, pressed, sign, start_from_the_scan  # noqa: F401
 from tests.e2e.test_shell import sign_in
 
+#: These tests pick version 1's items (version 2 has test_inspections_v2).
+pytestmark = pytest.mark.usefixtures("checklist_v1")
+
 ANSWER_POST = "**/inspections/*/items/*"
 #: How a field is framed: border, corners, text size.
 FRAME = (

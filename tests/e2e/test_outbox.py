@@ -25,6 +25,9 @@ from tests.e2e.conftest import PHONE, field_phone, shot, wait_for_worker, wait_u
 from tests.e2e.test_inspections import sign
 from tests.e2e.test_shell import sign_in
 
+#: These tests pick version 1's items (version 2 has test_inspections_v2).
+pytestmark = pytest.mark.usefixtures("checklist_v1")
+
 #: Waiting for the outbox to empty after the network returns (it sends ~30 requests).
 SEND_TIMEOUT = 60_000
 
