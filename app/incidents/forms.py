@@ -38,9 +38,10 @@ STATUS_LABELS = {
 CAUSE_LABELS = {
     "intrusion": _l("Intrusion"),
     "false_alarm": _l("False alarm"),
-    "equipment": _l("Equipment"),
+    "equipment": _l("Equipment fault"),
     "environment": _l("Environment (wind, animals…)"),
-    "unknown": _l("Unknown"),
+    "user_error": _l("User error"),
+    "unknown": _l("Cause unknown"),
 }
 #: Photos sent with a new report (more can be added on the incident's page).
 MAX_REPORT_PHOTOS = 6

@@ -31,7 +31,8 @@ TRANSITIONS = {
     "resolved": {"closed", "in_progress"},
     "closed": set(),
 }
-ALARM_CAUSES = ("intrusion", "false_alarm", "equipment", "environment", "unknown")
+#: User error (arming by mistake, a wrong code) is the commonest cause of a false alarm.
+ALARM_CAUSES = ("intrusion", "false_alarm", "equipment", "environment", "user_error", "unknown")
 
 
 class Incident(Base):

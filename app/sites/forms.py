@@ -192,7 +192,7 @@ class SiteForm(Form):
         validators=[DataRequired(message=_l("Choose at least one system."))],
     )
     arrival_target_minutes = IntegerField(
-        _l("Alarm arrival target (minutes)"),
+        _l("Arrival time limit (minutes)"),
         default=20,
         validators=[NumberRange(min=1, max=240, message=_l("Between 1 and 240 minutes."))],
         render_kw={"inputmode": "numeric"},

@@ -89,7 +89,7 @@ def client_new():
         lambda: svc.save_client(None, actor=current_user, **form.data),
         then=lambda client: uow.see_other(
             url_for("sites.client_edit", client_id=client.id),
-            _("Client %(name)s has been registered.", name=client.name),
+            _("Client %(name)s has been added.", name=client.name),
         ),
         page=lambda: render_template("sites/client_form.html", form=form, client=None),
     )
@@ -161,7 +161,7 @@ def site_new():
         form,
         lambda: svc.save_site(None, actor=current_user, **form.values()),
         then=lambda site: _site_saved(
-            site, _("Site %(code)s has been registered.", code=site.code)
+            site, _("Site %(code)s has been added.", code=site.code)
         ),
         page=lambda: render_template("sites/site_form.html", form=form, site=None),
     )

@@ -52,7 +52,7 @@ def test_guard_reports_an_incident_with_a_photo(phone, tmp_path):
     sign_in(page, "guard")
     page.get_by_role("link", name="通報異常事件").first.click()
     page.get_by_label("案場").select_option(label="TPE-0001 信義商辦大樓 A 棟")
-    page.get_by_label("事件類型").select_option("suspicious_person")
+    page.get_by_label("異常事件類型").select_option("suspicious_person")
     page.get_by_label("嚴重程度").select_option("high")
     page.get_by_label("事發經過").fill("大廳有可疑人士徘徊，已請其離開。")
     shot(page, "zh-guard-incident-form")
@@ -112,7 +112,7 @@ def test_alarm_response_from_dispatch_to_the_guards_qr_arrival(phone):
     guard = phone("zh-TW")
     guard.goto(guard.base_url + "/login")
     sign_in(guard, "guard")
-    expect(guard.get_by_text("您已被派遣")).to_be_visible()
+    expect(guard.get_by_text("您已受派前往案場")).to_be_visible()
     shot(guard, "zh-guard-dispatched")
     guard.goto(guard.base_url + f"/s/{site.qr_token}")  # what the phone camera opens
     expect(guard.locator(".check-in-result")).to_be_visible()
@@ -120,7 +120,7 @@ def test_alarm_response_from_dispatch_to_the_guards_qr_arrival(phone):
 
     boss.goto(alarm_url)
     expect(boss.get_by_text(re.compile("Arrived on site · by QR scan"))).to_be_visible()
-    expect(boss.get_by_text(re.compile("Response time: \\d+ minutes"))).to_be_visible()
+    expect(boss.get_by_text(re.compile("Time to arrive: \\d+ minutes"))).to_be_visible()
     boss.get_by_label("Cause").select_option("false_alarm")
     boss.get_by_role("button", name="Clear the alarm").click()
     expect(boss.locator("header .badge-ok")).to_have_text("Cleared")

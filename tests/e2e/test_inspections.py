@@ -114,7 +114,7 @@ def test_whole_inspection_from_the_scan_with_a_failed_item_photo_note_and_signat
     assert inspection.score == pytest.approx(round(100 * 22 / 23, 1))
 
     page.get_by_role("link", name="中文", exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("巡查報告")
+    expect(page.get_by_role("heading", level=1)).to_have_text("巡檢報告")
     shot(page, "zh-inspection-report")
 
 

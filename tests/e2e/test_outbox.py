@@ -342,7 +342,7 @@ def test_a_guard_acknowledges_a_briefing_offline_and_it_arrives_once(browser, ne
     page.get_by_role("button", name="我已閱讀並了解").click()
     expect(page).to_have_url(re.compile(r"/outbox\?queued="))
     expect(unsent(page)).to_have_text("1")
-    expect(page.locator("[data-outbox-list] > li")).to_contain_text("勤前教育已讀")
+    expect(page.locator("[data-outbox-list] > li")).to_contain_text("公告交辦已確認")
     shot(page, "zh-offline-briefing-acknowledged", full_page=False)
     assert acknowledgements() == 0
 

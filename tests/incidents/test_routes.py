@@ -149,7 +149,7 @@ def test_alarm_from_receipt_to_qr_arrival_and_clearing(app, client, crew, login)
     db.session.refresh(alarm)
     assert alarm.arrived_at is not None and alarm.arrival_check_in_id is not None
     page = client.get(f"/alarms/{alarm.id}?lang=en").text
-    assert "by QR scan" in page and "Response time:" in page
+    assert "by QR scan" in page and "Time to arrive:" in page
     client.post(f"/alarms/{alarm.id}/clear", data={"cause": "false_alarm", "note": "風吹動窗簾"})
     db.session.refresh(alarm)
     assert alarm.cause == "false_alarm" and not alarm.is_running

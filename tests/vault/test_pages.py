@@ -125,7 +125,7 @@ def test_a_purpose_is_required_and_other_needs_words(world, client, login):
     other = client.post(url, data={"purpose": "other", "purpose_text": "  "}, headers=HTMX)
     for response in (missing, other):
         assert response.status_code == 422 and PHONE not in response.text
-    assert "Say what you need the value for" in other.text or "用途" in other.text
+    assert "Say what you need the value for" in other.text or "使用目的" in other.text
     assert rows(action="reveal") == []
     ok = client.post(url, data={"purpose": "other", "purpose_text": "客戶來電確認"}, headers=HTMX)
     assert PHONE in ok.text and rows(action="reveal")[0].purpose_text == "客戶來電確認"
