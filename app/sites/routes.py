@@ -160,9 +160,7 @@ def site_new():
     return uow.form_page(
         form,
         lambda: svc.save_site(None, actor=current_user, **form.values()),
-        then=lambda site: _site_saved(
-            site, _("Site %(code)s has been added.", code=site.code)
-        ),
+        then=lambda site: _site_saved(site, _("Site %(code)s has been added.", code=site.code)),
         page=lambda: render_template("sites/site_form.html", form=form, site=None),
     )
 
