@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.backup import backup_command
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
+    from app.company.routes import bp as company_bp
     from app.custody.routes import bp as custody_bp
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.incidents.routes import bp as incidents_bp
@@ -94,6 +95,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Its before-request gate (the collection notice at first sign-in) runs after sign-in's.
     app.register_blueprint(privacy_bp)
     app.register_blueprint(offboarding_bp)
+    app.register_blueprint(company_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
@@ -114,6 +116,7 @@ def _import_models() -> None:
     import app.audit.models
     import app.auth.models
     import app.briefings.models
+    import app.company.models
     import app.custody.models
     import app.device_requests
     import app.incidents.models

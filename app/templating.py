@@ -16,6 +16,8 @@ from flask_login import current_user
 from app import i18n, phones
 from app.auth import policy
 from app.auth.roles import role_label
+from app.company import calendar
+from app.company import services as company
 from app.db import new_uuid
 from app.vendor import vendor
 
@@ -92,10 +94,13 @@ def init_app(app: Flask) -> None:
         role_label=role_label,
         new_uuid=new_uuid,
         policy=policy,
+        company_name=company.company_name,
     )
     app.jinja_env.filters["datetime"] = i18n.datetime_filter
     app.jinja_env.filters["date"] = i18n.date_filter
     app.jinja_env.filters["long_date"] = i18n.long_date_filter
+    app.jinja_env.filters["print_date"] = print_date_filter
+    app.jinja_env.filters["print_datetime"] = print_datetime_filter
     app.jinja_env.filters["device"] = describe_device
     app.jinja_env.filters["phone"] = phone_filter
     app.jinja_env.filters["tel"] = phones.tel_href
@@ -119,6 +124,20 @@ _SYSTEMS = [
     ("CrOS", "ChromeOS"),
     ("Linux", "Linux"),
 ]
+
+
+def print_date_filter(value) -> str:
+    """A date on a printed report or sheet, in the company's calendar (民國 115 年 11 月 25 日)."""
+    return calendar.print_date(
+        value, calendar=company.date_calendar(), locale=str(i18n.select_locale())
+    )
+
+
+def print_datetime_filter(value) -> str:
+    """An instant on a printed report or sheet: print_date, then the Taipei time."""
+    return calendar.print_datetime(
+        value, calendar=company.date_calendar(), locale=str(i18n.select_locale())
+    )
 
 
 def phone_filter(stored: str | None) -> str:

@@ -37,6 +37,7 @@ LAYERS: list[set[str]] = [
     {"notifications"},
     {"photos"},
     {"sites"},
+    {"company"},  # the company setting: its name, the calendar of printed dates
     {"auth"},
     {"authz"},
     {"audit"},

@@ -128,6 +128,10 @@ TABLE: dict[str, Entry] = {
     "auth.user_revoke_all": Entry("POST", "/admin/users/{target}/sessions/revoke-all", ADMIN),
     "sites.user_sites": Entry("POST", "/admin/users/{target}/sites", ADMIN),
     "sites.clients": Entry("GET", "/clients", REGISTRY),
+    "company.settings": [
+        Entry("GET", "/admin/company", ADMIN),
+        Entry("POST", "/admin/company", ADMIN, data=(("date_calendar", "roc"),)),
+    ],
     "sites.client_new": [
         Entry("GET", "/clients/new", ADMIN),
         Entry("POST", "/clients/new", ADMIN),

@@ -101,6 +101,11 @@ def can_edit_registry(user) -> bool:
     return _role(user) == Role.ADMIN
 
 
+def can_manage_company(user) -> bool:
+    """The company settings (its name, the calendar of printed dates) are the admin's."""
+    return _role(user) == Role.ADMIN
+
+
 # ---------------------------------------------------------------- offboarding
 
 

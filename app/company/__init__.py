@@ -1,0 +1,1 @@
+"""Company settings: the security company's name and the calendar its printed sheets use."""
