@@ -363,13 +363,24 @@ class SiteArming:
     days: list[DayRow]
 
     @property
+    def has_events(self) -> bool:
+        return any(d.armed_at or d.disarmed_at for d in self.days)
+
+    @property
     def flagged(self) -> int:
         return sum(1 for d in self.days if d.is_not_armed or d.is_late or d.has_out_of_hours)
 
 
 def _day_rows(
-    hours: dict[int, OpeningHours], events: list[ArmEvent], days: list[date], now: datetime
+    hours: dict[int, OpeningHours],
+    events: list[ArmEvent],
+    days: list[date],
+    now: datetime,
+    *,
+    since: datetime | None,
 ) -> list[DayRow]:
+    """The days' rows; a day is judged only from the site's first recorded event on (`since`;
+    None: no event yet), so a site whose records begin today is not "not armed" last month."""
     by_day: dict[date, list[ArmEvent]] = {}
     for event in events:
         by_day.setdefault(event.occurred_at.astimezone(TAIPEI).date(), []).append(event)
@@ -381,7 +392,7 @@ def _day_rows(
         row = hours.get(day.weekday())
         window = arm_deadline(hours, day)
         not_armed = late = False
-        if window is not None and window[1] <= now:
+        if window is not None and window[1] <= now and since is not None and since <= window[1]:
             opened, deadline = window
             before = [e for e in todays if e.occurred_at <= deadline]
             last = before[-1] if before else None
@@ -420,7 +431,22 @@ def site_arming(site: Site, *, today: date, now: datetime | None = None) -> Site
             .order_by(ArmEvent.occurred_at, ArmEvent.id)
         )
     )
-    return SiteArming(is_monitored=bool(hours), days=_day_rows(hours, events, days, now))
+    since = db.session.scalar(
+        select(func.min(ArmEvent.occurred_at)).where(ArmEvent.site_id == site.id)
+    )
+    return SiteArming(
+        is_monitored=bool(hours),
+        days=_day_rows(hours, events, days, now, since=_aware(since)),
+    )
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """An aggregate's instant (SQLite returns text or a naive value) as aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # ---------------------------------------------------------------- integrations (API tokens)
@@ -963,13 +989,20 @@ def notify_not_armed(now: datetime) -> int:
         )
         .order_by(ArmEvent.occurred_at, ArmEvent.id)
     ).all()
-    sites = {
-        s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_({s for s, _ in due})))
+    due_sites = {s for s, _ in due}
+    sites = {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(due_sites)))}
+    first = {
+        row.site_id: _aware(row.first)
+        for row in db.session.execute(
+            select(ArmEvent.site_id, func.min(ArmEvent.occurred_at).label("first"))
+            .where(ArmEvent.site_id.in_(due_sites))
+            .group_by(ArmEvent.site_id)
+        )
     }
     count = 0
     for site_id, day in due:
         mine = [e for e in events if e.site_id == site_id]
-        row = _day_rows(hours[site_id], mine, [day], now)[0]
+        row = _day_rows(hours[site_id], mine, [day], now, since=first.get(site_id))[0]
         if not (row.is_not_armed or row.is_late):
             continue
         site = sites[site_id]

@@ -81,12 +81,18 @@ def test_disarmed_again_after_arming_counts_as_not_armed(one_site):
 
 def test_a_site_without_a_supervisor_notifies_the_managers(arm_world):
     other = arm_world["other"]
+    _record(arm_world["site"], "disarm", taipei(2026, 11, 18, 8, 50))
+    _record(other, "disarm", taipei(2026, 11, 18, 8, 55))
     db.session.commit()
     count = not_armed(taipei(2026, 11, 18, 18, 45))
     # The first site (its supervisor) and the other (the manager): both unarmed that evening.
     assert count == 2
     users = {n.user_id for n in _notes("site_not_armed") if n.link == f"/sites/{other.id}/arming"}
     assert users == {arm_world["manager"].id}
+
+
+def test_a_site_whose_records_have_not_begun_is_not_checked(one_site):
+    assert not_armed(taipei(2026, 11, 18, 19, 0)) == 0
 
 
 def test_closed_days_and_unmonitored_sites_are_not_checked(arm_world, make_user):
