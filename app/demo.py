@@ -307,8 +307,8 @@ def _load_secrets(manager: User, clients: dict, sites: dict) -> bool:
 OFFICE = [(time(8, 30), time(18, 0))] * 5 + [(time(9, 0), time(12, 0)), None]
 SHOP = [(time(9, 0), time(22, 0))] * 7
 DEMO_HOURS = {"TPE-0001": OFFICE, "TPE-0002": OFFICE, "TPE-0003": SHOP}
-#: Days of arm/disarm history the demo has (the card shows 30); three days ago TPE-0001 was left unarmed, and
-#: last night TPE-0002 was disarmed at 02:14 (the jobs runner notifies that one).
+#: Days of arm/disarm history the demo has (the card shows 30); three days ago TPE-0001 was
+#: left unarmed, and last night TPE-0002 was disarmed at 02:14 (the jobs runner notifies it).
 DEMO_ARM_DAYS = 35
 
 
@@ -376,12 +376,15 @@ def _load_arming(sites: dict, admin: User, manager: User) -> bool:
         )
     )
     items = [i for i in items if i.occurred_at < now]
-    arming_services.record_events(items, source="manual", user=manager)
-    arming_services.create_integration(
+    centre, _token = arming_services.create_integration(
         user=manager,
         name="中央監控中心（示範）",
         site_ids={sites[code].id for code in DEMO_HOURS},
     )
+    for n, item in enumerate(items):
+        item.external_id = f"DEMO-{n:05d}"
+    arming_services.record_events(items, source="api", integration=centre)
+    centre.last_used_at = max(i.occurred_at for i in items)
     return True
 
 

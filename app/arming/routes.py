@@ -35,7 +35,7 @@ from app.auth.login import public
 from app.authz import authorize, authorize_hidden
 from app.db import utcnow
 from app.extensions import csrf, db, limiter
-from app.i18n import from_taipei
+from app.i18n import from_taipei, taipei_now_input
 from app.sites import services as site_services
 from app.sites.models import Site
 
@@ -98,7 +98,7 @@ def site_events(site_id: int):
 def event_new(site_id: int):
     """Enter an arm or disarm by hand (the site's supervisor, a manager)."""
     site = _site(site_id, policy.can_record_arming)
-    form = EventForm()
+    form = EventForm(occurred_at=taipei_now_input())
 
     def done(event):
         message = _("Event recorded.") if event else _("This event was already recorded.")
