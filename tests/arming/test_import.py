@@ -103,7 +103,7 @@ def test_a_file_in_another_encoding_or_without_the_columns_is_refused(arm_world)
     bad = svc.preview_csv(b"\xff\xfe\x00\x00", user=arm_world["manager"], now=utcnow())
     assert [e.key for e in bad.errors] == ["encoding"]
     headless = svc.preview_csv(
-        "site,when\r\nTPE-0101,x\r\n".encode(), user=arm_world["manager"], now=utcnow()
+        b"site,when\r\nTPE-0101,x\r\n", user=arm_world["manager"], now=utcnow()
     )
     assert {e.key for e in headless.errors} == {"missing_column"}
 
