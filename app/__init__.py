@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     request_log.init_app(app)
 
     from app import args, device_requests, errors, i18n, security, templating
+    from app.arming.routes import bp as arming_bp
     from app.audit.cli import audit_cli
     from app.auth import login
     from app.auth.routes import bp as auth_bp
@@ -92,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(briefings_bp)
     app.register_blueprint(vault_bp)
     app.register_blueprint(custody_bp)
+    app.register_blueprint(arming_bp)
     # Its before-request gate (the collection notice at first sign-in) runs after sign-in's.
     app.register_blueprint(privacy_bp)
     app.register_blueprint(offboarding_bp)
@@ -113,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic) knows all tables."""
+    import app.arming.models
     import app.audit.models
     import app.auth.models
     import app.briefings.models

@@ -91,6 +91,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SECOND_FACTOR_ROLES": ["manager", "admin"],
         # A confidential record is kept this many months past its client's contract end.
         "VAULT_RETAIN_MONTHS": 12,
+        # Arm/disarm (issue 13 item 4): minutes after closing before "not armed" is notified
+        # (and before opening from which a disarm is in hours); the API's rate limit.
+        "ARMING_GRACE_MINUTES": 30,
+        "ARMING_API_LIMIT": "120 per minute",
     }
 
 
@@ -124,6 +128,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
             item.split("=", 1) for item in env["TRAINING_VALIDITY_DAYS"].split(",") if "=" in item
         )
         found["TRAINING_VALIDITY_DAYS"] = {k.strip(): _int(v, 365) for k, v in pairs}
+    if env.get("ARMING_API_LIMIT"):
+        found["ARMING_API_LIMIT"] = env["ARMING_API_LIMIT"]
     if env.get("RATELIMIT_STORAGE_URI"):
         found["RATELIMIT_STORAGE_URI"] = env["RATELIMIT_STORAGE_URI"]
     if env.get("TRUSTED_HOSTS"):
@@ -140,6 +146,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         ("SESSION_MAX_HOURS", 14),
         ("TEMP_PASSWORD_HOURS", 72),
         ("VAULT_RETAIN_MONTHS", 12),
+        ("ARMING_GRACE_MINUTES", 30),
     ):
         if env.get(key):
             found[key] = _int(env[key], default)

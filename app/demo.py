@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from app import phones
+from app.arming import services as arming_services
+from app.arming.models import OpeningHours
 from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.briefings import services as briefing_services
+from app.db import utcnow
 from app.extensions import db
+from app.i18n import TAIPEI
 from app.privacy.models import NoticeAcknowledgement
 from app.privacy.notice import current_version
 from app.sites import services as site_services
@@ -298,6 +302,92 @@ def _load_secrets(manager: User, clients: dict, sites: dict) -> bool:
     return True
 
 
+#: Opening hours of demo sites (others stay unmonitored): per weekday Monday..Sunday,
+#: (opens, closes) or None for closed all day.
+OFFICE = [(time(8, 30), time(18, 0))] * 5 + [(time(9, 0), time(12, 0)), None]
+SHOP = [(time(9, 0), time(22, 0))] * 7
+DEMO_HOURS = {"TPE-0001": OFFICE, "TPE-0002": OFFICE, "TPE-0003": SHOP}
+#: Days of arm/disarm history the demo has (the card shows 30); three days ago TPE-0001 was
+#: left unarmed, and last night TPE-0002 was disarmed at 02:14 (the jobs runner notifies it).
+DEMO_ARM_DAYS = 35
+
+
+def _load_arming(sites: dict, admin: User, manager: User) -> bool:
+    """Opening hours, three weeks of arm/disarm events and the monitoring centre's integration
+    (its token is thrown away: a real one is created on the integrations page)."""
+    if db.session.scalar(select(OpeningHours.id).limit(1)) is not None:
+        return False
+    for code, week in DEMO_HOURS.items():
+        arming_services.set_opening_hours(
+            sites[code],
+            user=admin,
+            days=[
+                arming_services.DaySpec(n, span is None, *(span or (None, None)))
+                for n, span in enumerate(week)
+            ],
+        )
+    now = utcnow()
+    today = now.astimezone(TAIPEI).date()
+    items = []
+
+    def at(day: date, moment: time, minutes: int) -> datetime:
+        local = datetime.combine(day, moment, tzinfo=TAIPEI) + timedelta(minutes=minutes)
+        return local.astimezone(now.tzinfo)
+
+    for back in range(DEMO_ARM_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        for n, (code, week) in enumerate(DEMO_HOURS.items()):
+            span = week[day.weekday()]
+            if span is None:
+                continue
+            site = sites[code]
+            wobble = (back * 7 + n * 5) % 13
+            items.append(
+                arming_services.EventInput(
+                    site=site,
+                    kind="disarm",
+                    occurred_at=at(day, span[0], -15 + wobble),
+                    user_code=f"0{1 + back % 3}",
+                )
+            )
+            if not (code == "TPE-0001" and back == 3):  # left unarmed that evening
+                items.append(
+                    arming_services.EventInput(
+                        site=site,
+                        kind="arm",
+                        occurred_at=at(day, span[1], 4 + wobble),
+                        user_code=f"0{1 + back % 3}",
+                    )
+                )
+    items.append(
+        arming_services.EventInput(
+            site=sites["TPE-0002"],
+            kind="disarm",
+            occurred_at=at(today, time(2, 14), 0),
+            user_code="05",
+        )
+    )
+    items.append(
+        arming_services.EventInput(
+            site=sites["TPE-0002"],
+            kind="arm",
+            occurred_at=at(today, time(2, 31), 0),
+            user_code="05",
+        )
+    )
+    items = [i for i in items if i.occurred_at < now]
+    centre, _token = arming_services.create_integration(
+        user=manager,
+        name="中央監控中心（示範）",
+        site_ids={sites[code].id for code in DEMO_HOURS},
+    )
+    for n, item in enumerate(items):
+        item.external_id = f"DEMO-{n:05d}"
+    arming_services.record_events(items, source="api", integration=centre)
+    centre.last_used_at = max(i.occurred_at for i in items)
+    return True
+
+
 def load_demo() -> bool:
     """Create whatever demo data is missing; returns True if anything was created."""
     created = False
@@ -384,6 +474,11 @@ def load_demo() -> bool:
                 # collection notice long ago (a new user is shown it at his first sign-in).
                 db.session.add(NoticeAcknowledgement(user_id=user.id, version=current_version()))
             created = True
+    db.session.flush()
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    manager = db.session.scalar(select(User).where(User.username == "manager"))
+    if admin is not None and manager is not None:
+        created = _load_arming(sites, admin, manager) | created
     return created
 
 

@@ -28,6 +28,7 @@ LAYERS: list[set[str]] = [
     {"backup"},  # flask backup: the database file, audited
     {"pwa"},
     {"templating"},  # navigation and globals for every page
+    {"arming"},  # arm/disarm records: the site card (main) shows its days
     {"custody"},  # key custody: shows its cards on inspections' pages, logs to the vault
     {"maintenance"},
     {"incidents"},

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
+from app.arming import services as arming
 from app.audit.models import AuditEvent
 from app.auth.models import UserSession
 from app.briefings.models import (
@@ -23,6 +25,7 @@ from app.briefings.models import (
 from app.custody.models import KeyBag
 from app.db import new_uuid, utcnow
 from app.extensions import db
+from app.i18n import taipei_now_input
 from app.incidents.models import AlarmResponse
 from app.inspections.models import Answer
 from app.maintenance.models import RepairTicket
@@ -72,6 +75,8 @@ class Entry:
     hidden: bool = False
     #: Roles that see the object but may not do this to it: 403.
     forbidden: frozenset = frozenset()
+    #: A machine's route with its own bearer token: no session opens it, everyone gets 401.
+    token_auth: bool = False
 
     def denied_status(self, role: str) -> int:
         return 404 if self.hidden and role not in self.forbidden else 403
@@ -609,6 +614,56 @@ TABLE: dict[str, Entry] = {
         hidden=True,
         forbidden=SUPERVISOR_MANAGER,
     ),
+    # Arm/disarm records (issue 13 item 4): the site's supervisors and managers read and record
+    # them; the administrator keeps the opening hours; managers connect the monitoring centre,
+    # whose API answers only its bearer token (401 to any session).
+    "arming.site_events": [
+        Entry("GET", "/sites/{site}/arming", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/sites/{other_site}/arming", MANAGER, hidden=True),
+    ],
+    "arming.event_new": [
+        Entry("GET", "/sites/{site}/arming/new", SUPERVISOR_MANAGER, hidden=True),
+        Entry(
+            "POST",
+            "/sites/{site}/arming/new",
+            SUPERVISOR_MANAGER,
+            (("kind", "arm"), ("occurred_at", "{recent}")),
+            hidden=True,
+        ),
+    ],
+    "arming.opening_hours": [
+        Entry("GET", "/sites/{site}/hours", SUPERVISOR_MANAGER | ADMIN, hidden=True),
+        Entry(
+            "POST",
+            "/sites/{site}/hours",
+            ADMIN,
+            (("is_monitored", "y"), ("d0_opens", "09:00"), ("d0_closes", "18:00")),
+            hidden=True,
+            forbidden=SUPERVISOR_MANAGER,
+        ),
+    ],
+    "arming.csv_template": Entry("GET", "/arming/import/template.csv", SUPERVISOR_MANAGER),
+    "arming.csv_import": [
+        Entry("GET", "/arming/import", SUPERVISOR_MANAGER),
+        Entry("POST", "/arming/import", SUPERVISOR_MANAGER),
+    ],
+    "arming.csv_confirm": Entry(
+        "POST", "/arming/import/confirm", SUPERVISOR_MANAGER, (("upload", "{uuid}"),)
+    ),
+    "arming.integrations": Entry("GET", "/arming/integrations", MANAGER),
+    "arming.integration_new": [
+        Entry("GET", "/arming/integrations/new", MANAGER),
+        Entry(
+            "POST",
+            "/arming/integrations/new",
+            MANAGER,
+            (("name", "監控中心"), ("site_ids", "{site}")),
+        ),
+    ],
+    "arming.integration_revoke": Entry(
+        "POST", "/arming/integrations/{integration}/revoke", MANAGER
+    ),
+    "arming.api_events": Entry("POST", "/api/v1/arming/events", NOBODY, token_auth=True),
 }
 
 
@@ -747,8 +802,13 @@ def build_world(make_user, role: str | None) -> dict:
     )
     db.session.add_all([bag, other_bag])
     other_client = factories.gen_client()
+    integration, _token = arming.create_integration(
+        user=factories.gen_user("manager"), name="監控中心", site_ids={site.id}
+    )
     db.session.commit()
     return {
+        "integration": integration.id,
+        "recent": (taipei_now_input() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "record": record.id,
         "restricted_record": restricted.id,
         "other_record": other_record.id,
@@ -831,6 +891,9 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
     response = client.open(path, method=entry.method, data=data)
 
     status = response.status_code
+    if entry.token_auth:
+        assert status == 401, f"{endpoint} opens only to its bearer token: {status}"
+        return
     went_to_login = status == 302 and "/login" in response.headers.get("Location", "")
     if role in entry.allowed:
         assert status < 400 and not went_to_login, f"{role} should reach {endpoint}: {status}"
@@ -846,7 +909,12 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "n"), [(e, n) for e, n in CASES if ANONYMOUS not in entries(e)[n].allowed]
+    ("endpoint", "n"),
+    [
+        (e, n)
+        for e, n in CASES
+        if ANONYMOUS not in entries(e)[n].allowed and not entries(e)[n].token_auth
+    ],
 )
 def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpoint, n):
     entry = entries(endpoint)[n]
@@ -869,6 +937,7 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "other_client",
             "privacy_incident",
             "own_passkey",
+            "integration",
         ),
         1,
     )

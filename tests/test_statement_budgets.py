@@ -268,3 +268,61 @@ def test_key_custody_statements_do_not_grow_with_the_bags(app, client, login, ro
     assert large == small, "\n".join(
         ["statements grew:", *large_statements[len(small_statements) - 5 :]]
     )
+
+
+# ---------------------------------------------------------------- arm/disarm records
+# The site card's 30 days and the site's list grow with its events; integrations with sites.
+
+
+def _grow_arm_events(world: World, days: int) -> None:
+    from datetime import time, timedelta
+
+    from app.arming import services as arming
+    from app.db import utcnow
+
+    site = world.sites[0]
+    if not arming.hours_of(site.id):
+        arming.set_opening_hours(
+            site,
+            user=world.manager,
+            days=[arming.DaySpec(n, n >= 5, time(9), time(18)) for n in range(7)],
+        )
+    done = getattr(world, "arm_days", 0)
+    now = utcnow()
+    items = []
+    for n in range(done, done + days):
+        for kind, hours in (("disarm", 10), ("arm", 2), ("disarm", 1)):
+            at = now - timedelta(days=n, hours=hours, minutes=n % 7)
+            items.append(arming.EventInput(site=site, kind=kind, occurred_at=at))
+    arming.record_events(items, source="manual", user=world.manager)
+    sites = [s for s in world.sites[: 1 + days // 3]]
+    arming.create_integration(user=world.manager, name=f"M{done}", site_ids={s.id for s in sites})
+    world.arm_days = done + days
+    db.session.commit()
+
+
+ARMING_PAGES = [
+    pytest.param(role, url, id=f"{name}-{role}")
+    for name, url, roles in (
+        ("site_card", lambda w: f"/sites/{w.sites[0].id}", ("supervisor", "manager")),
+        ("site_events", lambda w: f"/sites/{w.sites[0].id}/arming", ("supervisor", "manager")),
+        ("hours", lambda w: f"/sites/{w.sites[0].id}/hours", ("supervisor", "admin")),
+        ("integrations", lambda w: "/arming/integrations", ("manager",)),
+        ("integration_new", lambda w: "/arming/integrations/new", ("manager",)),
+    )
+    for role in roles
+]
+
+
+@pytest.mark.parametrize(("role", "url"), ARMING_PAGES)
+def test_arming_pages_do_not_grow_with_the_events(app, client, login, role, url):
+    world = World().grow(1)
+    _grow_arm_events(world, 3)
+    login(world.users[role])
+    small, small_statements = _count(client, "GET", url(world), False)
+    world.grow(3)
+    _grow_arm_events(world, 30)
+    large, large_statements = _count(client, "GET", url(world), False)
+    assert large == small, "\n".join(
+        ["statements grew:", *large_statements[len(small_statements) - 5 :]]
+    )

@@ -674,3 +674,54 @@ def vault_readers_clause(user_model, site_id: int):
             and_(user_model.role.in_(FIELD_ROLES), user_model.id.in_(serving)),
         ),
     )
+
+
+# ---------------------------------------------------------------- arm/disarm records (設定/解除)
+# The site's supervisors and managers read and record them (a guard's work is elsewhere);
+# managers connect the monitoring centre; the registry (admin) keeps the opening hours.
+
+
+def can_use_arming(user) -> bool:
+    """The roles that read and record arm/disarm events at all (where `can_record_arming`)."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
+def can_view_arming(user, site, *, assigned_site_ids) -> bool:
+    """A site's arm/disarm events: its supervisors and managers, while the site is active."""
+    return site.is_active and _works_at(user, site.id, assigned_site_ids, {Role.SUPERVISOR})
+
+
+def can_record_arming(user, site, *, assigned_site_ids) -> bool:
+    """Enter an event by hand or import it for a site: the same people who read them."""
+    return can_view_arming(user, site, assigned_site_ids=assigned_site_ids)
+
+
+def can_manage_arming_integrations(user) -> bool:
+    """Connect a monitoring centre (a token for its sites), and revoke it: managers."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def can_edit_opening_hours(user) -> bool:
+    """A site's opening hours are registry data: the administrator's, like the site itself."""
+    return can_edit_registry(user)
+
+
+def can_view_opening_hours(user, site, *, assigned_site_ids) -> bool:
+    """The hours page: who edits them, and who reads the site's events."""
+    return can_edit_opening_hours(user) or can_view_arming(
+        user, site, assigned_site_ids=assigned_site_ids
+    )
+
+
+def arming_sites_clause(user):
+    """SQL over `Site`: the sites whose events the user may import — `can_record_arming`."""
+    from app.sites.models import Site, SiteAssignment
+
+    role = _role(user)
+    active = Site.is_active.is_(True)
+    if role in ALL_SITES_ROLES:
+        return active
+    if role == Role.SUPERVISOR:
+        assigned = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+        return and_(active, Site.id.in_(assigned))
+    return false()

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 
 from app import device_requests
+from app.arming import services as arming_services
 from app.audit import services as audit_services
 from app.briefings import compliance as training_compliance
 from app.briefings import services as briefing_services
@@ -40,6 +41,18 @@ def overdue_keys(now: datetime) -> int:
     """Key bags out past their return time notify the taker and the site's supervisors and
     managers, once per take-out."""
     return custody_services.notify_overdue_keys(now)
+
+
+def not_armed(now: datetime) -> int:
+    """A monitored site not armed by closing plus the grace notifies its supervisors (or the
+    managers), once per site and Taipei day."""
+    return arming_services.notify_not_armed(now)
+
+
+def out_of_hours_disarm(now: datetime) -> int:
+    """A disarm outside opening hours notifies the site's supervisors (or the managers), once
+    per event."""
+    return arming_services.notify_out_of_hours(now)
 
 
 def overdue_repairs(now: datetime) -> int:
@@ -109,6 +122,8 @@ def mail_outbox(now: datetime) -> int:
 JOBS: list[Job] = [
     Job("late_alarms", timedelta(minutes=1), late_alarms),
     Job("overdue_keys", timedelta(minutes=5), overdue_keys),
+    Job("not_armed", timedelta(minutes=5), not_armed),
+    Job("out_of_hours_disarm", timedelta(minutes=1), out_of_hours_disarm),
     Job("overdue_repairs", timedelta(minutes=10), overdue_repairs),
     Job("maintenance_due", timedelta(hours=1), maintenance_due),
     Job("briefing_reminders", timedelta(hours=1), briefing_reminders),

@@ -7,6 +7,7 @@ from flask_babel import format_date
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
+from app.arming import services as arming_services
 from app.auth import policy
 from app.auth.login import public
 from app.auth.models import User, UserSession
@@ -115,6 +116,9 @@ def site_card(site_id: int):
         draft=inspection_services.open_draft(site, current_user) if may_inspect else None,
         last_inspection=inspection_services.last_inspection(site)
         if policy.can_list_inspections(current_user)
+        else None,
+        arming=arming_services.site_arming(site, today=today)
+        if policy.can_view_arming(current_user, site, assigned_site_ids=assigned)
         else None,
     )
 
