@@ -455,3 +455,64 @@ def test_a_vapid_public_key_of_another_pair_stops_the_start(tmp_path):
         make_app(
             tmp_path, "sqlite://", **{**BASE_CONFIG, "VAPID_PUBLIC_KEY": push.new_key_pair()[1]}
         )
+
+
+def test_the_settings_page_subscribes_chooses_tests_and_removes(app, client, login, receiver):
+    guard = factories.gen_user("guard", locale="en")
+    db.session.commit()
+    login(guard)
+    account = client.get("/account?lang=en").text
+    assert 'href="/account/push"' in account
+    page = client.get("/account/push").text
+    assert f'data-public-key="{app.config["VAPID_PUBLIC_KEY"]}"' in page
+    assert "No device receives your push notifications yet." in page
+    phone = receiver.device("browser")
+    answer = client.post(
+        "/account/push/subscribe",
+        json={"endpoint": phone.endpoint, "p256dh": phone.p256dh, "auth": b64(phone.auth)},
+        headers={"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile"},
+    )
+    assert answer.status_code == 200 and answer.json["ok"] is True
+    refused = client.post(
+        "/account/push/subscribe",
+        json={"endpoint": "https://evil.example/x", "p256dh": phone.p256dh, "auth": "x"},
+    )
+    assert refused.status_code == 422
+    assert refused.json["message"] == "This browser's push service is not one Guardpost sends to."
+    page = client.get("/account/push").text
+    assert "Chrome · Android" in page and phone.endpoint not in page  # never the endpoint
+    assert client.post("/account/push/topics", data={"briefing": "y"}).status_code == 303
+    assert push.topics(guard) == {
+        "dispatch": False,
+        "alarm_late": False,
+        "key_overdue": False,
+        "briefing": True,
+    }
+    assert client.post("/account/push/test").status_code == 303
+    run_push_job()
+    assert phone.decrypt(receiver.received[0]["body"])["body"] == (
+        "Test notification: push works on this phone."
+    )
+    device = db.session.scalars(select(PushSubscription)).one()
+    assert client.post(f"/account/push/devices/{device.id}/delete").status_code == 303
+    assert db.session.scalar(select(func.count(PushSubscription.id))) == 0
+
+
+def test_the_settings_page_says_when_push_is_off(app, client, login):
+    guard = factories.gen_user("guard", locale="en")
+    db.session.commit()
+    login(guard)
+    app.config["WEB_PUSH"] = False
+    page = client.get("/account/push").text
+    assert "Push notifications are turned off on this server." in page
+    assert "data-public-key" not in page and "js/push.js" not in page
+
+
+def test_flask_push_keys_prints_a_pair_that_starts_the_app(runner, tmp_path):
+    from tests.conftest import BASE_CONFIG, make_app
+
+    result = runner.invoke(args=["push", "keys"])
+    assert result.exit_code == 0
+    keys = dict(line.split("=", 1) for line in result.output.split())
+    built = make_app(tmp_path, "sqlite://", **{**BASE_CONFIG, **keys})
+    assert built.config["VAPID_PUBLIC_KEY"] == keys["VAPID_PUBLIC_KEY"]
