@@ -217,6 +217,12 @@ self.addEventListener("message", (event) => {
   else if (message.type === "user") event.waitUntil(outbox.meta("user", message.user || null));
   else if (message.type === "keep") event.waitUntil(keep(message.urls || []));
   else if (message.type === "forget-pages") event.waitUntil(caches.delete(PAGES));
+  /* Signing out: this phone stops receiving the user's pushes (the push service then answers
+     410 and the server forgets the device). Turning push on again subscribes anew. */
+  else if (message.type === "forget-push" && self.registration.pushManager) {
+    event.waitUntil(self.registration.pushManager.getSubscription()
+      .then((subscription) => subscription && subscription.unsubscribe()).catch(() => {}));
+  }
 });
 
 self.addEventListener("sync", (event) => {
