@@ -55,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.inspections.routes import bp as inspections_bp
     from app.main.routes import bp as main_bp
     from app.maintenance.routes import bp as maintenance_bp
+    from app.notifications import push
+    from app.notifications.cli import push_cli
     from app.notifications.routes import bp as notifications_bp
     from app.offboarding.routes import bp as offboarding_bp
     from app.photos.routes import bp as photos_bp
@@ -102,6 +104,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(vault_cli)
+    app.cli.add_command(push_cli)
     app.cli.add_command(backup_command, "db-backup")
     app.cli.add_command(backup_command, "backup")  # the name DESIGN.md §6 promises
     register_cli(app)
@@ -110,6 +113,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # values need (SECURITY.md 6): a clear message now, not an error on every reveal later.
     vault.key_ring(app)
     vault.require_stored_keys(app)
+    push.init_app(app)  # the VAPID key pair parses and agrees with itself, or no start
     return app
 
 

@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from app import files
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Secrets that are generated into instance/secrets.json when the environment lacks them.
-GENERATED_SECRETS = ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS")
+GENERATED_SECRETS = ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS", "VAPID_PRIVATE_KEY")
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -51,6 +53,14 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SMTP_URL": "",
         "MAIL_FROM": "guardpost@localhost",
+        # Web Push (app/notifications/push.py): the VAPID key pair that signs every push (the
+        # private key is generated like the other secrets; the public one is derived from it),
+        # and the contact the push services may write to (empty: BASE_URL if it is https,
+        # else mailto:MAIL_FROM). WEB_PUSH=0 turns push off; the bell and e-mail stay.
+        "WEB_PUSH": True,
+        "VAPID_PRIVATE_KEY": "",
+        "VAPID_PUBLIC_KEY": "",
+        "VAPID_SUBJECT": "",
         "TRUSTED_HOSTS": None,
         "PROXY_FIX": 0,
         "SECURE_COOKIES": False,
@@ -119,6 +129,9 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "AUDIT_ANCHOR_DIR",
         "SMTP_URL",
         "MAIL_FROM",
+        "VAPID_PRIVATE_KEY",
+        "VAPID_PUBLIC_KEY",
+        "VAPID_SUBJECT",
     ):
         if env.get(key):
             found[key] = env[key]
@@ -139,6 +152,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         found["SECOND_FACTOR_ROLES"] = [r.strip() for r in roles if r.strip()]
     if env.get("PROXY_FIX"):
         found["PROXY_FIX"] = _int(env["PROXY_FIX"], 0)
+    if env.get("WEB_PUSH"):
+        found["WEB_PUSH"] = _bool(env["WEB_PUSH"], True)
     if env.get("SECURE_COOKIES"):
         found["SECURE_COOKIES"] = _bool(env["SECURE_COOKIES"])
     for key, default in (
@@ -185,7 +200,15 @@ def _new_secret(key: str) -> str:
         # to start, instead of finding "k1" and failing on every value.
         key_id = f"k{datetime.now(UTC):%Y%m%d}{secrets.token_hex(3)}"
         return f"{key_id}:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    if key == "VAPID_PRIVATE_KEY":
+        return new_vapid_private_key()
     return secrets.token_urlsafe(48)
+
+
+def new_vapid_private_key() -> str:
+    """A Web Push (VAPID) signing key: a P-256 private key as its 32 raw bytes, base64url."""
+    number = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(number.to_bytes(32, "big")).decode().rstrip("=")
 
 
 def build(instance_path: Path, test_config: dict[str, Any] | None) -> dict[str, Any]:

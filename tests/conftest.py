@@ -55,6 +55,8 @@ BASE_CONFIG = {
     # the suite signs them in with a password only, except where a test asks for the rule
     # (tests/auth/test_second_factor.py and the passkey browser test set it back).
     "SECOND_FACTOR_ROLES": [],
+    # Web Push's signing key, fixed (a generated one would be written to each INSTANCE_PATH).
+    "VAPID_PRIVATE_KEY": "O_CDbRuOhu8jNTdFsRG3SaGr-PYTuydehXbaYxw8N3s",
 }
 
 

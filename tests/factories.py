@@ -9,6 +9,7 @@ from app.auth import passwords, totp
 from app.auth.models import Passkey, TotpCredential, User
 from app.db import new_uuid, utcnow
 from app.extensions import db
+from app.notifications.models import PushSubscription
 from app.sites.models import Client, Site, SiteAssignment
 
 PASSWORD = "correct-horse-battery"
@@ -58,6 +59,30 @@ def gen_totp(user: User, secret: str = TOTP_SECRET) -> str:
     db.session.add(credential)
     db.session.flush()
     return secret
+
+
+#: A device's P-256 public key and auth secret as a browser sends them (base64url).
+PUSH_P256DH = (
+    "BE8l7AEnG0Jz5AoNDg9JKWcXzucqv8m7PA0MlFWE3QBLkxWRZ-cXfLWZvbtm6ByBg1x-hgqCsGyAAi77SqCHtjc"
+)
+PUSH_AUTH = "dGVzdC1hdXRoLXNlY3JldA"
+
+
+def gen_push_device(user: User, **overrides) -> PushSubscription:
+    """A device that receives the user's pushes (its endpoint on no real push service)."""
+    n = next(_seq)
+    fields = {
+        "user_id": user.id,
+        "endpoint": f"https://fcm.googleapis.com/fcm/send/test-{n}",
+        "p256dh": PUSH_P256DH,
+        "auth": PUSH_AUTH,
+        "user_agent": "Mozilla/5.0 (Linux; Android 14) Chrome/131.0 Mobile Safari/537.36",
+    }
+    fields.update(overrides)
+    device = PushSubscription(**fields)
+    db.session.add(device)
+    db.session.flush()
+    return device
 
 
 def gen_passkey(user: User, **overrides) -> Passkey:

@@ -20,17 +20,26 @@ def test_missing_secrets_are_generated_once_with_mode_0600(tmp_path):
     second = config.build(tmp_path, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     path = tmp_path / "secrets.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    for key in ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS"):
+    for key in ("SECRET_KEY", "AUDIT_KEY", "DATA_KEYS", "VAPID_PRIVATE_KEY"):
         assert first[key] and first[key] == second[key]
     assert re.fullmatch(r"k\d{8}[0-9a-f]{6}:[A-Za-z0-9_=-]{44}", first["DATA_KEYS"])
     # Another instance folder (a lost secrets.json) never gets the same key id again.
     other = config.build(tmp_path / "other", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert other["DATA_KEYS"].split(":")[0] != first["DATA_KEYS"].split(":")[0]
-    assert set(json.loads(path.read_text())) == {"SECRET_KEY", "AUDIT_KEY", "DATA_KEYS"}
+    assert set(json.loads(path.read_text())) == {
+        "SECRET_KEY",
+        "AUDIT_KEY",
+        "DATA_KEYS",
+        "VAPID_PRIVATE_KEY",
+    }
+    # The Web Push signing key: a P-256 private key's 32 raw bytes, base64url without padding.
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", first["VAPID_PRIVATE_KEY"])
+    assert other["VAPID_PRIVATE_KEY"] != first["VAPID_PRIVATE_KEY"]
 
 
 def test_given_secrets_are_not_written_to_disk(tmp_path):
-    config.build(tmp_path, {"SECRET_KEY": "a", "AUDIT_KEY": "b", "DATA_KEYS": "k1:c"})
+    given = {"SECRET_KEY": "a", "AUDIT_KEY": "b", "DATA_KEYS": "k1:c", "VAPID_PRIVATE_KEY": "d"}
+    config.build(tmp_path, given)
     assert not (tmp_path / "secrets.json").exists()
 
 

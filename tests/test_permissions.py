@@ -59,6 +59,8 @@ NO_LOGS = frozenset(["guard", "client"])
 STAFF = frozenset(["guard", "supervisor", "manager", "admin"])
 #: Who may set up second factors (TOTP, passkeys, recovery codes).
 FACTORS = frozenset(["supervisor", "manager", "admin"])
+#: Who gets push notifications on the phone (dispatches, late alarms, keys, briefings).
+PUSH = frozenset(["guard", "supervisor", "manager"])
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,32 @@ TABLE: dict[str, Entry] = {
     ],
     "notifications.notifications": Entry("GET", "/notifications", SIGNED_IN),
     "notifications.mark_read": Entry("POST", "/notifications/read", SIGNED_IN),
+    "notifications.push_settings": Entry("GET", "/account/push", PUSH),
+    "notifications.push_subscribe": Entry(
+        "POST",
+        "/account/push/subscribe",
+        PUSH,
+        data=(
+            ("endpoint", "https://fcm.googleapis.com/fcm/send/{uuid}"),
+            ("p256dh", factories.PUSH_P256DH),
+            ("auth", factories.PUSH_AUTH),
+        ),
+    ),
+    "notifications.push_topics": Entry(
+        "POST", "/account/push/topics", PUSH, data=(("dispatch", "y"),)
+    ),
+    "notifications.push_test": Entry("POST", "/account/push/test", PUSH),
+    # {other_push_device}: the target guard's phone; nobody else may remove it.
+    "notifications.push_remove": [
+        Entry("POST", "/account/push/devices/{own_push_device}/delete", PUSH),
+        Entry(
+            "POST",
+            "/account/push/devices/{other_push_device}/delete",
+            NOBODY,
+            hidden=True,
+            forbidden=frozenset(["admin", "client"]),
+        ),
+    ],
     "briefings.briefings": Entry("GET", "/briefings", FIELD | MANAGER),
     # {briefing}: published to the guards of {site} by another supervisor.
     "briefings.briefing": Entry(
@@ -868,6 +896,7 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
         "target": target.id,
         "target_session": _session_id(target),
         "uuid": uuid.uuid4(),
+        "other_push_device": factories.gen_push_device(target).id,
     }
     if role != ANONYMOUS:
         extra = {"client_id": world["client"]} if role == "client" else {}
@@ -879,10 +908,12 @@ def test_permission_table(app, client, make_user, login, endpoint, n, role):
         ids["own_session"] = _session_id(actor)
         ids["own_training"] = _training(actor, world["other_site_obj"], world["photo_obj"]).id
         ids["own_passkey"] = factories.gen_passkey(actor).id
+        ids["own_push_device"] = factories.gen_push_device(actor).id
         db.session.commit()
     else:
         ids["own_session"] = ids["target_session"]
         ids["own_passkey"] = factories.gen_passkey(target).id
+        ids["own_push_device"] = factories.gen_push_device(target).id
         db.session.commit()
     path = entry.path.format(**ids)
     data = {key: value.format(**ids) for key, value in entry.data}
@@ -938,6 +969,8 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "privacy_incident",
             "own_passkey",
             "integration",
+            "own_push_device",
+            "other_push_device",
         ),
         1,
     )

@@ -326,3 +326,22 @@ def test_arming_pages_do_not_grow_with_the_events(app, client, login, role, url)
     assert large == small, "\n".join(
         ["statements grew:", *large_statements[len(small_statements) - 5 :]]
     )
+# ---------------------------------------------------------------- push settings
+# The push settings page lists the user's devices: its statements do not grow with them.
+
+
+@pytest.mark.parametrize("role", ["guard", "supervisor", "manager"])
+def test_push_settings_do_not_grow_with_devices(app, client, login, role):
+    world = World().grow(1)
+    user = world.users[role]
+    for _ in range(2):
+        factories.gen_push_device(user)
+    db.session.commit()
+    login(user)
+    small, small_statements = _count(client, "GET", "/account/push", False)
+    for _ in range(8):
+        factories.gen_push_device(user)
+    db.session.commit()
+    large, large_statements = _count(client, "GET", "/account/push", False)
+    assert large == small, "\n".join(["statements grew:", *large_statements])
+    assert small <= 12, "\n".join(small_statements)

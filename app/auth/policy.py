@@ -315,6 +315,17 @@ def can_read_notifications(user) -> bool:
     return is_signed_in(user)
 
 
+def can_use_push(user) -> bool:
+    """Push to the phone: the people whose notifications it carries (dispatches, late alarms,
+    overdue keys, briefings): guards, supervisors and managers, each for his own devices."""
+    return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
+
+
+def can_remove_push_device(user, device) -> bool:
+    """A device that receives push is removed by its own user only."""
+    return can_use_push(user) and device.user_id == user.id
+
+
 # ---------------------------------------------------------------- briefings and training
 
 

@@ -383,10 +383,18 @@ def attach_file(briefing: Briefing, *, actor, data: bytes, filename: str) -> Bri
 
 
 def publish(briefing: Briefing, *, actor) -> None:
+    """Publish: its audience is notified (in the app, by e-mail and by push), once a version."""
     briefing.status = "published"
     briefing.published_at = briefing.published_at or utcnow()
     db.session.flush()
     audit.record("briefing.published", actor=actor, target=f"briefing:{briefing.id}")
+    notifications.notify(
+        [u for u in audience(briefing) if u.id != actor.id],
+        kind="briefing_published",
+        dedupe_key=f"briefing:{briefing.id}:v{briefing.version}:published",
+        subject=briefing.title,
+        link=f"/briefings/{briefing.id}",
+    )
 
 
 def withdraw(briefing: Briefing, *, actor) -> None:

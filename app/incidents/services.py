@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from app import audit
 from app.auth import policy
+from app.auth.models import User
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -269,6 +270,14 @@ def dispatch(alarm: AlarmResponse, *, user, guard_id: int, at: datetime) -> None
     audit.record(
         "alarm.dispatched", actor=user, target=f"alarm:{alarm.id}", detail={"guard": guard_id}
     )
+    if guard_id != user.id:  # the guard sent hears of it, on his phone too (push)
+        notifications.notify(
+            [db.session.get(User, guard_id)],
+            kind="alarm_dispatched",
+            dedupe_key=f"alarm:{alarm.id}:dispatched:{guard_id}",
+            subject=alarm.site.name,
+            link=f"/alarms/{alarm.id}",
+        )
 
 
 def _is_arrival_scan(alarm: AlarmResponse, check_in: CheckIn) -> bool:

@@ -17,7 +17,7 @@ from app.jobs.tasks import JOBS
 
 jobs_cli = AppGroup(
     "jobs",
-    help="Scheduled work: late alarms, overdue repairs, maintenance due, briefing reminders, mail.",
+    help="Scheduled work: late alarms, overdue repairs, maintenance due, reminders, mail, push.",
 )
 
 

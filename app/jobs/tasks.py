@@ -1,7 +1,7 @@
 """The scheduled jobs. Each takes the instant of its turn and returns a count for the log.
 
-Order matters within a minute: the jobs that notify run before the mail job, so their
-notifications are mailed in the same pass.
+Order matters within a minute: the jobs that notify run before the mail and push jobs, so
+their notifications are mailed and pushed in the same pass.
 """
 
 from __future__ import annotations
@@ -21,11 +21,14 @@ from app.i18n import TAIPEI
 from app.incidents import services as incident_services
 from app.jobs.runner import Job
 from app.maintenance import services as maintenance_services
+from app.notifications import push
 from app.notifications import services as notifications
 from app.vault import retention
 
 #: At most this many claims of notifications.MAIL_BATCH rows in one run of the mail job.
 MAIL_BATCHES_PER_RUN = 25
+#: At most this many claims of push.BATCH rows in one run of the push job.
+PUSH_BATCHES_PER_RUN = 25
 
 
 def _taipei_date(now: datetime):
@@ -119,6 +122,27 @@ def mail_outbox(now: datetime) -> int:
     return sent
 
 
+def push_outbox(now: datetime) -> int:
+    """Send the push notifications not yet sent to the users' phones, retrying with backoff.
+
+    Commits by itself like the mail job: each batch is claimed and committed before anything
+    leaves, and its outcome committed before the next claim. A device its push service no
+    longer knows (404, 410) is deleted. Deliveries older than push.KEEP are deleted.
+    """
+    if not push.is_enabled():
+        return 0
+    sent = 0
+    for _ in range(PUSH_BATCHES_PER_RUN):
+        ids = push.claim(now)
+        db.session.commit()
+        if not ids:
+            break
+        sent += push.send_claimed(ids, now)
+        db.session.commit()
+    push.prune(now)
+    return sent
+
+
 JOBS: list[Job] = [
     Job("late_alarms", timedelta(minutes=1), late_alarms),
     Job("overdue_keys", timedelta(minutes=5), overdue_keys),
@@ -132,4 +156,5 @@ JOBS: list[Job] = [
     Job("device_requests_prune", timedelta(days=1), device_requests_prune),
     Job("vault_retention", timedelta(days=1), vault_retention),
     Job("mail_outbox", timedelta(minutes=1), mail_outbox),
+    Job("push_outbox", timedelta(minutes=1), push_outbox),
 ]

@@ -1,8 +1,9 @@
-"""Notify people in the app (the bell) and, when SMTP_URL is set, by e-mail.
+"""Notify people in the app (the bell), by e-mail when SMTP_URL is set, and by Web Push.
 
-A notification is written in the transaction of the event that caused it. Its e-mail is not
-sent by the request: the jobs runner's mail job (`flask jobs run`) sends the outbox within a
-minute, claiming each row first so that no mail goes twice (see claim_mail).
+A notification is written in the transaction of the event that caused it, with its pushes
+(app/notifications/push.py). Neither its e-mail nor its push is sent by the request: the jobs
+runner's mail and push jobs (`flask jobs run`) send the outboxes within a minute, claiming
+each row first so that nothing goes twice (see claim_mail).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 
 from app import links
@@ -24,24 +24,14 @@ from app.auth import policy
 from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
+from app.notifications import push
+
+# MESSAGES is named here too: features add their kinds to notifications.MESSAGES.
+from app.notifications.messages import MESSAGES, message  # noqa: F401
 from app.notifications.models import Notification
 from app.pagination import Page, paginate
 
-MESSAGES = {
-    "incident_high": _l("High-severity incident at %(subject)s"),
-    "incident_critical": _l("Critical incident at %(subject)s"),
-    "alarm_late": _l("Alarm response running late at %(subject)s"),
-    "repair_overdue": _l("Repair overdue at %(subject)s"),
-    "briefing_reminder": _l("Please read and acknowledge: %(subject)s"),
-    "maintenance_due": _l("Maintenance due at %(subject)s"),
-    "training_hours_short": _l("On-the-job training below 4 hours this month: %(subject)s"),
-}
-
 log = logging.getLogger(__name__)
-
-
-def message(notification: Notification) -> str:
-    return str(MESSAGES[notification.kind]) % {"subject": notification.subject}
 
 
 def site_watchers(site_id: int) -> list[User]:
@@ -78,6 +68,7 @@ def notify(
         db.session.add(note)
         created.append(note)
     db.session.flush()
+    push.queue(created)  # its push to the users' devices, in this same transaction
     return created
 
 

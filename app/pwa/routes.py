@@ -135,6 +135,7 @@ def service_worker():
         idb_url=static_url(vendor()["idb"]["local"]),
         core_url=static_url("js/outbox-core.js"),
         routes=outbox_routes(),
+        icon_url=static_url("icons/icon-192.png"),
     )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"

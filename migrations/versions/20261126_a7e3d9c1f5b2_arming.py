@@ -12,7 +12,7 @@ Issue 13 item 4. New tables only:
   hash only, the sites it may post for, revocation and last use.
 
 Revision ID: a7e3d9c1f5b2
-Revises: c4a9e2f7b1d3
+Revises: e5b8d21f0a7c
 Create Date: 2026-11-26 08:53:28.207354
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a7e3d9c1f5b2'
-down_revision = 'c4a9e2f7b1d3'
+down_revision = 'e5b8d21f0a7c'
 branch_labels = None
 depends_on = None
 

@@ -101,6 +101,7 @@
       return;
     }
     tell({ type: "forget-pages" });  // pages kept for offline use are this user's own
+    tell({ type: "forget-push" });  // his pushes no longer come to this phone
   });
 
   // ------------------------------------------------------------ the unsent page

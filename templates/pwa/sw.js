@@ -12,7 +12,11 @@
 
    Pages kept for offline use: only a page the server marks `X-Offline: keep` (an inspection
    being run, the new-incident form, the unsent page), the signed-in user's own, deleted on
-   sign-out. Nothing confidential is ever marked. */
+   sign-out. Nothing confidential is ever marked.
+
+   Push (app/notifications/push.py): a push carries {title, body, url, tag, lang}, already in
+   the user's language and never a confidential value; it is shown as a notification, and a
+   tap focuses a window of the app on its link (or opens one). */
 importScripts({{ idb_url | tojson }}, {{ core_url | tojson }});
 
 const CACHE = "guardpost-shell-{{ version }}";
@@ -213,8 +217,59 @@ self.addEventListener("message", (event) => {
   else if (message.type === "user") event.waitUntil(outbox.meta("user", message.user || null));
   else if (message.type === "keep") event.waitUntil(keep(message.urls || []));
   else if (message.type === "forget-pages") event.waitUntil(caches.delete(PAGES));
+  /* Signing out: this phone stops receiving the user's pushes (the push service then answers
+     410 and the server forgets the device). Turning push on again subscribes anew. */
+  else if (message.type === "forget-push" && self.registration.pushManager) {
+    event.waitUntil(self.registration.pushManager.getSubscription()
+      .then((subscription) => subscription && subscription.unsubscribe()).catch(() => {}));
+  }
 });
 
 self.addEventListener("sync", (event) => {
   if (event.tag === SYNC_TAG) event.waitUntil(outbox.send());
+});
+
+const ICON_URL = {{ icon_url | tojson }};
+
+/* Only a link into this app: a push never sends the phone elsewhere. */
+function appLink(url) {
+  try {
+    const target = new URL(url || "/", self.location.origin);
+    return target.origin === self.location.origin ? target.href : self.location.origin + "/";
+  } catch (error) {
+    return self.location.origin + "/";
+  }
+}
+
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch (error) {
+    message = { body: event.data ? event.data.text() : "" };
+  }
+  event.waitUntil(self.registration.showNotification(message.title || "Guardpost", {
+    body: message.body || "",
+    tag: message.tag || undefined,
+    lang: message.lang || undefined,
+    icon: ICON_URL,
+    badge: ICON_URL,
+    data: { url: appLink(message.url) },
+  }));
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const url = appLink(event.notification.data && event.notification.data.url);
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+    const same = windows.find((client) => client.url === url);
+    if (same) return same.focus();
+    const any = windows.find((client) => new URL(client.url).origin === self.location.origin);
+    if (any && "navigate" in any) {
+      const client = await any.focus();
+      return client.navigate(url);
+    }
+    return self.clients.openWindow(url);
+  })());
 });

@@ -39,7 +39,8 @@ def test_home_makes_no_writes_with_overdue_work_present(app, client, login, over
         page = client.get("/")
     assert page.status_code == 200 and "Running alarm responses" in page.text
     assert count() > 0 and _writes(count) == []
-    assert db.session.scalar(select(Notification)) is None
+    # Only the briefing's publication notified (when it was published), nothing the jobs do.
+    assert {n.kind for n in db.session.scalars(select(Notification))} == {"briefing_published"}
 
 
 def test_home_and_the_lists_make_no_writes(app, client, login, overdue_world):
@@ -67,6 +68,7 @@ def test_the_runner_notifies_what_home_used_to(
         ("repair_overdue", world["manager"].id),
         ("maintenance_due", world["supervisor"].id),
         ("briefing_reminder", world["guard"].id),
+        ("briefing_published", world["guard"].id),  # by publish(), not by the runner
     }
     page = client.get("/notifications?lang=en").text
     assert "Alarm response running late at 信義商辦大樓" in page
