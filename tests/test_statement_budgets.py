@@ -326,6 +326,8 @@ def test_arming_pages_do_not_grow_with_the_events(app, client, login, role, url)
     assert large == small, "\n".join(
         ["statements grew:", *large_statements[len(small_statements) - 5 :]]
     )
+
+
 # ---------------------------------------------------------------- push settings
 # The push settings page lists the user's devices: its statements do not grow with them.
 
