@@ -52,12 +52,12 @@ STATUS_LABELS = {
 }
 CAUSE_LABELS = {
     "intrusion": _l("Intrusion (theft, robbery)"),
-    "fire": _l("Fire"),
+    "fire": _l("Fire (confirmed)"),
     "public_safety": _l("Other public-safety event"),
     "user_error": _l("User error"),
     "equipment_fault": _l("Equipment fault"),
     "environment": _l("Environment (weather, animals, power)"),
-    "unknown": _l("Unknown"),
+    "unknown": _l("Unknown cause"),
 }
 SIGNAL_LABELS = {
     "intrusion": _l("Intrusion zone"),

@@ -1,4 +1,4 @@
-"""Incidents (report, timeline, notifications) and alarm responses (received → cleared)."""
+"""Incidents (report, timeline, notifications) and alarm responses (received → closed)."""
 
 from __future__ import annotations
 

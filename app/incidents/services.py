@@ -44,7 +44,7 @@ class IncidentError(DomainError):
         "bad_transition": _l("That status change is not allowed from the current status."),
         "empty_update": _l("Write a note or choose a new status."),
         "already_recorded": _l("That step has already been recorded."),
-        "already_cleared": _l("This alarm has already been cleared."),
+        "already_cleared": _l("This alarm is already closed."),
         "out_of_order": _l("That time is before the previous step."),
         "guard_elsewhere": _l("This guard does not serve that site."),
         "scan_required": _l(
