@@ -446,6 +446,7 @@ def alarm(alarm_id: int):
             assigned_site_ids=_assigned(),
         ),
         needs_rearm=alarm.signal_type in REARM_SIGNALS,
+        may_rearm=svc.may_confirm_rearm(alarm),
     )
 
 

@@ -447,15 +447,19 @@ def notify_fire(alarm: AlarmResponse, *, user, at: datetime) -> None:
     audit.record("alarm.fire_notified", actor=user, target=f"alarm:{alarm.id}")
 
 
+def may_confirm_rearm(alarm: AlarmResponse) -> bool:
+    """Re-arming comes after the guard's arrival, or after the call-back when nobody was sent
+    (a site armed again before the guard is there would lock him out, or an intruder in)."""
+    return bool(alarm.arrived_at or (alarm.dispatched_at is None and alarm.callback_at))
+
+
 def confirm_rearm(alarm: AlarmResponse, *, user, at: datetime, rearmed_by: str) -> None:
     """The system is armed again (the centre saw the arming signal): after the guard's
     arrival, or after the call-back when no guard was sent."""
     rearmed_by = rearmed_by.strip()[:100]
     if not rearmed_by:
         raise IncidentError("rearmed_by_required", field="rearmed_by")
-    if alarm.cleared_at is None and not (
-        alarm.arrived_at or (alarm.dispatched_at is None and alarm.callback_at)
-    ):
+    if alarm.cleared_at is None and not may_confirm_rearm(alarm):
         raise IncidentError("rearm_too_early")
     _step(alarm, "rearmed_at", at, before="arrived_at" if alarm.arrived_at else "callback_at")
     alarm.rearmed_by = rearmed_by
