@@ -534,6 +534,6 @@ def alarm_step(alarm_id: int, step: str):
     return uow.action(
         lambda: record(alarm, form),
         form=form,
-        back=url_for("incidents.alarm", alarm_id=alarm.id) + f"#step-{step}",
+        back=url_for("incidents.alarm", alarm_id=alarm.id),
         uuid=alarm.uuid,
     )
