@@ -33,7 +33,13 @@ def register_cli(app: Flask) -> None:
         from sqlalchemy import func, select
 
         from app.auth.models import User
-        from app.demo import DEMO_PASSWORD, DEMO_USERS, load_demo, load_demo_vault
+        from app.demo import (
+            DEMO_PASSWORD,
+            DEMO_USERS,
+            load_demo,
+            load_demo_alarms,
+            load_demo_vault,
+        )
         from app.extensions import db
 
         if if_empty and db.session.scalar(select(func.count(User.id))):
@@ -41,6 +47,8 @@ def register_cli(app: Flask) -> None:
         else:
             created = load_demo()
             created = load_demo_vault(pledge=scale != "large") | created
+            if scale != "large":  # the large data set has a year of alarms of its own
+                created = load_demo_alarms() | created
             db.session.commit()
             click.echo("Demo data " + ("loaded." if created else "already present."))
             if scale == "large":

@@ -13,13 +13,15 @@ from app.auth import policy
 from app.auth import services as auth_services
 from app.auth.models import User
 from app.briefings import services as briefing_services
-from app.db import utcnow
+from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.i18n import TAIPEI
+from app.incidents import services as alarms
+from app.incidents.models import AlarmResponse
 from app.privacy.models import NoticeAcknowledgement
 from app.privacy.notice import current_version
 from app.sites import services as site_services
-from app.sites.models import Client, Equipment, Site
+from app.sites.models import CheckIn, Client, Equipment, Site
 from app.vault import services as vault_services
 from app.vault.models import ConfidentialRecord
 
@@ -492,3 +494,98 @@ def load_demo_vault(*, pledge: bool = True) -> bool:
     sites = {s.code: s for s in db.session.scalars(select(Site))}
     created = _load_pledge(manager) if pledge else False
     return _load_secrets(manager, clients, sites) | created
+
+
+#: Fixed uuids: the demo's alarms are made once, whatever day `flask demo` runs again.
+DEMO_CLOSED_ALARM = "00000000-0000-4000-8000-00000000a1a1"
+DEMO_RUNNING_ALARM = "00000000-0000-4000-8000-00000000a1a2"
+
+
+def load_demo_alarms() -> bool:
+    """Two alarm responses through the procedure's services (audited like any): at TPE-0002 a
+    burglary two days ago, closed with the police case number; at TPE-0001 one running now,
+    the call-back done and the guard on his way (his QR scan there records the arrival)."""
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    sites = {s.code: s for s in db.session.scalars(select(Site))}
+    if "supervisor" not in users or "TPE-0002" not in sites:
+        return False
+    created = False
+    boss, guard = users["supervisor"], users["guard"]
+    now = utcnow()
+    if not db.session.scalar(
+        select(AlarmResponse.id).where(AlarmResponse.uuid == DEMO_CLOSED_ALARM)
+    ):
+        site = sites["TPE-0002"]
+        received = now - timedelta(days=2, hours=3)
+        alarm = alarms.open_alarm(
+            site,
+            user=boss,
+            uuid=DEMO_CLOSED_ALARM,
+            received_at=received,
+            signal_type="intrusion",
+            zone="03 後門磁簧",
+        )
+        alarms.record_callback(
+            alarm,
+            user=boss,
+            at=received + timedelta(minutes=1),
+            answered_by="",
+            result="not_reached",
+        )
+        alarms.dispatch(alarm, user=boss, guard_id=guard.id, at=received + timedelta(minutes=2))
+        scan = CheckIn(
+            uuid=new_uuid(),
+            site_id=site.id,
+            user_id=guard.id,
+            method="qr",
+            scanned_at=received + timedelta(minutes=14),
+            received_at=received + timedelta(minutes=14),
+            latitude=site.latitude,
+            longitude=site.longitude,
+            accuracy_m=12,
+            distance_m=8,
+            verdict="on_site",
+        )
+        db.session.add(scan)
+        db.session.flush()
+        alarms.arrive(alarm, user=guard, check_in=scan)
+        alarms.notify_police(
+            alarm,
+            user=boss,
+            at=received + timedelta(minutes=16),
+            unit="信義分局 三張犁派出所（示範）",
+            case_number="1151124-0231",
+        )
+        alarms.record_findings(
+            alarm,
+            user=boss,
+            findings="後門門鎖遭破壞，倉庫內紙箱散落，未見可疑人士；已拍照並會同警方到場。",
+        )
+        alarm.findings_at = received + timedelta(minutes=20)  # as written on site, not now
+        alarms.confirm_rearm(
+            alarm, user=boss, at=received + timedelta(minutes=70), rearmed_by="業主 林經理"
+        )
+        alarms.close(
+            alarm,
+            user=boss,
+            at=received + timedelta(minutes=75),
+            cause="intrusion",
+            note="門鎖已請業主更換；保全系統已重新設定。",
+        )
+        created = True
+    if db.session.scalar(select(AlarmResponse.id).where(AlarmResponse.uuid == DEMO_RUNNING_ALARM)):
+        return created
+    received = now - timedelta(minutes=6)
+    alarm = alarms.open_alarm(
+        sites["TPE-0001"],
+        user=boss,
+        uuid=DEMO_RUNNING_ALARM,
+        received_at=received,
+        signal_type="intrusion",
+        zone="02 大廳紅外線",
+    )
+    alarms.record_callback(
+        alarm, user=boss, at=received + timedelta(minutes=1), answered_by="", result="not_reached"
+    )
+    alarms.dispatch(alarm, user=boss, guard_id=guard.id, at=received + timedelta(minutes=2))
+    return True

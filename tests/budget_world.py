@@ -109,6 +109,18 @@ class World:
                     incident_id=incident.id,
                 )
             )
+            db.session.add(  # a closed one: the false-alarm figures count it
+                AlarmResponse(
+                    uuid=new_uuid(),
+                    site_id=site.id,
+                    guard_id=self.guard.id,
+                    created_by_id=self.supervisor.id,
+                    received_at=now - timedelta(hours=5),
+                    signal_type="intrusion",
+                    cleared_at=now - timedelta(hours=4),
+                    cause="user_error",
+                )
+            )
             db.session.add(
                 RepairTicket(
                     uuid=new_uuid(),

@@ -75,3 +75,16 @@ def test_demo_has_a_published_pledge_and_encrypted_secrets(runner):
     for _site, _client, _category, label, value in DEMO_SECRETS:
         assert read_value(by_label[label]) == value
         assert str(value)[:4] not in by_label[label].value_ciphertext
+
+
+def test_demo_shows_a_closed_alarm_with_its_police_case_number_and_a_running_one(runner):
+    from app.incidents.models import AlarmResponse
+
+    runner.invoke(args=["demo"])
+    runner.invoke(args=["demo"])  # idempotent: nothing doubled
+    alarms = db.session.scalars(select(AlarmResponse).order_by(AlarmResponse.received_at)).all()
+    closed, running = alarms
+    assert closed.cause == "intrusion" and closed.police_case_number and closed.police_unit
+    assert closed.arrival_check_in_id is not None and closed.rearmed_at is not None
+    assert running.is_running and running.dispatched_at and running.arrived_at is None
+    assert verify_chain().is_intact

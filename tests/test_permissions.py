@@ -320,6 +320,7 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/alarms/new", SUPERVISOR_MANAGER),
         Entry("POST", "/alarms/new", SUPERVISOR_MANAGER),
     ],
+    "incidents.alarm_figures": Entry("GET", "/alarms/figures", SUPERVISOR_MANAGER),
     "incidents.alarm": Entry("GET", "/alarms/{alarm}", SUPERVISOR_MANAGER, hidden=True),
     "incidents.alarm_step": Entry(
         "POST", "/alarms/{alarm}/arrive", SUPERVISOR_MANAGER, hidden=True

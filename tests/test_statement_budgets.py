@@ -85,6 +85,13 @@ PAGES = {
     ],
     "incidents_fragment": [("supervisor", "GET", lambda w: "/incidents?status=open", True)],
     "alarms": [(r, "GET", lambda w: "/alarms", False) for r in ("guard", "supervisor", "manager")],
+    "alarms_filtered": [
+        ("manager", "GET", lambda w: "/alarms?false=1&from=2000-01-01&cause=unknown", False)
+    ],
+    "alarm_figures": [
+        (r, "GET", lambda w: "/alarms/figures?from=2000-01-01", False)
+        for r in ("supervisor", "manager")
+    ],
     "repairs": [(r, "GET", lambda w: "/repairs", False) for r in ("supervisor", "manager")],
     "repair_new": [(r, "GET", lambda w: "/repairs/new", False) for r in ("supervisor", "manager")],
     "maintenance": [(r, "GET", lambda w: "/maintenance", False) for r in ("supervisor", "manager")],

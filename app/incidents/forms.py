@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
-from wtforms import DateTimeLocalField, IntegerField, SelectField, TextAreaField, ValidationError
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.db import new_uuid
 from app.forms import TEXT_MAX, DateWindow, Form, UUIDField
 from app.i18n import from_taipei, taipei_now_input
-from app.incidents.models import ALARM_CAUSES, CATEGORIES, SEVERITIES, STATUSES
+from app.incidents.models import (
+    ALARM_CAUSES,
+    CALLBACK_RESULTS,
+    CATEGORIES,
+    SEVERITIES,
+    SIGNAL_TYPES,
+    STATUSES,
+)
 
 CATEGORY_LABELS = {
     "intrusion": _l("Intrusion"),
@@ -36,13 +51,30 @@ STATUS_LABELS = {
     "closed": _l("Closed"),
 }
 CAUSE_LABELS = {
-    "intrusion": _l("Intrusion"),
-    "false_alarm": _l("False alarm"),
-    "equipment": _l("Equipment fault"),
-    "environment": _l("Environment (wind, animals…)"),
+    "intrusion": _l("Intrusion (theft, robbery)"),
+    "fire": _l("Fire (confirmed)"),
+    "public_safety": _l("Other public-safety event"),
     "user_error": _l("User error"),
-    "unknown": _l("Cause unknown"),
+    "equipment_fault": _l("Equipment fault"),
+    "environment": _l("Environment (weather, animals, power)"),
+    "unknown": _l("Unknown cause"),
 }
+SIGNAL_LABELS = {
+    "intrusion": _l("Intrusion zone"),
+    "panic": _l("Panic / duress button"),
+    "fire": _l("Fire"),
+    "tamper": _l("Tamper"),
+    "power": _l("AC fail / low battery"),
+    "communication": _l("Communication fail"),
+    "other": _l("Other"),
+}
+CALLBACK_LABELS = {
+    "matched": _l("Password matched"),
+    "not_matched": _l("Password did not match"),
+    "not_reached": _l("Nobody reached"),
+}
+assert set(CAUSE_LABELS) == set(ALARM_CAUSES) and set(SIGNAL_LABELS) == set(SIGNAL_TYPES)
+assert set(CALLBACK_LABELS) == set(CALLBACK_RESULTS)
 #: Photos sent with a new report (more can be added on the incident's page).
 MAX_REPORT_PHOTOS = 6
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -133,7 +165,23 @@ class AlarmForm(Form):
         # prefilled time left untouched to the moment the form is opened.
         render_kw={"data-now-taipei": ""},
     )
+    signal_type = SelectField(
+        _l("Signal"),
+        validators=[DataRequired(message=_l("Choose the signal the centre received."))],
+        default="",
+    )
+    zone = StringField(
+        _l("Zone"),
+        description=_l("As the panel reports it, e.g. 03 back door contact."),
+        validators=[Length(max=100)],
+    )
     guard_id = SelectField(_l("Send guard"), coerce=int, validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.signal_type.choices = [("", _l("Choose…"))] + [
+            (s, SIGNAL_LABELS[s]) for s in SIGNAL_TYPES
+        ]
 
     def offer(self, sites, guards) -> None:
         """The sites and the guards to choose from (those the user manages)."""
@@ -149,7 +197,9 @@ class AlarmForm(Form):
         self.site_id.data = site_id or 0
 
 
-class ClearForm(Form):
+class CloseForm(Form):
+    """Close the alarm (處理完畢): its cause, a note, the incident report it became."""
+
     # No default: a cause preselected by the form would be recorded whenever nobody looked.
     cause = SelectField(
         _l("Cause"),
@@ -165,6 +215,82 @@ class ClearForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.cause.choices = [("", _l("Choose…"))] + [(c, CAUSE_LABELS[c]) for c in ALARM_CAUSES]
+
+
+def _at_field(label):
+    """When a step happened, if not just now (an empty field means now)."""
+    return DateTimeLocalField(
+        label,
+        format=DATETIME_FORMATS,
+        description=_l("Leave empty for now."),
+        validators=[Optional(), DateWindow(not_future=True)],
+    )
+
+
+class CallbackForm(Form):
+    """The call to the client: who answered, whether the call-back password matched."""
+
+    callback_at = _at_field(_l("Called at"))
+    answered_by = StringField(
+        _l("Who answered"),
+        description=_l("Name and role, e.g. 林經理 (store manager)."),
+        validators=[Length(max=100)],
+    )
+    result = RadioField(
+        _l("Call-back password"),
+        validators=[InputRequired(message=_l("Choose how the call went."))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.result.choices = [(r, CALLBACK_LABELS[r]) for r in CALLBACK_RESULTS]
+
+
+class FindingsForm(Form):
+    findings = TextAreaField(
+        _l("Findings on site"),
+        validators=[
+            DataRequired(message=_l("Write what was found on site.")),
+            Length(max=TEXT_MAX),
+        ],
+    )
+
+
+class PoliceForm(Form):
+    """保全業法 §4-1: when the police were told, the unit that took it, its case number."""
+
+    police_at = _at_field(_l("Police notified at"))
+    unit = StringField(
+        _l("Receiving unit"),
+        description=_l("e.g. 大安分局 和平東路派出所"),
+        validators=[
+            DataRequired(message=_l("Give the police unit that took the report.")),
+            Length(max=100),
+        ],
+    )
+    case_number = StringField(
+        _l("Case number"),
+        validators=[
+            DataRequired(message=_l("Give the case number the police gave.")),
+            Length(max=50),
+        ],
+    )
+
+
+class FireForm(Form):
+    fire_at = _at_field(_l("119 called at"))
+
+
+class RearmForm(Form):
+    rearm_at = _at_field(_l("Re-armed at"))
+    rearmed_by = StringField(
+        _l("Re-armed by"),
+        description=_l("Who armed the system, e.g. the guard, or the client's staff."),
+        validators=[
+            DataRequired(message=_l("Say who re-armed the system.")),
+            Length(max=100),
+        ],
+    )
 
 
 class DispatchForm(Form):

@@ -1,8 +1,8 @@
-"""Incidents (report, timeline, notifications) and alarm responses (received → cleared)."""
+"""Incidents (report, timeline, notifications) and alarm responses (received → closed)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,33 +11,49 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app import uow
-from app.args import int_arg, page_arg, taipei_day_start
+from app.args import day_arg, int_arg, page_arg, taipei_day_start
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.db import utcnow
 from app.extensions import db
 from app.forms import require_action_form
 from app.htmx import render
-from app.i18n import from_taipei, taipei_now_input
+from app.i18n import from_taipei, taipei_now_input, taipei_today
 from app.incidents import services as svc
 from app.incidents.forms import (
+    CALLBACK_LABELS,
     CATEGORY_LABELS,
     CAUSE_LABELS,
     MAX_REPORT_PHOTOS,
     SEVERITY_LABELS,
+    SIGNAL_LABELS,
     STATUS_LABELS,
     AlarmForm,
     ArriveForm,
-    ClearForm,
+    CallbackForm,
+    CloseForm,
     DispatchForm,
+    FindingsForm,
+    FireForm,
     IncidentForm,
     NotifiedForm,
+    PoliceForm,
+    RearmForm,
     UpdateForm,
 )
-from app.incidents.models import STATUSES, TRANSITIONS, AlarmResponse, Incident
+from app.incidents.models import (
+    ALARM_CAUSES,
+    FALSE_ALARM_CAUSES,
+    REARM_SIGNALS,
+    STATUSES,
+    TRANSITIONS,
+    AlarmResponse,
+    Incident,
+)
 from app.photos.forms import PhotoForm
 from app.sites import services as site_services
 from app.sites.models import Site
+from app.vault import services as vault_services
 
 bp = Blueprint("incidents", __name__)
 
@@ -49,6 +65,8 @@ def incident_labels():
         "severity_labels": SEVERITY_LABELS,
         "incident_status_labels": STATUS_LABELS,
         "cause_labels": CAUSE_LABELS,
+        "signal_labels": SIGNAL_LABELS,
+        "callback_labels": CALLBACK_LABELS,
     }
 
 
@@ -259,11 +277,13 @@ def _guards_for(site_ids: list[int]):
 
 @bp.get("/alarms")
 def alarms():
-    """Running and recent alarm responses, with response times and late ones marked."""
+    """Running and recent alarm responses, with response times and late ones marked;
+    filtered by site, period (Taipei days), cause, false alarms (the figures link here)."""
     authorize(policy.can_list_alarms(current_user))
+    filters = _alarm_filters()
     page = svc.list_alarms(
         current_user,
-        site_id=int_arg("site"),
+        filters,
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )
@@ -273,6 +293,49 @@ def alarms():
         page=page,
         now=utcnow(),
         may_open=policy.can_list_site_work(current_user),
+        may_see_figures=policy.can_list_site_work(current_user),
+        sites=site_services.visible_sites(current_user),
+        is_filtered=any(request.args.get(k) for k in ("site", "from", "to", "cause", "false")),
+    )
+
+
+#: The figures' period unless one is asked for: the last 30 days, today included (Taipei).
+FIGURES_DAYS = 30
+
+
+def _alarm_filters(*, first_day: date | None = None, last_day: date | None = None):
+    """The filters of the query string; the period's days are Taipei days (or those given)."""
+    since = taipei_day_start(first_day.isoformat() if first_day else request.args.get("from"))
+    until = taipei_day_start(last_day.isoformat() if last_day else request.args.get("to"))
+    cause = request.args.get("cause", "")
+    return svc.AlarmFilter(
+        site_id=int_arg("site"),
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+        cause=cause if cause in ALARM_CAUSES else "",
+        false_only=request.args.get("false") == "1",
+    )
+
+
+@bp.get("/alarms/figures")
+def alarm_figures():
+    """False-alarm figures over a period (default the last 30 Taipei days): per site alarms,
+    false alarms and their rate; per cause the closed alarms; each number links to its alarms."""
+    authorize(policy.can_list_site_work(current_user))
+    today = taipei_today()
+    last_day = day_arg(request.args.get("to")) or today
+    first_day = day_arg(request.args.get("from")) or last_day - timedelta(days=FIGURES_DAYS - 1)
+    if first_day > last_day:
+        first_day, last_day = last_day, first_day
+    filters = _alarm_filters(first_day=first_day, last_day=last_day)
+    return render_template(
+        "incidents/alarm_figures.html",
+        figures=svc.false_alarm_figures(current_user, filters),
+        first_day=first_day,
+        last_day=last_day,
+        period={"from": first_day.isoformat(), "to": last_day.isoformat()},
+        causes=ALARM_CAUSES,
+        false_causes=FALSE_ALARM_CAUSES,
     )
 
 
@@ -294,13 +357,15 @@ def _open_alarm(site: Site, form: AlarmForm) -> AlarmResponse:
         user=current_user,
         uuid=form.uuid.or_new(),
         received_at=from_taipei(form.received_at.data),
+        signal_type=form.signal_type.data,
+        zone=form.zone.data or "",
         guard_id=guard_id,
     )
 
 
 @bp.route("/alarms/new", methods=["GET", "POST"])
 def alarm_new():
-    """An alarm came in: record it and send a guard."""
+    """An alarm came in: record its signal and zone, and send a guard."""
     authorize(policy.can_list_site_work(current_user))
     sites = _managed_sites()
     form = AlarmForm()
@@ -327,33 +392,67 @@ def _load_alarm(alarm_id: int) -> AlarmResponse:
     return alarm
 
 
+def _close_form(alarm: AlarmResponse) -> CloseForm:
+    form = CloseForm()
+    incidents = db.session.scalars(
+        select(Incident)
+        .where(Incident.site_id == alarm.site_id)
+        .order_by(Incident.occurred_at.desc())
+        .limit(20)
+    )
+    form.incident_id.choices = [(0, _("— none —"))] + [
+        (i.id, f"#{i.id} {CATEGORY_LABELS[i.category]}") for i in incidents
+    ]
+    return form
+
+
 @bp.get("/alarms/<int:alarm_id>")
 def alarm(alarm_id: int):
-    """One alarm response: its four times, response time against the site's target."""
+    """One alarm response: its procedure step by step, the call-back password to reveal,
+    the police and fire stations to call, the response time against the site's target."""
     alarm = _load_alarm(alarm_id)
     may_manage = policy.can_manage_site_work(
         current_user, alarm.site_id, assigned_site_ids=_assigned()
     )
-    clear_form = None
-    if may_manage and alarm.is_running:
-        clear_form = ClearForm()
-        incidents = db.session.scalars(
-            select(Incident)
-            .where(Incident.site_id == alarm.site_id)
-            .order_by(Incident.occurred_at.desc())
-            .limit(20)
-        )
-        clear_form.incident_id.choices = [(0, _("— none —"))] + [
-            (i.id, f"#{i.id} {CATEGORY_LABELS[i.category]}") for i in incidents
-        ]
+    running = may_manage and alarm.is_running
     return render_template(
         "incidents/alarm.html",
         alarm=alarm,
         now=utcnow(),
         may_manage=may_manage,
-        guards=_guards_for([alarm.site_id]) if may_manage else [],
-        clear_form=clear_form,
+        guards=_guards_for([alarm.site_id]) if running else [],
+        callback_passwords=vault_services.site_records_of(
+            alarm.site,
+            category="callback_password",
+            sensitivities=policy.visible_sensitivities(current_user),
+        )
+        if running
+        else [],
+        forms={
+            "callback": CallbackForm(formdata=None),
+            "findings": FindingsForm(formdata=None),
+            "police": PoliceForm(formdata=None),
+            "fire": FireForm(formdata=None),
+            "rearm": RearmForm(formdata=None),
+            "close": _close_form(alarm),
+        }
+        if running
+        else {},
+        may_add_vault_record=running
+        and policy.can_manage_vault(
+            current_user,
+            site_id=alarm.site_id,
+            client_site_ids=frozenset(),
+            assigned_site_ids=_assigned(),
+        ),
+        needs_rearm=alarm.signal_type in REARM_SIGNALS,
+        may_rearm=svc.may_confirm_rearm(alarm),
     )
+
+
+def _at(field) -> datetime:
+    """A step's time: the one typed (Taipei), else now."""
+    return from_taipei(field.data) if field.data else utcnow()
 
 
 def _dispatch(alarm: AlarmResponse, form: DispatchForm) -> None:
@@ -362,13 +461,52 @@ def _dispatch(alarm: AlarmResponse, form: DispatchForm) -> None:
     svc.dispatch(alarm, user=current_user, guard_id=form.guard_id.data, at=utcnow())
 
 
-#: step -> its form, and what it records (now).
+#: step -> its form, and what it records.
 STEPS = {
+    "callback": (
+        CallbackForm,
+        lambda alarm, form: svc.record_callback(
+            alarm,
+            user=current_user,
+            at=_at(form.callback_at),
+            answered_by=form.answered_by.data or "",
+            result=form.result.data,
+        ),
+    ),
     "dispatch": (DispatchForm, _dispatch),
     "arrive": (ArriveForm, lambda alarm, form: svc.arrive_from_scan(alarm, user=current_user)),
-    "clear": (
-        ClearForm,
-        lambda alarm, form: svc.clear(
+    "findings": (
+        FindingsForm,
+        lambda alarm, form: svc.record_findings(
+            alarm, user=current_user, findings=form.findings.data or ""
+        ),
+    ),
+    "police": (
+        PoliceForm,
+        lambda alarm, form: svc.notify_police(
+            alarm,
+            user=current_user,
+            at=_at(form.police_at),
+            unit=form.unit.data or "",
+            case_number=form.case_number.data or "",
+        ),
+    ),
+    "fire": (
+        FireForm,
+        lambda alarm, form: svc.notify_fire(alarm, user=current_user, at=_at(form.fire_at)),
+    ),
+    "rearm": (
+        RearmForm,
+        lambda alarm, form: svc.confirm_rearm(
+            alarm,
+            user=current_user,
+            at=_at(form.rearm_at),
+            rearmed_by=form.rearmed_by.data or "",
+        ),
+    ),
+    "close": (
+        CloseForm,
+        lambda alarm, form: svc.close(
             alarm,
             user=current_user,
             at=utcnow(),
@@ -382,7 +520,8 @@ STEPS = {
 
 @bp.post("/alarms/<int:alarm_id>/<step>")
 def alarm_step(alarm_id: int, step: str):
-    """Record a step now: dispatch (with the guard), arrival, or clearing (with the cause)."""
+    """Record a step of the procedure: the call-back, dispatch (with the guard), arrival,
+    findings, police and 119 notifications, re-arming, closing (with the cause)."""
     alarm = _load_alarm(alarm_id)
     authorize(
         policy.can_manage_site_work(current_user, alarm.site_id, assigned_site_ids=_assigned())

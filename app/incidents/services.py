@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -17,8 +18,12 @@ from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
 from app.incidents.models import (
+    ALARM_CAUSES,
+    CALLBACK_RESULTS,
     CATEGORIES,
+    FALSE_ALARM_CAUSES,
     SEVERITIES,
+    SIGNAL_TYPES,
     TRANSITIONS,
     AlarmResponse,
     Incident,
@@ -40,14 +45,47 @@ class IncidentError(DomainError):
         "bad_transition": _l("That status change is not allowed from the current status."),
         "empty_update": _l("Write a note or choose a new status."),
         "already_recorded": _l("That step has already been recorded."),
-        "already_cleared": _l("This alarm has already been cleared."),
+        "already_cleared": _l("This alarm is already closed."),
         "out_of_order": _l("That time is before the previous step."),
         "guard_elsewhere": _l("This guard does not serve that site."),
         "scan_required": _l(
             "No QR scan at this site since the alarm. The guard records his arrival by "
             "scanning the QR code on the site label (a typed site code does not count)."
         ),
+        "answered_by_required": _l("Say who answered the call."),
+        "findings_required": _l("Write what was found on site."),
+        "arrival_first": _l(
+            "Record the guard's arrival first: findings are what he found on site."
+        ),
+        "rearm_too_early": _l(
+            "Re-arming is confirmed after the guard's arrival (or, when no guard was sent, "
+            "after the call-back)."
+        ),
+        "rearmed_by_required": _l("Say who re-armed the system."),
+        "police_unit_required": _l("Give the police unit that took the report."),
+        "case_number_required": _l("Give the case number the police gave."),
+        "police_required": _l(
+            "Before closing: record the police notification — time, receiving unit and case "
+            "number (保全業法 §4-1: intrusion, fire and other public-safety events)."
+        ),
+        "fire_required": _l("Before closing: record when 119 was called (a fire)."),
+        "rearm_required": _l(
+            "Before closing: confirm the re-arming (the intrusion system was armed when the "
+            "zone went off)."
+        ),
     }
+
+
+class CloseRefused(IncidentError):
+    """The alarm cannot be closed yet: every step still missing is named."""
+
+    def __init__(self, missing: list[str]):
+        super().__init__(missing[0] + "_required", field="cause")
+        self.missing = missing
+
+    @property
+    def message(self) -> str:
+        return " ".join(str(self.messages[f"{m}_required"]) for m in self.missing)
 
 
 # ---------------------------------------------------------------- incidents
@@ -230,20 +268,39 @@ def list_incidents(
 
 
 def open_alarm(
-    site: Site, *, user, uuid: str, received_at: datetime, guard_id: int | None = None
+    site: Site,
+    *,
+    user,
+    uuid: str,
+    received_at: datetime,
+    signal_type: str,
+    zone: str = "",
+    guard_id: int | None = None,
 ) -> AlarmResponse:
-    """An alarm came in from the monitoring centre."""
+    """An alarm came in from the monitoring centre: its signal and zone."""
     existing = db.session.scalar(select(AlarmResponse).where(AlarmResponse.uuid == uuid))
     if existing is not None:
         return existing
+    if signal_type not in SIGNAL_TYPES:
+        raise IncidentError("bad_value", field="signal_type")
     if received_at > utcnow():
         raise IncidentError("in_future")
     alarm = AlarmResponse(
-        uuid=uuid, site_id=site.id, created_by_id=user.id, received_at=received_at
+        uuid=uuid,
+        site_id=site.id,
+        created_by_id=user.id,
+        received_at=received_at,
+        signal_type=signal_type,
+        zone=zone.strip()[:100],
     )
     db.session.add(alarm)
     db.session.flush()
-    audit.record("alarm.received", actor=user, target=f"alarm:{alarm.id}", detail={"site": site.id})
+    audit.record(
+        "alarm.received",
+        actor=user,
+        target=f"alarm:{alarm.id}",
+        detail={"site": site.id, "signal": signal_type},
+    )
     if guard_id:
         dispatch(alarm, user=user, guard_id=guard_id, at=utcnow())
     return alarm
@@ -260,6 +317,25 @@ def _step(alarm: AlarmResponse, field: str, at: datetime, *, before: str | None)
     if earlier is not None and at < earlier:
         raise IncidentError("out_of_order")
     setattr(alarm, field, at)
+
+
+def record_callback(
+    alarm: AlarmResponse, *, user, at: datetime, answered_by: str, result: str
+) -> None:
+    """The call to the client: who answered, whether the call-back password matched (the
+    password is never stored here: it is revealed from the vault, and audited there)."""
+    if result not in CALLBACK_RESULTS:
+        raise IncidentError("bad_value", field="result")
+    answered_by = answered_by.strip()[:100]
+    if result != "not_reached" and not answered_by:
+        raise IncidentError("answered_by_required", field="answered_by")
+    _step(alarm, "callback_at", at, before="received_at")
+    alarm.callback_answered_by = answered_by if result != "not_reached" else ""
+    alarm.callback_result = result
+    db.session.flush()
+    audit.record(
+        "alarm.callback", actor=user, target=f"alarm:{alarm.id}", detail={"result": result}
+    )
 
 
 def dispatch(alarm: AlarmResponse, *, user, guard_id: int, at: datetime) -> None:
@@ -341,7 +417,66 @@ def arrive_from_scan(alarm: AlarmResponse, *, user) -> None:
     arrive(alarm, user=user, check_in=check_in)
 
 
-def clear(
+def record_findings(alarm: AlarmResponse, *, user, findings: str) -> None:
+    """What the guard found on site (after his arrival)."""
+    findings = findings.strip()
+    if not findings:
+        raise IncidentError("findings_required", field="findings")
+    if alarm.arrived_at is None and alarm.cleared_at is None:
+        raise IncidentError("arrival_first")
+    _step(alarm, "findings_at", utcnow(), before="arrived_at")
+    alarm.findings = findings
+    db.session.flush()
+    audit.record("alarm.findings", actor=user, target=f"alarm:{alarm.id}")
+
+
+def notify_police(alarm: AlarmResponse, *, user, at: datetime, unit: str, case_number: str) -> None:
+    """保全業法 §4-1: the police were told — when, which unit took it, its case number."""
+    unit, case_number = unit.strip()[:100], case_number.strip()[:50]
+    if not unit:
+        raise IncidentError("police_unit_required", field="unit")
+    if not case_number:
+        raise IncidentError("case_number_required", field="case_number")
+    _step(alarm, "police_notified_at", at, before="received_at")
+    alarm.police_unit = unit
+    alarm.police_case_number = case_number
+    db.session.flush()
+    audit.record(
+        "alarm.police_notified",
+        actor=user,
+        target=f"alarm:{alarm.id}",
+        detail={"unit": unit, "case": case_number},
+    )
+
+
+def notify_fire(alarm: AlarmResponse, *, user, at: datetime) -> None:
+    """A fire: 119 was called."""
+    _step(alarm, "fire_notified_at", at, before="received_at")
+    db.session.flush()
+    audit.record("alarm.fire_notified", actor=user, target=f"alarm:{alarm.id}")
+
+
+def may_confirm_rearm(alarm: AlarmResponse) -> bool:
+    """Re-arming comes after the guard's arrival, or after the call-back when nobody was sent
+    (a site armed again before the guard is there would lock him out, or an intruder in)."""
+    return bool(alarm.arrived_at or (alarm.dispatched_at is None and alarm.callback_at))
+
+
+def confirm_rearm(alarm: AlarmResponse, *, user, at: datetime, rearmed_by: str) -> None:
+    """The system is armed again (the centre saw the arming signal): after the guard's
+    arrival, or after the call-back when no guard was sent."""
+    rearmed_by = rearmed_by.strip()[:100]
+    if not rearmed_by:
+        raise IncidentError("rearmed_by_required", field="rearmed_by")
+    if alarm.cleared_at is None and not may_confirm_rearm(alarm):
+        raise IncidentError("rearm_too_early")
+    _step(alarm, "rearmed_at", at, before="arrived_at" if alarm.arrived_at else "callback_at")
+    alarm.rearmed_by = rearmed_by
+    db.session.flush()
+    audit.record("alarm.rearmed", actor=user, target=f"alarm:{alarm.id}")
+
+
+def close(
     alarm: AlarmResponse,
     *,
     user,
@@ -350,11 +485,14 @@ def clear(
     note: str = "",
     incident_id: int | None = None,
 ) -> None:
-    """The alarm is dealt with: its cause, and the incident it became, if any."""
-    from app.incidents.models import ALARM_CAUSES
-
+    """The alarm is dealt with (處理完畢): its cause, and the incident it became, if any.
+    Refused while the law or the procedure asks for a step first (CloseRefused names each)."""
     if cause not in ALARM_CAUSES:
-        raise IncidentError("bad_value")
+        raise IncidentError("bad_value", field="cause")
+    if alarm.cleared_at is None:
+        missing = alarm.missing_before_close(cause)
+        if missing:
+            raise CloseRefused(missing)
     _step(alarm, "cleared_at", at, before="arrived_at" if alarm.arrived_at else "received_at")
     alarm.cause = cause
     alarm.note = note.strip()
@@ -364,7 +502,12 @@ def clear(
             incident.id if incident is not None and incident.site_id == alarm.site_id else None
         )
     db.session.flush()
-    audit.record("alarm.cleared", actor=user, target=f"alarm:{alarm.id}", detail={"cause": cause})
+    audit.record(
+        "alarm.closed",
+        actor=user,
+        target=f"alarm:{alarm.id}",
+        detail={"cause": cause, "false_alarm": cause in FALSE_ALARM_CAUSES},
+    )
 
 
 def _running_alarm_for(check_in: CheckIn, user) -> AlarmResponse | None:
@@ -461,11 +604,107 @@ def running_alarms(user, *, sent_to_me: bool = False) -> list[AlarmResponse]:
     return list(db.session.scalars(stmt.order_by(AlarmResponse.received_at)))
 
 
-def list_alarms(user, *, site_id: int | None = None, page: int = 1, per_page: int = 25) -> Page:
-    stmt = alarms_query(user)
-    if site_id:
-        stmt = stmt.where(AlarmResponse.site_id == site_id)
+def _filtered(stmt: Select, filters: AlarmFilter) -> Select:
+    if filters.site_id:
+        stmt = stmt.where(AlarmResponse.site_id == filters.site_id)
+    if filters.since:
+        stmt = stmt.where(AlarmResponse.received_at >= filters.since)
+    if filters.until:
+        stmt = stmt.where(AlarmResponse.received_at < filters.until)
+    if filters.cause in ALARM_CAUSES:
+        stmt = stmt.where(AlarmResponse.cause == filters.cause)
+    if filters.false_only:
+        stmt = stmt.where(
+            AlarmResponse.cleared_at.is_not(None),
+            AlarmResponse.cause.in_(sorted(FALSE_ALARM_CAUSES)),
+        )
+    return stmt
+
+
+@dataclass(frozen=True)
+class AlarmFilter:
+    """The alarm list's filters, and the period of the false-alarm figures (UTC instants,
+    from the start of a Taipei day to the start of the day after the last)."""
+
+    site_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    cause: str = ""
+    false_only: bool = False
+
+
+def list_alarms(
+    user, filters: AlarmFilter | None = None, *, page: int = 1, per_page: int = 25
+) -> Page:
+    stmt = _filtered(alarms_query(user), filters or AlarmFilter())
     return paginate(stmt.order_by(AlarmResponse.received_at.desc()), page=page, per_page=per_page)
+
+
+@dataclass
+class SiteFigures:
+    """One site's alarms in a period: all received, closed, false alarms among the closed."""
+
+    site: Site
+    alarms: int = 0
+    closed: int = 0
+    false_alarms: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        """False alarms per closed alarm (None before any is closed)."""
+        return self.false_alarms / self.closed if self.closed else None
+
+
+@dataclass
+class AlarmFigures:
+    sites: list[SiteFigures]
+    #: cause -> closed alarms with it, every cause listed (zero too).
+    by_cause: dict[str, int]
+
+    @property
+    def total(self) -> SiteFigures:
+        total = SiteFigures(site=None)  # type: ignore[arg-type]
+        for row in self.sites:
+            total.alarms += row.alarms
+            total.closed += row.closed
+            total.false_alarms += row.false_alarms
+        return total
+
+
+def false_alarm_figures(user, filters: AlarmFilter) -> AlarmFigures:
+    """Alarms, false alarms (FALSE_ALARM_CAUSES) and their rate per site, and closed alarms
+    per cause, of the alarms received in the period at the sites the user may see. Two
+    statements whatever the data: the counts grouped by site and cause, then the sites."""
+    scoped = _filtered(alarms_query(user), AlarmFilter(since=filters.since, until=filters.until))
+    ids = scoped.with_only_columns(AlarmResponse.id).options()
+    rows = db.session.execute(
+        select(
+            AlarmResponse.site_id,
+            AlarmResponse.cause,
+            func.count(),
+            func.count(AlarmResponse.cleared_at),
+        )
+        .where(AlarmResponse.id.in_(ids))
+        .group_by(AlarmResponse.site_id, AlarmResponse.cause)
+    ).all()
+    per_site: dict[int, SiteFigures] = {}
+    by_cause = dict.fromkeys(ALARM_CAUSES, 0)
+    site_ids = sorted({site_id for site_id, *_ in rows})
+    sites = (
+        {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(site_ids)))}
+        if site_ids
+        else {}
+    )
+    for site_id, cause, count, closed_count in rows:
+        figures = per_site.setdefault(site_id, SiteFigures(site=sites[site_id]))
+        figures.alarms += count
+        figures.closed += closed_count
+        if cause in FALSE_ALARM_CAUSES:
+            figures.false_alarms += closed_count
+        if cause in by_cause:
+            by_cause[cause] += closed_count
+    ordered = sorted(per_site.values(), key=lambda f: (-f.false_alarms, f.site.code))
+    return AlarmFigures(sites=ordered, by_cause=by_cause)
 
 
 def notify_late_alarms(now: datetime) -> int:

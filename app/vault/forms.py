@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.forms import DateWindow, Form
@@ -129,10 +137,18 @@ class PurposeForm(Form):
         validators=[InputRequired(message=_l("Choose why you need the value."))],
     )
     purpose_text = StringField(_l("Say what for"), validators=[Length(max=500)])
+    #: Another page's one-button reveal (the alarm page's call-back password): the page to
+    #: come back to after a step-up, and "button" to mask the value again as that button.
+    next = HiddenField()
+    view = HiddenField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.purpose.choices = [(p, PURPOSE_LABELS[p]) for p in PURPOSES]
+
+    @property
+    def is_button(self) -> bool:
+        return self.view.data == "button"
 
     def validate_purpose_text(self, field) -> None:
         if self.purpose.data == "other" and not (field.data or "").strip():

@@ -29,6 +29,7 @@ from app import uow
 from app.args import page_arg, taipei_day_start
 from app.auth import policy, stepup
 from app.auth import routes as auth_routes
+from app.auth.login import safe_next
 from app.auth.models import User
 from app.briefings import services as briefing_services
 from app.extensions import db
@@ -324,7 +325,10 @@ def record_delete(record_id: int):
 def _prompt(record: ConfidentialRecord, form: PurposeForm, status: int = 200):
     """The masked value with its purpose prompt (open, with the form's errors)."""
     if is_htmx():
-        body = render_template("vault/_value.html", record=record, purpose_form=form, open=True)
+        template = "vault/_reveal_button.html" if form.is_button else "vault/_value.html"
+        body = render_template(
+            template, record=record, purpose_form=form, open=True, **_button_args(form)
+        )
         return body, status
     return render_template(
         "vault/record.html",
@@ -346,13 +350,24 @@ def _denied_reveal(record: ConfidentialRecord, reason: str, to: str) -> Response
     return hx_redirect(to)
 
 
+def _button_args(form: PurposeForm) -> dict:
+    """What a one-button reveal on another page (vault/_reveal_button.html) posts again."""
+    return {
+        "purpose": form.purpose.data,
+        "purpose_text": form.purpose_text.data or "",
+        "next_url": safe_next(form.next.data, ""),
+    }
+
+
 @bp.post("/vault/<int:record_id>/reveal")
 def reveal(record_id: int):
     """Show a value, for a stated purpose, after its access row is committed; a restricted
-    value only after a fresh step-up, any only after the confidentiality pledge."""
+    value only after a fresh step-up, any only after the confidentiality pledge. Another page
+    may reveal from a button of its own (`view=button`, its purpose fixed, `next` its address):
+    the same checks and log, the step-up coming back to that page."""
     record = _record(record_id, action="reveal")
-    back = url_for("vault.record", record_id=record.id)
     form = PurposeForm()
+    back = safe_next(form.next.data, url_for("vault.record", record_id=record.id))
     if not form.validate():
         if any(field.errors for field in form if is_machine_field(field)):
             abort(400)
@@ -384,13 +399,15 @@ def reveal(record_id: int):
         # The access row was not written (rolled back): the value must not be shown
         # (SECURITY.md 7).
         log.exception("vault access log write failed; value withheld")
-        return _reveal_answer(record, None, error="log", status=503)
+        return _reveal_answer(record, None, form, error="log", status=503)
     if revealed.is_error:
-        return _reveal_answer(record, None, error="decrypt", status=422)
-    return _reveal_answer(record, revealed.value)
+        return _reveal_answer(record, None, form, error="decrypt", status=422)
+    return _reveal_answer(record, revealed.value, form)
 
 
-def _reveal_answer(record, value, *, error: str = "", status: int = 200) -> Response:
+def _reveal_answer(
+    record, value, form: PurposeForm, *, error: str = "", status: int = 200
+) -> Response:
     """The revealed value (or why none): never stored by a browser, outside htmx history."""
     context = {
         "record": record,
@@ -399,6 +416,8 @@ def _reveal_answer(record, value, *, error: str = "", status: int = 200) -> Resp
         "is_structured": record.category in STRUCTURED,
         "remask_seconds": _remask_seconds(),
         "purpose_form": PurposeForm(formdata=None),
+        "masked_template": "vault/_reveal_button.html" if form.is_button else "vault/_value.html",
+        **_button_args(form),
     }
     if is_htmx():
         body = render_template("vault/_revealed.html", **context)

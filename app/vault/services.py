@@ -307,6 +307,27 @@ def list_records(
     return paginate(stmt, page=page, per_page=per_page)
 
 
+def site_records_of(
+    site: Site, *, category: str, sensitivities: tuple[str, ...]
+) -> list[ConfidentialRecord]:
+    """A site's records of one category, and its client's own ones (masked: nothing is
+    decrypted), of the sensitivities the user may see: what another page offers to reveal,
+    e.g. the call-back password on the alarm page."""
+    if category not in CATEGORIES or not sensitivities:
+        return []
+    stmt = (
+        select(ConfidentialRecord)
+        .where(
+            ConfidentialRecord.category == category,
+            ConfidentialRecord.sensitivity.in_(sensitivities),
+            (ConfidentialRecord.site_id == site.id)
+            | (ConfidentialRecord.client_id == site.client_id),
+        )
+        .order_by(ConfidentialRecord.site_id.is_(None), ConfidentialRecord.label)
+    )
+    return list(db.session.scalars(stmt))
+
+
 def add_record(*, user, **fields) -> ConfidentialRecord:
     """create_record, and its "create" access row."""
     record = create_record(user=user, **fields)

@@ -104,9 +104,10 @@ def test_alarm_response_from_dispatch_to_the_guards_qr_arrival(phone):
     boss.goto(boss.base_url + "/login")
     sign_in(boss, "supervisor", "en")
     boss.goto(boss.base_url + f"/alarms/new?site={site.id}")
+    boss.get_by_label("Signal").select_option("intrusion")
     boss.get_by_label("Send guard").select_option(label="陳志明")
     boss.get_by_role("button", name="Record the alarm").click()
-    expect(boss.get_by_text("Guard dispatched · 陳志明")).to_be_visible()
+    expect(boss.locator("li.step", has_text="Guard dispatched")).to_contain_text("陳志明")
     alarm_url = boss.url
 
     guard = phone("zh-TW")
@@ -119,16 +120,18 @@ def test_alarm_response_from_dispatch_to_the_guards_qr_arrival(phone):
     expect(guard.get_by_role("status").first).to_contain_text("警報")
 
     boss.goto(alarm_url)
-    expect(boss.get_by_text(re.compile("Arrived on site · by QR scan"))).to_be_visible()
+    expect(boss.locator("li.step", has_text="Arrived on site")).to_contain_text("by QR scan")
     expect(boss.get_by_text(re.compile("Time to arrive: \\d+ minutes"))).to_be_visible()
-    boss.get_by_label("Cause").select_option("false_alarm")
-    boss.get_by_role("button", name="Clear the alarm").click()
-    expect(boss.locator("header .badge-ok")).to_have_text("Cleared")
+    boss.get_by_label("Re-armed by").fill("陳志明")
+    boss.get_by_role("button", name="Confirm the re-arming").click()
+    boss.get_by_label("Cause").select_option("environment")
+    boss.get_by_role("button", name="Handled: close the alarm").click()
+    expect(boss.locator("header .badge-ok")).to_have_text("Closed")
     shot(boss, "en-supervisor-alarm-cleared")
     boss.get_by_role("link", name="中文", exact=True).click()
     shot(boss, "zh-supervisor-alarm-cleared")
     alarm = db.session.scalar(select(AlarmResponse))
-    assert alarm.arrival_check_in_id is not None and alarm.cause == "false_alarm"
+    assert alarm.arrival_check_in_id is not None and alarm.cause == "environment"
 
 
 def test_guard_attaches_a_photo_on_the_first_form_and_keeps_it_through_a_refusal(phone, tmp_path):

@@ -127,7 +127,7 @@ def test_incident_list_filters(client, crew, login, make_user):
     assert "No incidents found" in client.get("/incidents?from=2099-01-01&lang=en").text
 
 
-def test_alarm_from_receipt_to_qr_arrival_and_clearing(app, client, crew, login):
+def test_alarm_from_receipt_to_qr_arrival_and_closing(app, client, crew, login):
     login(crew["supervisor"])
     response = client.post(
         "/alarms/new",
@@ -135,6 +135,8 @@ def test_alarm_from_receipt_to_qr_arrival_and_clearing(app, client, crew, login)
             "uuid": new_uuid(),
             "site_id": str(crew["site"].id),
             "received_at": taipei_input(8),
+            "signal_type": "panic",
+            "zone": "櫃台緊急按鈕",
             "guard_id": str(crew["guard"].id),
         },
     )
@@ -150,9 +152,9 @@ def test_alarm_from_receipt_to_qr_arrival_and_clearing(app, client, crew, login)
     assert alarm.arrived_at is not None and alarm.arrival_check_in_id is not None
     page = client.get(f"/alarms/{alarm.id}?lang=en").text
     assert "by QR scan" in page and "Time to arrive:" in page
-    client.post(f"/alarms/{alarm.id}/clear", data={"cause": "false_alarm", "note": "風吹動窗簾"})
+    client.post(f"/alarms/{alarm.id}/close", data={"cause": "user_error", "note": "店員誤觸"})
     db.session.refresh(alarm)
-    assert alarm.cause == "false_alarm" and not alarm.is_running
+    assert alarm.cause == "user_error" and not alarm.is_running and alarm.is_false_alarm
 
 
 def test_a_late_alarm_shows_on_the_supervisors_home_and_the_jobs_runner_notifies_it(
@@ -259,6 +261,7 @@ def test_a_supervisor_cannot_send_a_guard_from_another_site(client, crew, login,
             "uuid": new_uuid(),
             "site_id": str(crew["site"].id),
             "received_at": taipei_input(1),
+            "signal_type": "intrusion",
             "guard_id": str(stranger.id),
         },
     ).text
@@ -345,7 +348,7 @@ def _running_alarm(crew) -> AlarmResponse:
     return alarm
 
 
-def test_clearing_an_alarm_starts_with_no_cause_chosen(client, crew, login):
+def test_closing_an_alarm_starts_with_no_cause_chosen(client, crew, login):
     alarm = _running_alarm(crew)
     login(crew["supervisor"])
     page = client.get(f"/alarms/{alarm.id}?lang=en").text
@@ -357,12 +360,12 @@ def test_clearing_an_alarm_starts_with_no_cause_chosen(client, crew, login):
 
 
 @pytest.mark.parametrize("sent", [{}, {"cause": ""}])
-def test_clearing_an_alarm_without_a_cause_is_refused_with_a_clear_message(
+def test_closing_an_alarm_without_a_cause_is_refused_with_a_clear_message(
     client, crew, login, sent
 ):
     alarm = _running_alarm(crew)
     login(crew["supervisor"])
-    response = client.post(f"/alarms/{alarm.id}/clear?lang=en", data={"note": "x", **sent})
+    response = client.post(f"/alarms/{alarm.id}/close?lang=en", data={"note": "x", **sent})
     assert response.status_code == 303
     page = client.get(f"/alarms/{alarm.id}?lang=en").text
     assert "Choose the cause of the alarm." in page

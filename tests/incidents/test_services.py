@@ -121,12 +121,14 @@ def test_high_and_critical_incidents_notify_the_sites_supervisors_and_managers(p
     )
 
 
-def open_alarm(people, minutes_ago=30):
+def open_alarm(people, minutes_ago=30, signal_type="panic"):
     return svc.open_alarm(
         people["site"],
         user=people["supervisor"],
         uuid=new_uuid(),
         received_at=utcnow() - timedelta(minutes=minutes_ago),
+        signal_type=signal_type,
+        zone="03 後門磁簧",
     )
 
 
@@ -160,7 +162,7 @@ def test_alarm_steps_in_order_and_response_time(people):
     assert not alarm.is_late(utcnow())
     with pytest.raises(svc.IncidentError, match="already_recorded"):
         svc.arrive(alarm, user=people["guard"], check_in=qr_scan(people))
-    svc.clear(alarm, user=people["supervisor"], at=utcnow(), cause="false_alarm")
+    svc.close(alarm, user=people["supervisor"], at=utcnow(), cause="user_error")
     assert not alarm.is_running
     with pytest.raises(svc.IncidentError, match="already_cleared"):
         svc.dispatch(alarm, user=people["supervisor"], guard_id=people["guard"].id, at=utcnow())
