@@ -107,8 +107,8 @@ def test_an_alarm_from_receipt_to_closed_and_the_false_alarm_figures(demo, phone
     expect(step(boss, "回電業主")).to_contain_text("密語不符 · 林經理（店長）")
 
     # Dispatch, and the guard's QR scan is the arrival.
-    boss.get_by_label("派遣保全人員").select_option(label="陳志明")
-    boss.get_by_role("button", name="立即派遣").click()
+    boss.get_by_label("指派保全人員").select_option(label="陳志明")
+    boss.get_by_role("button", name="立即派員").click()
     expect(step(boss, "已派員")).to_contain_text("陳志明")
     guard = phones(site)
     guard.goto(guard.base_url + "/login")
@@ -116,7 +116,7 @@ def test_an_alarm_from_receipt_to_closed_and_the_false_alarm_figures(demo, phone
     guard.goto(guard.base_url + f"/s/{site.qr_token}")
     expect(guard.locator(".check-in-result")).to_be_visible()
     boss.goto(alarm_url)
-    expect(step(boss, "到達案場")).to_contain_text("掃描 QR Code")
+    expect(step(boss, "已到場")).to_contain_text("掃描 QR Code")
 
     # Closing an intrusion before the police notification is refused, and says why.
     boss.get_by_label("原因").select_option("intrusion")

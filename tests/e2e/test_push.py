@@ -82,7 +82,11 @@ def _dispatch_guard() -> tuple[User, Notification]:
     site = db.session.get(Site, site_id)
     supervisor = db.session.scalars(select(User).where(User.username == "supervisor")).one()
     alarm = incidents.open_alarm(
-        site, user=supervisor, uuid=new_uuid(), received_at=utcnow() - timedelta(minutes=1)
+        site,
+        signal_type="intrusion",
+        user=supervisor,
+        uuid=new_uuid(),
+        received_at=utcnow() - timedelta(minutes=1),
     )
     incidents.dispatch(alarm, user=supervisor, guard_id=guard.id, at=utcnow())
     db.session.commit()

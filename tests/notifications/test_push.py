@@ -149,7 +149,11 @@ def run_push_job(now=None) -> int:
 
 def dispatch_alarm(site, supervisor, guard) -> AlarmResponse:
     alarm = incidents.open_alarm(
-        site, user=supervisor, uuid=new_uuid(), received_at=utcnow() - timedelta(minutes=2)
+        site,
+        signal_type="intrusion",
+        user=supervisor,
+        uuid=new_uuid(),
+        received_at=utcnow() - timedelta(minutes=2),
     )
     incidents.dispatch(alarm, user=supervisor, guard_id=guard.id, at=utcnow())
     db.session.commit()
@@ -220,7 +224,11 @@ def test_the_push_is_in_the_users_language(app, receiver, world):
     phone = receiver.device("supervisor")
     subscribe(supervisor, phone)  # locale zh_Hant_TW (the default)
     alarm = incidents.open_alarm(
-        site, user=supervisor, uuid=new_uuid(), received_at=utcnow() - timedelta(minutes=40)
+        site,
+        signal_type="intrusion",
+        user=supervisor,
+        uuid=new_uuid(),
+        received_at=utcnow() - timedelta(minutes=40),
     )
     db.session.commit()
     assert incidents.notify_late_alarms(utcnow()) >= 1
