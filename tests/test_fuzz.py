@@ -44,7 +44,8 @@ from app.sites.models import Client, Equipment, Site
 from tests.budget_world import World
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.fuzz
+#: Some 500 requests per role: minutes on a loaded 2-CPU machine, more than the suite default.
+pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(900)]
 
 ROLES = ["guard", "supervisor", "manager", "admin", "client"]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
