@@ -127,6 +127,7 @@ def test_an_alarm_from_receipt_to_closed_and_the_false_alarm_figures(demo, phone
     guard.get_by_role("button", name="在這支手機開啟推播").click()
     expect(guard.locator("[data-push-this]")).to_be_visible()  # listed by the server
     expect(guard.locator("[data-push-state]")).to_have_text("開啟：這支手機會收到您的推播通知。")
+    expect(guard.locator("[data-push-enable]")).to_be_hidden()  # on already: no "turn on"
     expect(guard.get_by_label("我被派往處理警報")).to_be_checked()
 
     # Dispatch: the push the dispatch queued for the guard's phone is sent by the jobs runner,
