@@ -475,3 +475,15 @@ def checklist_v1(app):
     from tests import factories
 
     factories.use_checklist_version(1)
+
+
+@pytest.fixture
+def receiver(app):
+    """A local push service on 127.0.0.1 (tests/push_receiver.py), listed as one the app
+    sends to."""
+    from tests.push_receiver import Receiver
+
+    found = Receiver()
+    app.config["PUSH_SERVICE_HOSTS"] = ["127.0.0.1"]
+    yield found
+    found.close()

@@ -308,6 +308,14 @@ TABLE: dict[str, Entry] = {
         hidden=True,
         forbidden=frozenset(["guard"]),
     ),
+    "incidents.incident_police_case_number": Entry(
+        "POST",
+        "/incidents/{incident}/police-case-number",
+        SUPERVISOR_MANAGER,
+        (("case_number", "1151126-0007"),),
+        hidden=True,
+        forbidden=frozenset(["guard"]),
+    ),
     "incidents.incident_photo": Entry(
         "POST",
         "/incidents/{incident}/photos",

@@ -311,9 +311,25 @@ class UpdateForm(Form):
 
 
 class NotifiedForm(Form):
-    """When the client or the police were told; no time given means now."""
+    """When the client, the police or 119 were told; no time given means now. The police
+    also name the receiving unit (the service requires it) and the case number (may come
+    later: PoliceCaseNumberForm)."""
 
-    who = SelectField("", choices=["client", "police"])
+    who = SelectField("", choices=["client", "police", "fire"])
     at = DateTimeLocalField(
         "", format=DATETIME_FORMATS, validators=[Optional(), DateWindow(not_future=True)]
+    )
+    unit = StringField(_l("Receiving unit"), validators=[Optional(), Length(max=100)])
+    case_number = StringField(_l("Case number"), validators=[Optional(), Length(max=50)])
+
+
+class PoliceCaseNumberForm(Form):
+    """The police's case number, added after the notification was recorded."""
+
+    case_number = StringField(
+        _l("Case number"),
+        validators=[
+            DataRequired(message=_l("Give the case number the police gave.")),
+            Length(max=50),
+        ],
     )

@@ -101,7 +101,13 @@ class Incident(Base):
     actions_taken: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open", index=True)
     client_notified_at: Mapped[datetime | None]
+    #: 保全業法 §4-1: when the police were told, the unit that took the report (受理單位) and
+    #: the case number it gave (案號, which clients and insurers ask for; it may come later).
     police_notified_at: Mapped[datetime | None]
+    police_unit: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    police_case_number: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    #: A fire is also reported to 119.
+    fire_notified_at: Mapped[datetime | None]
 
     site = relationship("Site")
     reporter = relationship("User")
@@ -114,6 +120,11 @@ class Incident(Base):
     def needs_police_report(self) -> bool:
         """A police-reportable category whose report has not been recorded yet."""
         return self.category in POLICE_CATEGORIES and self.police_notified_at is None
+
+    @property
+    def needs_fire_report(self) -> bool:
+        """A fire whose call to 119 has not been recorded yet."""
+        return self.category == "fire" and self.fire_notified_at is None
 
 
 class IncidentUpdate(Base):
@@ -130,7 +141,8 @@ class IncidentUpdate(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
-    #: "client_notified" or "police_notified" when the entry records one.
+    #: What the entry records, if anything but a note or a status: "client_notified",
+    #: "police_notified", "fire_notified" (119), or "police_case_number" (added later).
     event: Mapped[str | None] = mapped_column(String(30))
 
     incident: Mapped[Incident] = relationship(back_populates="updates")

@@ -37,6 +37,7 @@ from app.incidents.forms import (
     FireForm,
     IncidentForm,
     NotifiedForm,
+    PoliceCaseNumberForm,
     PoliceForm,
     RearmForm,
     UpdateForm,
@@ -232,10 +233,27 @@ def incident_notified(incident_id: int):
             user=current_user,
             who=form.who.data,
             at=from_taipei(form.at.data) if form.at.data else utcnow(),
+            unit=form.unit.data or "",
+            case_number=form.case_number.data or "",
         ),
         form=form,
         back=_back(incident),
         success=_("Recorded."),
+    )
+
+
+@bp.post("/incidents/<int:incident_id>/police-case-number")
+def incident_police_case_number(incident_id: int):
+    """Add (or correct) the police's case number after the notification was recorded."""
+    incident = _managed_incident(incident_id)
+    form = PoliceCaseNumberForm()
+    return uow.action(
+        lambda: svc.add_police_case_number(
+            incident, user=current_user, case_number=form.case_number.data or ""
+        ),
+        form=form,
+        back=_back(incident),
+        success=_("Case number recorded."),
     )
 
 

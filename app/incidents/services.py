@@ -69,6 +69,10 @@ class IncidentError(DomainError):
             "number (保全業法 §4-1: intrusion, fire and other public-safety events)."
         ),
         "fire_required": _l("Before closing: record when 119 was called (a fire)."),
+        "police_first": _l(
+            "Record the police notification first (its time and receiving unit): the case "
+            "number belongs to it."
+        ),
         "rearm_required": _l(
             "Before closing: confirm the re-arming (the intrusion system was armed when the "
             "zone went off)."
@@ -190,23 +194,75 @@ def update_incident(
     return entry
 
 
-def record_notified(incident: Incident, *, user, who: str, at: datetime) -> None:
-    """Record when the client or the police were told (once each)."""
-    if who not in ("client", "police"):
+def record_notified(
+    incident: Incident,
+    *,
+    user,
+    who: str,
+    at: datetime,
+    unit: str = "",
+    case_number: str = "",
+) -> None:
+    """Record when the client, the police or 119 were told (once each).
+
+    保全業法 §4-1: a police notification names the unit that took the report (受理單位,
+    required) and its case number (案號), which may come later: add_police_case_number.
+    119 is for a fire only.
+    """
+    if who not in ("client", "police", "fire") or (who == "fire" and incident.category != "fire"):
         raise IncidentError("bad_value")
     field = f"{who}_notified_at"
     if getattr(incident, field) is not None:
         return
+    unit, case_number = unit.strip(), case_number.strip()
+    if who == "police" and not unit:
+        raise IncidentError("police_unit_required", field="unit")
     if at > utcnow():
         raise IncidentError("in_future")
     setattr(incident, field, at)
+    detail = None
+    if who == "police":
+        incident.police_unit, incident.police_case_number = unit, case_number
+        detail = {"unit": unit, "case_number": case_number}
     entry = IncidentUpdate(
         incident_id=incident.id, author_id=user.id, at=utcnow(), event=f"{who}_notified"
     )
     db.session.add(entry)
     incident.updates.append(entry)
     db.session.flush()
-    audit.record(f"incident.{who}_notified", actor=user, target=f"incident:{incident.id}")
+    audit.record(
+        f"incident.{who}_notified", actor=user, target=f"incident:{incident.id}", detail=detail
+    )
+
+
+def add_police_case_number(incident: Incident, *, user, case_number: str) -> None:
+    """The case number the police gave, added after the notification was recorded (the
+    station often gives it later). A corrected number replaces the old one; both are in the
+    audit log and the timeline."""
+    case_number = case_number.strip()
+    if incident.police_notified_at is None:
+        raise IncidentError("police_first")
+    if not case_number:
+        raise IncidentError("case_number_required", field="case_number")
+    if case_number == incident.police_case_number:
+        return
+    before, incident.police_case_number = incident.police_case_number, case_number
+    entry = IncidentUpdate(
+        incident_id=incident.id,
+        author_id=user.id,
+        at=utcnow(),
+        event="police_case_number",
+        note=case_number,
+    )
+    db.session.add(entry)
+    incident.updates.append(entry)
+    db.session.flush()
+    audit.record(
+        "incident.police_case_number",
+        actor=user,
+        target=f"incident:{incident.id}",
+        detail={"from": before, "to": case_number},
+    )
 
 
 def attach_incident_photo(incident: Incident, *, user, data: bytes, uuid: str | None) -> None:

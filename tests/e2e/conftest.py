@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -281,16 +282,18 @@ def network(app):
     net.cut()
 
 
-def field_phone(browser, base_url: str, site, *, locale: str = "en-US", **options):
-    """A supervisor's phone that allows location at `site`, the CDN unreachable; the page has
-    `base_url` and `site`. Close it with `page.context.close()`."""
+def field_phone(
+    browser, base_url: str, site, *, locale: str = "en-US", notifications=False, **options
+):
+    """A supervisor's phone that allows location at `site` (and notifications, if asked), the
+    CDN unreachable; the page has `base_url` and `site`. Close it with `page.context.close()`."""
     context = browser.new_context(
         viewport=PHONE,
         device_scale_factor=2,
         is_mobile=True,
         has_touch=True,
         locale=locale,
-        permissions=["geolocation"],
+        permissions=["geolocation"] + (["notifications"] if notifications else []),
         geolocation={"latitude": site.latitude, "longitude": site.longitude, "accuracy": 10},
         **options,
     )
@@ -353,3 +356,90 @@ def shot(page, name: str, *, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+#: The notifications the page's service worker shows now: title, body and the link a tap opens.
+NOTIFICATIONS_SHOWN = """() => navigator.serviceWorker.ready
+  .then((r) => r.getNotifications())
+  .then((list) => list.map((n) => ({title: n.title, body: n.body, url: n.data && n.data.url})))"""
+
+#: PushManager answering with a given subscription (a device of tests/push_receiver.py): the
+#: page's own code (static/js/push.js) then posts it to the server as a browser's would. Kept
+#: in localStorage, so that after the page reloads the browser is still subscribed.
+PUSH_SUBSCRIPTION_STUB = """
+(() => {
+  if (typeof window === "undefined" || !("PushManager" in window)) return;
+  const given = %s;
+  const KEY = "e2e-push-subscribed";
+  const subscription = {
+    endpoint: given.endpoint,
+    expirationTime: null,
+    options: { userVisibleOnly: true },
+    toJSON: () => ({ endpoint: given.endpoint, expirationTime: null,
+                     keys: { p256dh: given.p256dh, auth: given.auth } }),
+    unsubscribe: () => { localStorage.removeItem(KEY); return Promise.resolve(true); },
+  };
+  PushManager.prototype.subscribe = function () {
+    localStorage.setItem(KEY, "1");
+    return Promise.resolve(subscription);
+  };
+  PushManager.prototype.getSubscription = function () {
+    return Promise.resolve(localStorage.getItem(KEY) ? subscription : null);
+  };
+})();
+"""
+
+
+def push_service_stub(context, device) -> None:
+    """Headless Chromium reaches no push service here: the context's PushManager subscribes to
+    `device` (tests/push_receiver.Device, whose push service is the local receiver) instead.
+    Everything after the subscription is real: the page posts it, the server stores it, queues
+    and encrypts pushes for it, and the receiver decrypts them."""
+    from tests.push_receiver import b64
+
+    given = {"endpoint": device.endpoint, "p256dh": device.p256dh, "auth": b64(device.auth)}
+    context.add_init_script(PUSH_SUBSCRIPTION_STUB % json.dumps(given))
+
+
+class WorkerPush:
+    """Push messages delivered to the page's real service worker through the DevTools protocol
+    (ServiceWorker.deliverPushMessage), as a push service would deliver them."""
+
+    def __init__(self, page):
+        self.page = page
+        self.origin = page.base_url
+        self.cdp = page.context.new_cdp_session(page)
+        self.registration = self._registration_id()
+
+    def _registration_id(self) -> str:
+        """The worker's registration id, from the events ServiceWorker.enable sends."""
+        found: dict[str, str] = {}
+
+        def seen(event):
+            for registration in event["registrations"]:
+                if (
+                    registration["scopeURL"].startswith(self.origin)
+                    and not registration["isDeleted"]
+                ):
+                    found["id"] = registration["registrationId"]
+
+        self.cdp.on("ServiceWorker.workerRegistrationUpdated", seen)
+        self.cdp.send("ServiceWorker.enable")
+        for _ in range(50):
+            if "id" in found:
+                return found["id"]
+            self.page.wait_for_timeout(100)
+        raise AssertionError("no service worker registration reported")
+
+    def deliver(self, data: dict | str) -> None:
+        """Deliver `data` (a push's plaintext: JSON text, or a dict to encode) to the worker."""
+        text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        self.cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": self.origin, "registrationId": self.registration, "data": text},
+        )
+
+    def shown(self, count: int = 1) -> list[dict]:
+        """The notifications shown, once there are at least `count` of them."""
+        wait_until(self.page, NOTIFICATIONS_SHOWN + f".then((l) => l.length >= {int(count)})")
+        return self.page.evaluate(NOTIFICATIONS_SHOWN)

@@ -1,5 +1,7 @@
 """Issue 13 item 3 on a phone (390x844): an alarm from receipt through the call-back (the
-call-back password revealed with its purpose, after a step-up), dispatch, the guard's QR
+call-back password revealed with its purpose, after a step-up), dispatch (the push it queued
+for the guard's phone sent by the jobs runner to a local push service, decrypted there and
+shown by the phone's real service worker), the guard's QR
 arrival, the police case number, findings, re-arming and closing (處理完畢); then the
 false-alarm figures and the alarms they count. Every changed screen in Chinese and English."""
 
@@ -19,9 +21,16 @@ from app.demo import DEMO_PASSWORD, load_demo_vault
 from app.extensions import db
 from app.incidents import services as alarms
 from app.incidents.models import AlarmResponse
+from app.jobs import tasks
 from app.sites.models import Site
 from app.vault.models import VaultAccess
-from tests.e2e.conftest import field_phone, shot
+from tests.e2e.conftest import (
+    WorkerPush,
+    field_phone,
+    push_service_stub,
+    shot,
+    wait_for_worker,
+)
 from tests.e2e.test_shell import sign_in
 
 
@@ -65,9 +74,11 @@ def demo(live_server):
 def phones(browser, live_server):
     contexts = []
 
-    def open_phone(site, locale="zh-TW"):
-        page = field_phone(browser, live_server, site, locale=locale)
+    def open_phone(site, locale="zh-TW", notifications=False, push_device=None):
+        page = field_phone(browser, live_server, site, locale=locale, notifications=notifications)
         contexts.append(page.context)
+        if push_device is not None:
+            push_service_stub(page.context, push_device)
         return page
 
     yield open_phone
@@ -75,7 +86,7 @@ def phones(browser, live_server):
         context.close()
 
 
-def test_an_alarm_from_receipt_to_closed_and_the_false_alarm_figures(demo, phones):
+def test_an_alarm_from_receipt_to_closed_and_the_false_alarm_figures(demo, phones, receiver):
     site = demo["site"]
     boss = phones(site)
     boss.goto(boss.base_url + "/login")
@@ -106,13 +117,40 @@ def test_an_alarm_from_receipt_to_closed_and_the_false_alarm_figures(demo, phone
     boss.get_by_role("button", name="記錄回電結果").click()
     expect(step(boss, "回電業主")).to_contain_text("密語不符 · 林經理（店長）")
 
-    # Dispatch, and the guard's QR scan is the arrival.
+    # The guard has push turned on on his phone (its push service is the local receiver).
+    device = receiver.device("guard-phone")
+    guard = phones(site, notifications=True, push_device=device)
+    guard.goto(guard.base_url + "/login")
+    sign_in(guard, "guard")
+    guard.goto(guard.base_url + "/account/push")
+    wait_for_worker(guard)
+    guard.get_by_role("button", name="在這支手機開啟推播").click()
+    expect(guard.locator("[data-push-this]")).to_be_visible()  # listed by the server
+    expect(guard.locator("[data-push-state]")).to_have_text("開啟：這支手機會收到您的推播通知。")
+    expect(guard.locator("[data-push-enable]")).to_be_hidden()  # on already: no "turn on"
+    expect(guard.get_by_label("我被派往處理警報")).to_be_checked()
+
+    # Dispatch: the push the dispatch queued for the guard's phone is sent by the jobs runner,
+    # decrypted by the push service's stand-in and shown by the phone's service worker.
     boss.get_by_label("指派保全人員").select_option(label="陳志明")
     boss.get_by_role("button", name="立即派員").click()
     expect(step(boss, "已派員")).to_contain_text("陳志明")
-    guard = phones(site)
-    guard.goto(guard.base_url + "/login")
-    sign_in(guard, "guard")
+    assert receiver.received == []  # the request queued it; the jobs runner sends it
+    assert tasks.push_outbox(utcnow()) == 1
+    db.session.commit()
+    [sent] = receiver.for_device(device)
+    assert sent["headers"]["urgency"] == "high"
+    worker = WorkerPush(guard)
+    worker.deliver(device.decrypt(sent["body"]))
+    [shown] = worker.shown()
+    assert (shown["title"], shown["body"]) == ("Guardpost", f"您已被派往 {site.name} 處理警報")
+    assert shown["url"] == alarm_url.replace(boss.base_url, guard.base_url)
+    shot(guard, "zh-alarm-guard-push-on")
+
+    # The guard taps it and goes; his QR scan is the arrival.
+    guard.goto(shown["url"])
+    expect(guard.get_by_text("防區入侵").first).to_be_visible()
+    shot(guard, "zh-alarm-guard-from-push")
     guard.goto(guard.base_url + f"/s/{site.qr_token}")
     expect(guard.locator(".check-in-result")).to_be_visible()
     boss.goto(alarm_url)

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from app.auth.models import User
+from app.db import new_uuid, utcnow
 from app.extensions import db
+from app.incidents import services as incidents
 from app.incidents.models import AlarmResponse, Incident
 from app.maintenance.models import RepairTicket
 from app.sites.models import Site
@@ -165,3 +169,72 @@ def test_guard_attaches_a_photo_on_the_first_form_and_keeps_it_through_a_refusal
     shot(page, "en-guard-incident-with-first-form-photo")
     incident = db.session.scalar(select(Incident))
     assert len(incident.photos) == 1 and incident.photos[0].photo.width == 1600
+
+
+def test_supervisor_records_the_police_notification_of_a_theft_and_its_case_number_later(phone):
+    """保全業法 §4-1 on the incident page: the receiving unit is required, the case number may
+    come later; both are shown on the page (issue 13 item 3, for incidents)."""
+    guard = db.session.scalar(select(User).where(User.username == "guard"))
+    theft = incidents.report_incident(
+        demo_site(),
+        user=guard,
+        uuid=new_uuid(),
+        category="theft",
+        severity="high",
+        occurred_at=utcnow() - timedelta(minutes=30),
+        narrative="倉庫後門遭撬開，少了兩箱貨。",
+    )
+    db.session.commit()
+    page = phone("zh-TW")
+    page.goto(page.base_url + "/login")
+    sign_in(page, "supervisor")
+    page.goto(page.base_url + f"/incidents/{theft.id}")
+    expect(page.get_by_role("alert").first).to_contain_text("受理單位及案號")
+    page.get_by_role("button", name="記錄警察機關通報").click()
+    expect(page.get_by_role("alert").first).to_contain_text("請填寫受理單位。")
+    page.get_by_label("受理單位").fill("信義分局 三張犁派出所")
+    page.get_by_role("button", name="記錄警察機關通報").click()
+    expect(page.locator("dl.facts").first).to_contain_text("信義分局 三張犁派出所")
+    expect(page.locator("dl.facts").first).to_contain_text("尚未記錄案號")
+    shot(page, "zh-incident-police-no-case-number")
+    page.get_by_label("案號").fill("1151126-0042")
+    page.get_by_role("button", name="記錄案號").click()
+    expect(page.locator("dl.facts").first).to_contain_text("案號 1151126-0042")
+    expect(page.locator("#timeline")).to_contain_text("已記錄案號")
+    shot(page, "zh-incident-police-recorded")
+    page.get_by_role("link", name="EN", exact=True).click()
+    expect(page.locator("dl.facts").first).to_contain_text("case no. 1151126-0042")
+    shot(page, "en-incident-police-recorded")
+    db.session.refresh(theft)
+    assert (theft.police_unit, theft.police_case_number) == (
+        "信義分局 三張犁派出所",
+        "1151126-0042",
+    )
+
+
+def test_a_fire_incident_shows_the_police_form_and_the_119_call_in_english(phone):
+    guard = db.session.scalar(select(User).where(User.username == "guard"))
+    fire = incidents.report_incident(
+        demo_site(),
+        user=guard,
+        uuid=new_uuid(),
+        category="fire",
+        severity="critical",
+        occurred_at=utcnow() - timedelta(minutes=10),
+        narrative="Smoke from the B1 electrical room.",
+    )
+    db.session.commit()
+    page = phone("en-US")
+    page.goto(page.base_url + "/login")
+    sign_in(page, "supervisor", "en")
+    page.goto(page.base_url + f"/incidents/{fire.id}")
+    expect(page.get_by_label("Receiving unit")).to_be_visible()
+    shot(page, "en-incident-fire-police-form")
+    page.get_by_label("119 called").fill("")  # no time given: now
+    page.get_by_role("button", name="Record the 119 call").click()
+    expect(page.locator("#at-fire")).to_have_count(0)
+    page.get_by_role("link", name="中文", exact=True).click()
+    expect(page.locator("dl.facts").first).to_contain_text("已通報 119")
+    shot(page, "zh-incident-fire-119-recorded")
+    db.session.refresh(fire)
+    assert fire.fire_notified_at is not None

@@ -13,7 +13,6 @@ Pages are opened as http://localhost: the Push API needs a secure context.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -27,12 +26,8 @@ from app.incidents import services as incidents
 from app.notifications import push
 from app.notifications.models import Notification
 from app.sites.models import Site, SiteAssignment
-from tests.e2e.conftest import PHONE, shot, wait_for_worker, wait_until
+from tests.e2e.conftest import PHONE, WorkerPush, shot, wait_for_worker
 from tests.e2e.test_shell import sign_in
-
-NOTIFICATIONS_SHOWN = """() => navigator.serviceWorker.ready
-  .then((r) => r.getNotifications())
-  .then((list) => list.map((n) => ({title: n.title, body: n.body, url: n.data && n.data.url})))"""
 
 
 @pytest.fixture
@@ -52,24 +47,6 @@ def phone(browser, live_server, app):
     tab.base_url = base
     yield tab
     context.close()
-
-
-def _registration_id(page, cdp, origin: str) -> str:
-    """The service worker's registration id, from the events ServiceWorker.enable sends."""
-    found: dict[str, str] = {}
-
-    def seen(event):
-        for registration in event["registrations"]:
-            if registration["scopeURL"].startswith(origin) and not registration["isDeleted"]:
-                found["id"] = registration["registrationId"]
-
-    cdp.on("ServiceWorker.workerRegistrationUpdated", seen)
-    cdp.send("ServiceWorker.enable")
-    for _ in range(50):
-        if "id" in found:
-            return found["id"]
-        page.wait_for_timeout(100)
-    raise AssertionError("no service worker registration reported")
 
 
 def _dispatch_guard() -> tuple[User, Notification]:
@@ -134,35 +111,17 @@ def test_a_guard_turns_push_on_and_a_dispatch_is_shown_by_the_service_worker(pho
     # A push the server built, delivered to the real service worker.
     guard, note = _dispatch_guard()
     body = push.payload(note, guard)
-    cdp = phone.context.new_cdp_session(phone)
-    origin = phone.base_url
-    registration = _registration_id(phone, cdp, origin)
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": origin,
-            "registrationId": registration,
-            "data": json.dumps(body, ensure_ascii=False),
-        },
-    )
-    wait_until(phone, NOTIFICATIONS_SHOWN + ".then((l) => l.length)")
-    [shown] = phone.evaluate(NOTIFICATIONS_SHOWN)
+    worker = WorkerPush(phone)
+    worker.deliver(body)
+    [shown] = worker.shown()
     assert shown["title"] == "Guardpost"
     assert shown["body"].startswith("您已被派往 ") and shown["body"].endswith(" 處理警報")
-    assert shown["url"] == f"{origin}/alarms/{note.link.rsplit('/', 1)[1]}"
+    assert shown["url"] == f"{worker.origin}/alarms/{note.link.rsplit('/', 1)[1]}"
 
     # A link elsewhere in a push is never followed: the worker keeps it inside the app.
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {
-            "origin": origin,
-            "registrationId": registration,
-            "data": json.dumps({**body, "tag": "other", "url": "https://evil.example/"}),
-        },
-    )
-    wait_until(phone, NOTIFICATIONS_SHOWN + ".then((l) => l.length === 2)")
-    urls = {n["url"] for n in phone.evaluate(NOTIFICATIONS_SHOWN)}
-    assert urls == {shown["url"], origin + "/"}
+    worker.deliver({**body, "tag": "other", "url": "https://evil.example/"})
+    urls = {n["url"] for n in worker.shown(2)}
+    assert urls == {shown["url"], worker.origin + "/"}
 
     phone.goto(phone.base_url + "/account/push?lang=en")
     expect(phone.get_by_role("heading", level=1)).to_have_text("Push notifications")

@@ -106,9 +106,63 @@ def test_a_guard_cannot_change_the_status_but_the_supervisor_can(app, client, cr
     )  # refused: not resolved yet
     db.session.refresh(incident)
     assert incident.status == "in_progress"
-    boss.post(f"/incidents/{incident.id}/notified", data={"who": "police", "at": taipei_input(1)})
+    boss.post(
+        f"/incidents/{incident.id}/notified",
+        data={"who": "police", "at": taipei_input(1), "unit": "板橋分局 後埔派出所"},
+    )
     db.session.refresh(incident)
     assert incident.police_notified_at is not None
+
+
+def test_the_police_notification_on_the_incident_page_unit_required_case_number_later(
+    app, crew, login
+):
+    incident = factories.gen_incident(crew["site"], crew["guard"], category="theft")
+    db.session.commit()
+    boss = app.test_client()
+    login(crew["supervisor"], test_client=boss)
+    page = boss.get(f"/incidents/{incident.id}?lang=en").get_data(as_text=True)
+    assert 'name="unit"' in page and 'name="case_number"' in page
+
+    refused = boss.post(
+        f"/incidents/{incident.id}/notified?lang=en",
+        data={"who": "police", "at": taipei_input(5), "case_number": "1151126-0042"},
+        follow_redirects=True,
+    )
+    assert "Give the police unit that took the report." in refused.get_data(as_text=True)
+    db.session.refresh(incident)
+    assert incident.police_notified_at is None
+
+    boss.post(
+        f"/incidents/{incident.id}/notified",
+        data={"who": "police", "at": taipei_input(5), "unit": "板橋分局 後埔派出所"},
+    )
+    db.session.refresh(incident)
+    assert (incident.police_unit, incident.police_case_number) == ("板橋分局 後埔派出所", "")
+    page = boss.get(f"/incidents/{incident.id}?lang=zh-TW").get_data(as_text=True)
+    assert "板橋分局 後埔派出所" in page and "尚未記錄案號" in page
+
+    empty = boss.post(
+        f"/incidents/{incident.id}/police-case-number?lang=en",
+        data={"case_number": ""},
+        follow_redirects=True,
+    )
+    assert "Give the case number the police gave." in empty.get_data(as_text=True)
+    boss.post(f"/incidents/{incident.id}/police-case-number", data={"case_number": "1151126-0042"})
+    db.session.refresh(incident)
+    assert incident.police_case_number == "1151126-0042"
+    page = boss.get(f"/incidents/{incident.id}?lang=zh-TW").get_data(as_text=True)
+    assert "案號 1151126-0042" in page
+
+
+def test_a_guard_cannot_record_the_police_case_number(client, crew, login):
+    incident = factories.gen_incident(crew["site"], crew["guard"], category="theft")
+    db.session.commit()
+    login(crew["guard"])
+    answer = client.post(
+        f"/incidents/{incident.id}/police-case-number", data={"case_number": "1151126-0042"}
+    )
+    assert answer.status_code == 403
 
 
 def test_incident_list_filters(client, crew, login, make_user):

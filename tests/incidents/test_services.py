@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -99,9 +100,69 @@ def test_police_categories_prompt_until_recorded(people):
     theft = report(people, category="theft")
     medical = report(people, category="medical")
     assert theft.needs_police_report and not medical.needs_police_report
-    svc.record_notified(theft, user=people["supervisor"], who="police", at=utcnow())
+    svc.record_notified(
+        theft, user=people["supervisor"], who="police", at=utcnow(), unit="大安分局 和平東路派出所"
+    )
     assert not theft.needs_police_report
     assert theft.updates[-1].event == "police_notified"
+
+
+def test_a_police_notification_names_the_receiving_unit_and_the_case_number_may_come_later(
+    people,
+):
+    from app.audit.models import AuditEvent
+
+    theft = report(people, category="theft")
+    boss = people["supervisor"]
+    with pytest.raises(svc.IncidentError, match="police_first") as refused:
+        svc.add_police_case_number(theft, user=boss, case_number="1151126-0042")
+    with pytest.raises(svc.IncidentError, match="police_unit_required") as refused:
+        svc.record_notified(theft, user=boss, who="police", at=utcnow(), unit="  ")
+    assert refused.value.field == "unit"
+    assert theft.police_notified_at is None and theft.updates == []
+
+    svc.record_notified(
+        theft, user=boss, who="police", at=utcnow(), unit=" 大安分局 和平東路派出所 "
+    )
+    assert (theft.police_unit, theft.police_case_number) == ("大安分局 和平東路派出所", "")
+    with pytest.raises(svc.IncidentError, match="case_number_required"):
+        svc.add_police_case_number(theft, user=boss, case_number=" ")
+    svc.add_police_case_number(theft, user=boss, case_number="1151126-0042")
+    svc.add_police_case_number(theft, user=boss, case_number="1151126-0042")  # no change
+    svc.add_police_case_number(theft, user=boss, case_number="1151126-0043")  # corrected
+    assert theft.police_case_number == "1151126-0043"
+    assert [(u.event, u.note) for u in theft.updates] == [
+        ("police_notified", ""),
+        ("police_case_number", "1151126-0042"),
+        ("police_case_number", "1151126-0043"),
+    ]
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.target == f"incident:{theft.id}",
+            AuditEvent.action.like("incident.police%"),
+        )
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [(e.action, json.loads(e.detail)) for e in events] == [
+        (
+            "incident.police_notified",
+            {"unit": "大安分局 和平東路派出所", "case_number": ""},
+        ),
+        ("incident.police_case_number", {"from": "", "to": "1151126-0042"}),
+        ("incident.police_case_number", {"from": "1151126-0042", "to": "1151126-0043"}),
+    ]
+
+
+def test_a_fire_is_also_reported_to_119_and_only_a_fire(people):
+    fire, theft = report(people, category="fire"), report(people, category="theft")
+    assert fire.needs_fire_report and not theft.needs_fire_report
+    with pytest.raises(svc.IncidentError, match="bad_value"):
+        svc.record_notified(theft, user=people["supervisor"], who="fire", at=utcnow())
+    svc.record_notified(fire, user=people["supervisor"], who="fire", at=utcnow())
+    assert fire.fire_notified_at is not None and not fire.needs_fire_report
+    assert fire.needs_police_report  # 119 does not replace the police
+    assert fire.updates[-1].event == "fire_notified"
 
 
 def test_a_future_time_is_refused(people):
