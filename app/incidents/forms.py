@@ -317,3 +317,12 @@ class NotifiedForm(Form):
     at = DateTimeLocalField(
         "", format=DATETIME_FORMATS, validators=[Optional(), DateWindow(not_future=True)]
     )
+
+
+class ShareForm(Form):
+    """The summary the client reads in the portal (not the narrative)."""
+
+    client_summary = TextAreaField(
+        _l("Summary for the client"),
+        validators=[DataRequired(), Length(max=2000)],
+    )
