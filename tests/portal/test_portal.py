@@ -257,3 +257,19 @@ def test_the_share_leaves_the_incidents_other_fields_alone(app, world):
     assert incident.narrative == NARRATIVE and incident.status == "open"
     assert incident.updates[-1].event == "shared_with_client"
     assert incident.shared_with_client_at <= utcnow()
+
+
+def test_the_demo_client_reads_a_shared_incident_and_an_open_repair(runner, client):
+    from app.demo import DEMO_PASSWORD
+    from app.sites.models import Site
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert "already present" in runner.invoke(args=["demo"]).output  # idempotent
+    client.post("/login", data={"username": "client", "password": DEMO_PASSWORD})
+    site = db.session.scalar(select(Site).where(Site.code == "TPE-0002"))
+    home = client.get("/").text
+    assert f'href="/portal/sites/{site.id}"' in home
+    page = client.get(f"/portal/sites/{site.id}").text
+    assert "保全人員於 14 分鐘內到場並報警" in page
+    assert "後門磁簧感知器遭破壞，需更換" in page
+    assert "0912-345-678" not in page and "陳志明" not in page and "示範系統工程行" not in page
