@@ -60,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.notifications.routes import bp as notifications_bp
     from app.offboarding.routes import bp as offboarding_bp
     from app.photos.routes import bp as photos_bp
+    from app.portal.routes import bp as portal_bp
     from app.privacy.routes import bp as privacy_bp
     from app.pwa.routes import bp as pwa_bp
     from app.sites.routes import bp as sites_bp
@@ -100,6 +101,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(offboarding_bp)
     app.register_blueprint(company_bp)
+    app.register_blueprint(portal_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)

@@ -17,7 +17,9 @@ from app.db import new_uuid, utcnow
 from app.extensions import db
 from app.i18n import TAIPEI
 from app.incidents import services as alarms
-from app.incidents.models import AlarmResponse
+from app.incidents.models import AlarmResponse, Incident
+from app.maintenance import services as repairs
+from app.maintenance.models import RepairTicket
 from app.privacy.models import NoticeAcknowledgement
 from app.privacy.notice import current_version
 from app.sites import services as site_services
@@ -589,3 +591,55 @@ def load_demo_alarms() -> bool:
     )
     alarms.dispatch(alarm, user=boss, guard_id=guard.id, at=received + timedelta(minutes=2))
     return True
+
+
+#: Fixed uuids: the portal's demo incident and repair are made once.
+DEMO_SHARED_INCIDENT = "00000000-0000-4000-8000-00000000c1c1"
+DEMO_OPEN_REPAIR = "00000000-0000-4000-8000-00000000c1c2"
+
+
+def load_demo_portal() -> bool:
+    """What the demo client (黃淑芬, 信義商辦大樓管理委員會) reads in the portal at TPE-0002: the
+    burglary two days ago as an incident the manager shared with a summary for her (the
+    narrative, with the names, stays inside), and the repair of the broken door contact."""
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    sites = {s.code: s for s in db.session.scalars(select(Site))}
+    if "manager" not in users or "supervisor" not in users or "TPE-0002" not in sites:
+        return False
+    created = False
+    boss, manager, site = users["supervisor"], users["manager"], sites["TPE-0002"]
+    now = utcnow()
+    if not db.session.scalar(select(Incident.id).where(Incident.uuid == DEMO_SHARED_INCIDENT)):
+        incident = alarms.report_incident(
+            site,
+            user=boss,
+            uuid=DEMO_SHARED_INCIDENT,
+            category="intrusion",
+            severity="high",
+            occurred_at=now - timedelta(days=2, hours=3),
+            narrative="後門門鎖遭破壞。機動保全人員陳志明到場，倉庫紙箱散落；"
+            "管委會林經理（0912-345-678）到場確認未失竊。",
+            actions_taken="已報警（三張犁派出所，案號 1151124-0231），保全系統已重新設定。",
+        )
+        alarms.update_incident(incident, user=boss, to_status="resolved", note="門鎖已更換。")
+        alarms.share_with_client(
+            incident,
+            user=manager,
+            summary="夜間有人破壞 B 棟後門門鎖。保全人員於 14 分鐘內到場並報警，"
+            "經確認無財物損失；門鎖已更換，保全系統已重新設定。",
+        )
+        created = True
+    if not db.session.scalar(select(RepairTicket.id).where(RepairTicket.uuid == DEMO_OPEN_REPAIR)):
+        detector = next((e for e in site.equipment if e.kind == "detector"), None)
+        ticket = repairs.open_ticket(
+            site,
+            user=boss,
+            uuid=DEMO_OPEN_REPAIR,
+            problem="後門磁簧感知器遭破壞，需更換",
+            equipment_id=detector.id if detector else None,
+            vendor="示範系統工程行",
+            today=now.astimezone(TAIPEI).date(),
+        )
+        repairs.change_status(ticket, user=boss, to="dispatched", note="已聯絡廠商，報價待核。")
+        created = True
+    return created

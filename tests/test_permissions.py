@@ -61,6 +61,8 @@ STAFF = frozenset(["guard", "supervisor", "manager", "admin"])
 FACTORS = frozenset(["supervisor", "manager", "admin"])
 #: Who gets push notifications on the phone (dispatches, late alarms, keys, briefings).
 PUSH = frozenset(["guard", "supervisor", "manager"])
+#: Client users (業主): the portal of their own client's sites.
+CLIENT = frozenset(["client"])
 
 
 @dataclass(frozen=True)
@@ -315,6 +317,18 @@ TABLE: dict[str, Entry] = {
         (("case_number", "1151126-0007"),),
         hidden=True,
         forbidden=frozenset(["guard"]),
+    ),
+    # Sharing with the client (issue 14 item 4): managers decide what the client reads.
+    "incidents.incident_share": Entry(
+        "POST",
+        "/incidents/{incident}/share",
+        MANAGER,
+        (("client_summary", "後門遭破壞，已報警處理。"),),
+        hidden=True,
+        forbidden=FIELD,
+    ),
+    "incidents.incident_unshare": Entry(
+        "POST", "/incidents/{incident}/unshare", MANAGER, hidden=True, forbidden=FIELD
     ),
     "incidents.incident_photo": Entry(
         "POST",
@@ -701,6 +715,14 @@ TABLE: dict[str, Entry] = {
         "POST", "/arming/integrations/{integration}/revoke", MANAGER
     ),
     "arming.api_events": Entry("POST", "/api/v1/arming/events", NOBODY, token_auth=True),
+    # The client's portal (issue 14 item 4): the client user's own client's sites ({site} and
+    # {other_site}); {foreign_site} is another client's, so it does not exist for him. Staff
+    # have no portal (403).
+    "portal.site": [
+        Entry("GET", "/portal/sites/{site}", CLIENT, hidden=True, forbidden=STAFF),
+        Entry("GET", "/portal/sites/{other_site}", CLIENT, hidden=True, forbidden=STAFF),
+        Entry("GET", "/portal/sites/{foreign_site}", NOBODY, hidden=True, forbidden=STAFF),
+    ],
 }
 
 
@@ -839,6 +861,7 @@ def build_world(make_user) -> dict:
     )
     db.session.add_all([bag, other_bag])
     other_client = factories.gen_client()
+    foreign_site = factories.gen_site(client=other_client)
     integration, _token = arming.create_integration(
         user=factories.gen_user("manager"), name="監控中心", site_ids={site.id}
     )
@@ -850,6 +873,7 @@ def build_world(make_user) -> dict:
         "restricted_record": restricted.id,
         "other_record": other_record.id,
         "other_client": other_client.id,
+        "foreign_site": foreign_site.id,
         "bag": bag.uuid,
         "other_bag": other_bag.uuid,
         "privacy_incident": privacy_incident.id,
@@ -1007,6 +1031,7 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "restricted_record",
             "other_record",
             "other_client",
+            "foreign_site",
             "privacy_incident",
             "own_passkey",
             "integration",

@@ -122,6 +122,7 @@ PAGES = {
     "privacy_site_access": [("manager", "GET", lambda w: f"/privacy/sites/{w.sites[0].id}", False)],
     "privacy_incidents": [("manager", "GET", lambda w: "/privacy/incidents", False)],
     "offboarding": [("manager", "GET", _offboarding, False)],
+    "portal_site": [("client", "GET", lambda w: f"/portal/sites/{w.sites[0].id}", False)],
     "account": [
         (r, "GET", lambda w: "/account", False)
         for r in ("guard", "supervisor", "manager", "admin", "client")
@@ -353,4 +354,55 @@ def test_push_settings_do_not_grow_with_devices(app, client, login, role):
     db.session.commit()
     large, large_statements = _count(client, "GET", "/account/push", False)
     assert large == small, "\n".join(["statements grew:", *large_statements])
+    assert small <= 12, "\n".join(small_statements)
+
+
+# ---------------------------------------------------------------- the client's portal
+# The client's home and site page grow with his client's sites, the incidents shared with him
+# (and those not shared), the open repairs (and the closed ones).
+
+
+def _grow_portal(world: World, units: int) -> None:
+    from app.db import new_uuid
+    from app.incidents import services as incidents
+    from app.maintenance.models import RepairTicket
+
+    site = world.sites[0]
+    for _ in range(units):
+        factories.gen_site(client=site.client)
+        for shared in (True, False):
+            incident = factories.gen_incident(site, world.supervisor)
+            if shared:
+                incidents.share_with_client(incident, user=world.manager, summary="後門遭破壞")
+        for status in ("reported", "dispatched", "verified", "cancelled"):
+            db.session.add(
+                RepairTicket(
+                    uuid=new_uuid(),
+                    site_id=site.id,
+                    problem="警報器不響",
+                    status=status,
+                    reported_by_id=world.supervisor.id,
+                )
+            )
+    db.session.commit()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(lambda w: "/", id="portal-home"),
+        pytest.param(lambda w: f"/portal/sites/{w.sites[0].id}", id="portal-site"),
+    ],
+)
+def test_portal_pages_do_not_grow_with_sites_incidents_or_repairs(app, client, login, url):
+    world = World().grow(1)
+    _grow_portal(world, 2)
+    login(world.client_user)
+    small, small_statements = _count(client, "GET", url(world), False)
+    world.grow(2)
+    _grow_portal(world, 12)
+    large, large_statements = _count(client, "GET", url(world), False)
+    assert large == small, "\n".join(
+        ["statements grew:", *large_statements[len(small_statements) - 5 :]]
+    )
     assert small <= 12, "\n".join(small_statements)

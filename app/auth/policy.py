@@ -736,3 +736,35 @@ def arming_sites_clause(user):
         assigned = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
         return and_(active, Site.id.in_(assigned))
     return false()
+
+
+# ---------------------------------------------------------------- the client portal
+# Issue 14 item 4. A client user (業主) reads, for his own client's active sites only, what the
+# company released to him: control-record sheets, the summaries of the incidents it chose to
+# share, the open repair tickets of the site's systems. Nothing of the staff's pages.
+
+
+def can_use_portal(user) -> bool:
+    """The portal's pages at all: users of a client company."""
+    return _role(user) in CLIENT_ROLES and user.client_id is not None
+
+
+def can_view_portal_site(user, site) -> bool:
+    """A site's portal page: his own client's sites, while active (`portal_sites_clause`)."""
+    return can_use_portal(user) and site.is_active and site.client_id == user.client_id
+
+
+def portal_sites_clause(user):
+    """SQL over `Site`: the sites whose portal pages the user may open (`can_view_portal_site`)."""
+    from app.sites.models import Site
+
+    if not can_use_portal(user):
+        return false()
+    return and_(Site.is_active.is_(True), Site.client_id == user.client_id)
+
+
+def can_share_incident(user, incident) -> bool:
+    """Share an incident's summary with the client, change it, stop sharing it: managers.
+    Like releasing a control-record sheet (DESIGN.md §5), what reaches the client is the
+    manager's decision; the site's supervisor reports and works the incident."""
+    return _role(user) in ALL_SITES_ROLES

@@ -333,3 +333,12 @@ class PoliceCaseNumberForm(Form):
             Length(max=50),
         ],
     )
+
+
+class ShareForm(Form):
+    """The summary the client reads in the portal (not the narrative)."""
+
+    client_summary = TextAreaField(
+        _l("Summary for the client"),
+        validators=[DataRequired(), Length(max=2000)],
+    )

@@ -108,13 +108,24 @@ class Incident(Base):
     police_case_number: Mapped[str] = mapped_column(String(50), default="", server_default="")
     #: A fire is also reported to 119.
     fire_notified_at: Mapped[datetime | None]
+    #: Shared with the client in the portal: since when (None: not shared), by whom, and what
+    #: the client reads — a summary written for him, never the narrative, which may name people
+    #: (個人資料保護法: need to know). Unsharing clears the first two and keeps the summary.
+    shared_with_client_at: Mapped[datetime | None]
+    shared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    client_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     site = relationship("Site")
-    reporter = relationship("User")
+    reporter = relationship("User", foreign_keys=[reporter_id])
+    shared_by = relationship("User", foreign_keys=[shared_by_id])
     updates: Mapped[list[IncidentUpdate]] = relationship(
         back_populates="incident", order_by="IncidentUpdate.at"
     )
     photos: Mapped[list[IncidentPhoto]] = relationship(order_by="IncidentPhoto.id")
+
+    @property
+    def is_shared_with_client(self) -> bool:
+        return self.shared_with_client_at is not None
 
     @property
     def needs_police_report(self) -> bool:

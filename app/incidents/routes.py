@@ -40,6 +40,7 @@ from app.incidents.forms import (
     PoliceCaseNumberForm,
     PoliceForm,
     RearmForm,
+    ShareForm,
     UpdateForm,
 )
 from app.incidents.models import (
@@ -187,6 +188,8 @@ def incident(incident_id: int):
             current_user, incident, assigned_site_ids=_assigned()
         ),
         next_statuses=sorted(TRANSITIONS[incident.status], key=STATUSES.index),
+        may_share=policy.can_share_incident(current_user, incident),
+        share_form=ShareForm(client_summary=incident.client_summary),
         now_input=taipei_now_input().strftime("%Y-%m-%dT%H:%M"),
     )
 
@@ -254,6 +257,41 @@ def incident_police_case_number(incident_id: int):
         form=form,
         back=_back(incident),
         success=_("Case number recorded."),
+    )
+
+
+def _shareable_incident(incident_id: int) -> Incident:
+    incident = _load_incident(incident_id)
+    authorize(policy.can_share_incident(current_user, incident))
+    require_action_form()
+    return incident
+
+
+@bp.post("/incidents/<int:incident_id>/share")
+def incident_share(incident_id: int):
+    """Share the incident with the client (or change what he reads): a summary for him."""
+    incident = _shareable_incident(incident_id)
+    form = ShareForm()
+    return uow.action(
+        lambda: svc.share_with_client(
+            incident, user=current_user, summary=form.client_summary.data
+        ),
+        form=form,
+        back=_back(incident, "#client"),
+        success=lambda first: (
+            _("Shared with the client.") if first else _("The client's summary was updated.")
+        ),
+    )
+
+
+@bp.post("/incidents/<int:incident_id>/unshare")
+def incident_unshare(incident_id: int):
+    """Stop showing the incident to the client."""
+    incident = _shareable_incident(incident_id)
+    return uow.action(
+        lambda: svc.unshare_with_client(incident, user=current_user),
+        back=_back(incident, "#client"),
+        success=_("No longer shared with the client."),
     )
 
 

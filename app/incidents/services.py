@@ -46,6 +46,8 @@ class IncidentError(DomainError):
         "empty_update": _l("Write a note or choose a new status."),
         "already_recorded": _l("That step has already been recorded."),
         "already_cleared": _l("This alarm is already closed."),
+        "summary_required": _l("Write the summary the client will read."),
+        "not_shared": _l("This incident is not shared with the client."),
         "out_of_order": _l("That time is before the previous step."),
         "guard_elsewhere": _l("This guard does not serve that site."),
         "scan_required": _l(
@@ -262,6 +264,64 @@ def add_police_case_number(incident: Incident, *, user, case_number: str) -> Non
         actor=user,
         target=f"incident:{incident.id}",
         detail={"from": before, "to": case_number},
+    )
+
+
+#: The longest summary a client reads (a few sentences, not a report).
+CLIENT_SUMMARY_MAX = 2000
+
+
+def share_with_client(incident: Incident, *, user, summary: str) -> bool:
+    """Share the incident with its site's client in the portal, with the summary written for
+    him (the narrative stays inside: it may name people); shared already: the summary is
+    replaced. Returns True when it was not shared before."""
+    summary = summary.strip()
+    if not summary:
+        raise IncidentError("summary_required", field="client_summary")
+    first = incident.shared_with_client_at is None
+    changed = first or summary != incident.client_summary
+    incident.client_summary = summary[:CLIENT_SUMMARY_MAX]
+    if first:
+        incident.shared_with_client_at = utcnow()
+        incident.shared_by_id = user.id
+    if changed:
+        entry = IncidentUpdate(
+            incident_id=incident.id,
+            author_id=user.id,
+            at=utcnow(),
+            event="shared_with_client" if first else "client_summary_changed",
+        )
+        db.session.add(entry)
+        incident.updates.append(entry)
+    db.session.flush()
+    if changed:
+        # The summary itself stays out of the append-only log: the incident holds it.
+        audit.record(
+            "incident.shared_with_client" if first else "incident.client_summary_changed",
+            actor=user,
+            target=f"incident:{incident.id}",
+            detail={"site": incident.site_id, "summary_length": len(incident.client_summary)},
+        )
+    return first
+
+
+def unshare_with_client(incident: Incident, *, user) -> None:
+    """Stop showing the incident to the client; its summary is kept for a later share."""
+    if incident.shared_with_client_at is None:
+        raise IncidentError("not_shared")
+    incident.shared_with_client_at = None
+    incident.shared_by_id = None
+    entry = IncidentUpdate(
+        incident_id=incident.id, author_id=user.id, at=utcnow(), event="unshared_with_client"
+    )
+    db.session.add(entry)
+    incident.updates.append(entry)
+    db.session.flush()
+    audit.record(
+        "incident.unshared_with_client",
+        actor=user,
+        target=f"incident:{incident.id}",
+        detail={"site": incident.site_id},
     )
 
 

@@ -20,6 +20,7 @@ from app.i18n import taipei_today
 from app.incidents import services as incident_services
 from app.inspections import services as inspection_services
 from app.maintenance import services as maintenance_services
+from app.portal import services as portal_services
 from app.sites import services as site_services
 from app.sites.models import Site
 
@@ -42,6 +43,10 @@ def home():
     else:
         context["sites"] = site_services.visible_sites(current_user, limit=HOME_SITE_LIMIT)
         context["site_total"] = site_services.count_visible_sites(current_user)
+        if policy.can_use_portal(current_user):
+            context["site_counts"] = portal_services.counts_by_site(
+                [s.id for s in context["sites"]]
+            )
         if policy.can_view_registry(current_user):
             context["counts"] = site_services.registry_counts()
         today = taipei_today()
