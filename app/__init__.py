@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
     from app.company.routes import bp as company_bp
+    from app.records.routes import bp as records_bp
     from app.custody.routes import bp as custody_bp
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.incidents.routes import bp as incidents_bp
@@ -100,6 +101,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(privacy_bp)
     app.register_blueprint(offboarding_bp)
     app.register_blueprint(company_bp)
+    app.register_blueprint(records_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
@@ -131,6 +133,7 @@ def _import_models() -> None:
     import app.jobs.models
     import app.maintenance.models
     import app.notifications.models
+    import app.records.models
     import app.offboarding.models
     import app.photos.models
     import app.privacy.models
