@@ -49,7 +49,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
     from app.company.routes import bp as company_bp
-    from app.records.routes import bp as records_bp
     from app.custody.routes import bp as custody_bp
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.incidents.routes import bp as incidents_bp
@@ -63,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.photos.routes import bp as photos_bp
     from app.privacy.routes import bp as privacy_bp
     from app.pwa.routes import bp as pwa_bp
+    from app.records.routes import bp as records_bp
     from app.sites.routes import bp as sites_bp
     from app.vault import services as vault
     from app.vault.cli import keys_cli, vault_cli
@@ -133,9 +133,9 @@ def _import_models() -> None:
     import app.jobs.models
     import app.maintenance.models
     import app.notifications.models
-    import app.records.models
     import app.offboarding.models
     import app.photos.models
     import app.privacy.models
+    import app.records.models
     import app.sites.models
     import app.vault.models  # noqa: F401
