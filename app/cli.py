@@ -38,6 +38,7 @@ def register_cli(app: Flask) -> None:
             DEMO_USERS,
             load_demo,
             load_demo_alarms,
+            load_demo_sheets,
             load_demo_vault,
         )
         from app.extensions import db
@@ -49,6 +50,7 @@ def register_cli(app: Flask) -> None:
             created = load_demo_vault(pledge=scale != "large") | created
             if scale != "large":  # the large data set has a year of alarms of its own
                 created = load_demo_alarms() | created
+            created = load_demo_sheets() | created
             db.session.commit()
             click.echo("Demo data " + ("loaded." if created else "already present."))
             if scale == "large":
