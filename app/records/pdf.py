@@ -19,23 +19,24 @@ STATIC = Path(__file__).resolve().parent.parent.parent / "static"
 
 
 def _fetcher(allowed: set[str]):
-    def fetch(url: str, *args, **kwargs):
-        if url.startswith("photo:"):
-            uuid = url.removeprefix("photo:")
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class SheetPhotos(URLFetcher):
+        """Only the sheet's own photo thumbnails, read from the upload folder."""
+
+        def fetch(self, url, headers=None):
+            uuid = url.removeprefix("photo:") if url.startswith("photo:") else ""
             photo = (
                 db.session.scalar(select(Photo).where(Photo.uuid == uuid))
                 if uuid in allowed
                 else None
             )
             if photo is None:
-                raise ValueError("not a photo of this sheet")
-            return {
-                "string": photos.photo_file(photo, thumb=True).read_bytes(),
-                "mime_type": "image/jpeg",
-            }
-        raise ValueError(f"the sheet's PDF fetches nothing else: {url[:40]}")
+                raise ValueError(f"the sheet's PDF fetches nothing else: {url[:40]}")
+            body = photos.photo_file(photo, thumb=True).read_bytes()
+            return URLFetcherResponse(url, body, {"Content-Type": "image/jpeg"})
 
-    return fetch
+    return SheetPhotos(allowed_protocols=("photo",))
 
 
 def render_pdf(html: str, *, photo_uuids: set[str]) -> bytes:

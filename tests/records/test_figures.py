@@ -372,3 +372,26 @@ def test_an_approved_sheet_keeps_its_figures_when_records_change(month):
     assert new.version == 2 and new.previous_id == sheet.id
     assert svc.figures_of(new)["incidents"]["count"] == 4
     assert svc.figures_of(sheet)["incidents"]["count"] == 3
+
+
+def test_a_full_month_prints_with_its_photo_and_tables(app, client, login, month):
+    """The hand-built month as a PDF (the manager's download): page 1 kept for a person."""
+    from pathlib import Path
+
+    import pypdfium2
+
+    site, supervisor = month["site"], month["supervisor"]
+    manager = factories.gen_user("manager")
+    sheet = svc.prepare(
+        user=supervisor, month=OCTOBER, today=NOW.date(), remarks="本月正常", site=site
+    )
+    db.session.commit()
+    login(manager)
+    response = client.get(f"/records/{sheet.id}.pdf")
+    assert response.status_code == 200
+    document = pypdfium2.PdfDocument(response.data)
+    text = "".join(document[n].get_textpage().get_text_range() for n in range(len(document)))
+    assert "大安分局" in text and "1130901" in text and "電池老化" in text
+    out = Path(__file__).resolve().parent.parent / "e2e" / "screenshots"
+    out.mkdir(exist_ok=True)
+    document[0].render(scale=1.5).to_pil().save(out / "records-full-month-pdf-page1.png")
