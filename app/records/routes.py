@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import audit, uow
+from app import uow
 from app.args import int_arg, page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
@@ -187,8 +187,7 @@ def sheet_pdf(sheet_id: int):
     html = render_template("records/sheet_print.html", **context)
     photo_uuids = {u for row in context["data"]["inspections"]["failed"] for u in row["photos"]}
     body = pdf.render_pdf(html, photo_uuids=photo_uuids)
-    audit.record("sheet.downloaded", actor=current_user, target=f"sheet:{sheet.id}")
-    db.session.commit()
+    uow.commit(lambda: svc.record_download(sheet, user=current_user))
     name = (
         f"control-record-{sheet.subject.replace(':', '-')}-{sheet.month:%Y-%m}-v{sheet.version}.pdf"
     )

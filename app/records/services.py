@@ -206,6 +206,11 @@ def latest_version(subject: str, month: date) -> ControlRecordSheet | None:
     )
 
 
+def record_download(sheet: ControlRecordSheet, *, user) -> None:
+    """The PDF left the system: who took which version, audited."""
+    audit.record("sheet.downloaded", actor=user, target=_target(sheet), detail=_detail(sheet))
+
+
 # ---------------------------------------------------------------- the workflow
 
 
