@@ -7,7 +7,7 @@ PORT   ?= 5000
 HTTPS  ?=
 export FLASK_APP := app
 
-.PHONY: run test setup install vendor translations db browser lint format clean
+.PHONY: run test setup install vendor translations db browser pdf-libs lint format clean
 
 # The jobs runner (late alarms, overdue repairs, reminders, mail) runs beside the web server
 # and stops with it: Ctrl-C, or the server exiting, sends it SIGTERM.
@@ -24,7 +24,7 @@ else
 BASE_URL ?= http://localhost:$(PORT)
 endif
 
-run: setup db
+run: setup pdf-libs db
 ifeq ($(HTTPS),1)
 	$(BIN)/python scripts/dev_cert.py instance
 	@echo "Open $(BASE_URL) (BASE_URL, put into QR codes and labels)"
@@ -73,6 +73,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk; }
 	@fc-list 2>/dev/null | grep -qi "cjk\|noto sans tc" || { \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; } || true; }
+	@$(MAKE) --no-print-directory pdf-libs
+
+# The control-record sheet's PDF (WeasyPrint) needs Pango and the CJK fonts from the system.
+pdf-libs:
+	@ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0" || { \
+		echo "Installing Pango for the sheets' PDF (apt-get)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk; } || true; }
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

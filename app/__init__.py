@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.portal.routes import bp as portal_bp
     from app.privacy.routes import bp as privacy_bp
     from app.pwa.routes import bp as pwa_bp
+    from app.records.routes import bp as records_bp
     from app.sites.routes import bp as sites_bp
     from app.vault import services as vault
     from app.vault.cli import keys_cli, vault_cli
@@ -102,6 +103,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(offboarding_bp)
     app.register_blueprint(company_bp)
     app.register_blueprint(portal_bp)
+    app.register_blueprint(records_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)
@@ -136,5 +138,6 @@ def _import_models() -> None:
     import app.offboarding.models
     import app.photos.models
     import app.privacy.models
+    import app.records.models
     import app.sites.models
     import app.vault.models  # noqa: F401

@@ -39,6 +39,7 @@ def register_cli(app: Flask) -> None:
             load_demo,
             load_demo_alarms,
             load_demo_portal,
+            load_demo_sheets,
             load_demo_vault,
         )
         from app.extensions import db
@@ -51,6 +52,7 @@ def register_cli(app: Flask) -> None:
             if scale != "large":  # the large data set has a year of alarms of its own
                 created = load_demo_alarms() | created
                 created = load_demo_portal() | created
+            created = load_demo_sheets() | created
             db.session.commit()
             click.echo("Demo data " + ("loaded." if created else "already present."))
             if scale == "large":

@@ -22,6 +22,7 @@ from app.maintenance import services as repairs
 from app.maintenance.models import RepairTicket
 from app.privacy.models import NoticeAcknowledgement
 from app.privacy.notice import current_version
+from app.records import services as records
 from app.sites import services as site_services
 from app.sites.models import CheckIn, Client, Equipment, Site
 from app.vault import services as vault_services
@@ -643,3 +644,30 @@ def load_demo_portal() -> bool:
         repairs.change_status(ticket, user=boss, to="dispatched", note="已聯絡廠商，報價待核。")
         created = True
     return created
+
+
+def load_demo_sheets() -> bool:
+    """Last month's control-record sheet of TPE-0001, prepared by the supervisor, approved and
+    released by the manager: the demo client user (client) reads and signs for it."""
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    site = db.session.scalar(select(Site).where(Site.code == "TPE-0001"))
+    if site is None or "supervisor" not in users or "manager" not in users:
+        return False
+    today = utcnow().astimezone(TAIPEI).date()
+    first = today.replace(day=1)
+    last_month = date(first.year - (first.month == 1), (first.month - 2) % 12 + 1, 1)
+    if records.latest_version(f"site:{site.id}", last_month) is not None:
+        return False
+    sheet = records.prepare(
+        user=users["supervisor"],
+        month=last_month,
+        today=today,
+        site=site,
+        remarks=(
+            "本月依排定巡檢，主要設備運作正常。大廳紅外線感知器偶有誤報，已請廠商調整靈敏度；"
+            "請管委會提醒住戶離開時確實設定保全系統。（示範資料）"
+        ),
+    )
+    records.approve(sheet, user=users["manager"])
+    records.release(sheet, user=users["manager"])
+    return True

@@ -88,3 +88,16 @@ def test_demo_shows_a_closed_alarm_with_its_police_case_number_and_a_running_one
     assert closed.arrival_check_in_id is not None and closed.rearmed_at is not None
     assert running.is_running and running.dispatched_at and running.arrived_at is None
     assert verify_chain().is_intact
+
+
+def test_demo_has_a_released_sheet_the_demo_client_reads(app, client, login, runner):
+    """Last month's sheet of TPE-0001 is released; the demo client user sees and opens it."""
+    from app.records.models import ControlRecordSheet
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    sheet = db.session.scalar(select(ControlRecordSheet))
+    assert sheet.status == "released" and sheet.snapshot
+    login("client", password="taipei-101-demo")
+    assert client.get(f"/records/{sheet.id}").status_code == 200
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    assert db.session.scalar(select(func.count(ControlRecordSheet.id))) == 1

@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     },  # the application shell: wires everything together
     {"main"},  # hub pages that gather several features
     {"portal"},  # the client's read-only portal: incidents shared, open repairs, sheets
+    {"records"},  # control-record sheets: read every feature's records of a month
     {"privacy"},  # personal data: reads the vault's log, the pledge, sites; adds a menu entry
     {"offboarding"},  # a client's departure: exports and purges its vault records
     {"backup"},  # flask backup: the database file, audited

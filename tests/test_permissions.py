@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -63,6 +63,8 @@ FACTORS = frozenset(["supervisor", "manager", "admin"])
 PUSH = frozenset(["guard", "supervisor", "manager"])
 #: Client users (業主): the portal of their own client's sites.
 CLIENT = frozenset(["client"])
+#: Who reads control-record sheets (clients: only released ones of their own client).
+SHEETS = frozenset(["supervisor", "manager", "client"])
 
 
 @dataclass(frozen=True)
@@ -723,6 +725,71 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/portal/sites/{other_site}", CLIENT, hidden=True, forbidden=STAFF),
         Entry("GET", "/portal/sites/{foreign_site}", NOBODY, hidden=True, forbidden=STAFF),
     ],
+    # Control-record sheets: {sheet} prepared at {site}, {approved_sheet} approved there,
+    # {released_sheet} released to {client}; {other_sheet} of {other_site}; {foreign_sheet}
+    # released to another client. A client reads only his own client's released sheets.
+    "records.sheets": Entry("GET", "/records", SHEETS),
+    "records.prepare": [
+        Entry("GET", "/records/new", SUPERVISOR_MANAGER),
+        Entry(
+            "POST", "/records/new", SUPERVISOR_MANAGER, (("site", "{site}"), ("month", "2026-10"))
+        ),
+    ],
+    "records.sheet": [
+        Entry("GET", "/records/{sheet}", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/records/{released_sheet}", SHEETS, hidden=True),
+        Entry("GET", "/records/{other_sheet}", MANAGER, hidden=True),
+        Entry("GET", "/records/{foreign_sheet}", MANAGER, hidden=True),
+    ],
+    "records.sheet_pdf": [
+        Entry("GET", "/records/{released_sheet}.pdf", SHEETS, hidden=True),
+        Entry("GET", "/records/{sheet}.pdf", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/records/{foreign_sheet}.pdf", MANAGER, hidden=True),
+    ],
+    "records.remarks": [
+        Entry(
+            "POST",
+            "/records/{sheet}/remarks",
+            SUPERVISOR_MANAGER,
+            (("remarks", "ok"),),
+            hidden=True,
+        ),
+        Entry("POST", "/records/{other_sheet}/remarks", MANAGER, (("remarks", "ok"),), hidden=True),
+    ],
+    "records.approve": Entry(
+        "POST", "/records/{sheet}/approve", MANAGER, hidden=True, forbidden=SUPERVISOR
+    ),
+    "records.return_sheet": Entry(
+        "POST",
+        "/records/{sheet}/return",
+        MANAGER,
+        (("comment", "請補充"),),
+        hidden=True,
+        forbidden=SUPERVISOR,
+    ),
+    "records.release": Entry(
+        "POST", "/records/{approved_sheet}/release", MANAGER, hidden=True, forbidden=SUPERVISOR
+    ),
+    "records.correct": Entry(
+        "POST",
+        "/records/{released_sheet}/correct",
+        MANAGER,
+        (("reason", "更正"),),
+        hidden=True,
+        forbidden=frozenset(["supervisor", "client"]),
+    ),
+    "records.acknowledge": [
+        Entry(
+            "POST",
+            "/records/{released_sheet}/acknowledge",
+            frozenset(["client"]),
+            hidden=True,
+            forbidden=SUPERVISOR_MANAGER,
+        ),
+        Entry(
+            "POST", "/records/{foreign_sheet}/acknowledge", NOBODY, hidden=True, forbidden=MANAGER
+        ),
+    ],
 }
 
 
@@ -777,6 +844,38 @@ def _training(attendee, filed_under, like: Photo) -> TrainingSession:
     db.session.add(TrainingAttendance(session_id=session.id, user_id=attendee.id))
     db.session.flush()
     return session
+
+
+def _sheets(site, other, preparer) -> dict:
+    """Control-record sheets of last month in each state the table needs (see the TABLE)."""
+    from app.i18n import taipei_today
+    from app.records import services as records
+
+    today = taipei_today()
+    manager = factories.gen_user("manager")
+    month = date(2026, 10, 1)
+    sheet = records.prepare(user=preparer, month=month, today=today, remarks="", site=site)
+    approved = records.prepare(
+        user=preparer, month=date(2026, 9, 1), today=today, remarks="", site=site
+    )
+    records.approve(approved, user=manager)
+    released = records.prepare(
+        user=preparer, month=date(2026, 8, 1), today=today, remarks="", site=site
+    )
+    records.approve(released, user=manager)
+    records.release(released, user=manager)
+    other_sheet = records.prepare(user=preparer, month=month, today=today, remarks="", site=other)
+    foreign_site = factories.gen_site()
+    foreign = records.prepare(user=manager, month=month, today=today, remarks="", site=foreign_site)
+    records.approve(foreign, user=manager)
+    records.release(foreign, user=manager)
+    return {
+        "sheet": sheet.id,
+        "approved_sheet": approved.id,
+        "released_sheet": released.id,
+        "other_sheet": other_sheet.id,
+        "foreign_sheet": foreign.id,
+    }
 
 
 def build_world(make_user) -> dict:
@@ -865,8 +964,10 @@ def build_world(make_user) -> dict:
     integration, _token = arming.create_integration(
         user=factories.gen_user("manager"), name="監控中心", site_ids={site.id}
     )
+    sheets = _sheets(site, other, inspector)
     db.session.commit()
     return {
+        **sheets,
         "integration": integration.id,
         "recent": (taipei_now_input() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         "record": record.id,
@@ -1037,6 +1138,11 @@ def test_anonymous_htmx_and_json_requests_get_401_with_hx_redirect(client, endpo
             "integration",
             "own_push_device",
             "other_push_device",
+            "sheet",
+            "approved_sheet",
+            "released_sheet",
+            "other_sheet",
+            "foreign_sheet",
         ),
         1,
     )

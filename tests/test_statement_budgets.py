@@ -406,3 +406,87 @@ def test_portal_pages_do_not_grow_with_sites_incidents_or_repairs(app, client, l
         ["statements grew:", *large_statements[len(small_statements) - 5 :]]
     )
     assert small <= 12, "\n".join(small_statements)
+
+
+# ---------------------------------------------------------------- control-record sheets
+# A sheet's figures (live until approval) and the list of sheets: the statements do not grow
+# with the sites a roll-up covers, nor with the inspections, alarms, incidents, repairs,
+# check-ins and guards of the month, nor with the number of sheets.
+
+
+def _sheets_world(world: World) -> dict:
+    """Every site of the world moved under the first client, its records into this month and
+    onto the first site; a sheet of this month per site, the client's roll-up, one released."""
+    from sqlalchemy import update
+
+    from app.db import utcnow
+    from app.i18n import taipei_today
+    from app.incidents.models import AlarmResponse, Incident
+    from app.inspections.models import Answer
+    from app.maintenance.models import RepairTicket
+    from app.records import services as records
+    from app.records.models import ControlRecordSheet
+    from app.sites.models import CheckIn, Site
+
+    first, client = world.sites[0], world.sites[0].client
+    now, today = utcnow(), taipei_today()
+    db.session.execute(update(Site).values(client_id=client.id))
+    db.session.execute(update(Inspection).values(site_id=first.id, submitted_at=now))
+    db.session.execute(update(Answer).values(is_pass=Answer.value != "fail"))
+    for model in (AlarmResponse, Incident, RepairTicket, CheckIn):
+        db.session.execute(update(model).values(site_id=first.id))
+    db.session.execute(update(AlarmResponse).values(arrived_at=now))
+    db.session.expire_all()
+    for site in world.sites:
+        records.prepare(user=world.manager, month=today, today=today, remarks="", site=site)
+    roll_up = records.prepare(
+        user=world.manager, month=today, today=today, remarks="", client=client
+    )
+    released = db.session.scalar(
+        db.select(ControlRecordSheet).where(ControlRecordSheet.subject == f"site:{first.id}")
+    )
+    if released.status == "prepared":
+        records.approve(released, user=world.manager)
+        records.release(released, user=world.manager)
+    db.session.commit()
+    return {"site_sheet": released.id, "roll_up": roll_up.id}
+
+
+SHEET_PAGES = [
+    pytest.param(role, url, id=f"{name}-{role}")
+    for name, url, roles in (
+        ("list", lambda s: "/records", ("supervisor", "manager", "client")),
+        ("roll_up", lambda s: f"/records/{s['roll_up']}", ("manager",)),
+        ("released", lambda s: f"/records/{s['site_sheet']}", ("supervisor", "client")),
+    )
+    for role in roles
+]
+
+
+@pytest.mark.parametrize(("role", "url"), SHEET_PAGES)
+def test_sheet_pages_do_not_grow_with_the_month(app, client, login, role, url):
+    world = World().grow(1)
+    login(world.users[role])
+    small, small_statements = _count(client, "GET", url(_sheets_world(world)), False)
+    world.grow(4)
+    large, large_statements = _count(client, "GET", url(_sheets_world(world)), False)
+    assert large == small, "\n".join(
+        ["statements grew:", *large_statements[len(small_statements) - 5 :]]
+    )
+
+
+def test_a_live_sheet_computes_in_few_statements(app):
+    """The figures of a roll-up over ten sites: a fixed handful of statements."""
+    from app.records import figures
+
+    world = World().grow(5)
+    sheets = _sheets_world(world)
+    from app.records.models import ControlRecordSheet
+    from app.records.services import sites_of
+
+    sheet = db.session.get(ControlRecordSheet, sheets["roll_up"])
+    sites = sites_of(sheet)
+    with count_queries() as count:
+        data = figures.compute(client=sheet.client, sites=sites, first=sheet.month, scope="client")
+    assert len(data["sites"]) == 10
+    assert count() <= 22, count.statements

@@ -768,3 +768,119 @@ def can_share_incident(user, incident) -> bool:
     Like releasing a control-record sheet (DESIGN.md §5), what reaches the client is the
     manager's decision; the site's supervisor reports and works the incident."""
     return _role(user) in ALL_SITES_ROLES
+
+
+# ---------------------------------------------------------------- control-record sheets
+# Supervisors prepare their sites' sheets; managers approve, return, release and correct any;
+# a client's users read (and sign for) only the released sheets of their own client.
+
+SHEET_READERS = frozenset({Role.SUPERVISOR, Role.CLIENT}) | ALL_SITES_ROLES
+
+
+def can_list_sheets(user) -> bool:
+    return _role(user) in SHEET_READERS
+
+
+def can_prepare_sheets(user) -> bool:
+    """Who may prepare a month's sheet at all (supervisors for their sites, managers)."""
+    return _role(user) in ({Role.SUPERVISOR} | ALL_SITES_ROLES)
+
+
+def can_prepare_sheet(user, site, *, assigned_site_ids: set[int]) -> bool:
+    """A site's sheet: its supervisors, managers; while the site is active."""
+    return site.is_active and _works_at(user, site.id, assigned_site_ids, {Role.SUPERVISOR})
+
+
+def can_prepare_client_sheet(user) -> bool:
+    """A client's roll-up over all its sites: managers."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def can_view_sheet(user, sheet, *, assigned_site_ids: set[int]) -> bool:
+    """Managers every sheet; supervisors their sites' site sheets; a client's users the
+    released sheets of their own client. `visible_sheets_clause` is the same rule in SQL."""
+    role = _role(user)
+    if role in ALL_SITES_ROLES:
+        return True
+    if role == Role.SUPERVISOR:
+        return sheet.site_id is not None and sheet.site_id in assigned_site_ids
+    if role == Role.CLIENT:
+        return (
+            user.client_id is not None
+            and sheet.client_id == user.client_id
+            and sheet.released_at is not None
+        )
+    return False
+
+
+def can_edit_sheet_remarks(user, sheet, *, assigned_site_ids: set[int]) -> bool:
+    """The remarks, while the sheet is prepared or returned: who may prepare it."""
+    if sheet.status not in ("prepared", "returned"):
+        return False
+    if sheet.site_id is None:
+        return can_prepare_client_sheet(user)
+    return _works_at(user, sheet.site_id, assigned_site_ids, {Role.SUPERVISOR})
+
+
+def can_review_sheets(user) -> bool:
+    """Approve, return, release and correct sheets: managers."""
+    return _role(user) in ALL_SITES_ROLES
+
+
+def can_approve_sheet(user, sheet) -> bool:
+    return can_review_sheets(user) and sheet.status == "prepared"
+
+
+def can_return_sheet(user, sheet) -> bool:
+    return can_review_sheets(user) and sheet.status == "prepared"
+
+
+def can_release_sheet(user, sheet) -> bool:
+    return can_review_sheets(user) and sheet.status == "approved"
+
+
+def can_correct_sheet(user, sheet) -> bool:
+    """A frozen sheet is never edited: a correction is a new version with a reason."""
+    return can_review_sheets(user) and sheet.status in ("approved", "released", "acknowledged")
+
+
+def can_acknowledge_sheets(user) -> bool:
+    return _role(user) == Role.CLIENT
+
+
+def can_acknowledge_sheet(user, sheet) -> bool:
+    """The client's users sign for a released sheet of their own client (簽收)."""
+    return (
+        can_acknowledge_sheets(user)
+        and user.client_id is not None
+        and sheet.client_id == user.client_id
+        and sheet.status == "released"
+    )
+
+
+def visible_sheets_clause(user):
+    """SQL over `ControlRecordSheet`: the list form of `can_view_sheet`."""
+    from app.records.models import ControlRecordSheet
+    from app.sites.models import SiteAssignment
+
+    role = _role(user)
+    if role in ALL_SITES_ROLES:
+        return true()
+    if role == Role.SUPERVISOR:
+        assigned = select(SiteAssignment.site_id).where(SiteAssignment.user_id == user.id)
+        return ControlRecordSheet.site_id.in_(assigned)
+    if role == Role.CLIENT and user.client_id is not None:
+        return and_(
+            ControlRecordSheet.client_id == user.client_id,
+            ControlRecordSheet.released_at.is_not(None),
+        )
+    return false()
+
+
+def client_users_clause(user_model, client_id: int):
+    """SQL: the active users of a client company (who receive its released sheets)."""
+    return and_(
+        user_model.is_active.is_(True),
+        user_model.role.in_(CLIENT_ROLES),
+        user_model.client_id == client_id,
+    )

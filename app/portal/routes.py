@@ -9,6 +9,7 @@ from app.auth import policy
 from app.authz import authorize, authorize_hidden
 from app.extensions import db
 from app.portal import services as svc
+from app.records import services as records
 from app.sites.models import Site
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
@@ -26,5 +27,6 @@ def site(site_id: int):
         site=site,
         incidents=svc.shared_incidents(site),
         repairs=svc.open_repairs(site),
+        sheets=records.released_sheets_for_site(site),
         shown_limit=svc.SHARED_INCIDENTS_SHOWN,
     )
