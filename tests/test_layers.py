@@ -23,6 +23,7 @@ LAYERS: list[set[str]] = [
         "jobs",
     },  # the application shell: wires everything together
     {"main"},  # hub pages that gather several features
+    {"dashboard"},  # the manager's dashboard and exports: figures of every feature below
     {"privacy"},  # personal data: reads the vault's log, the pledge, sites; adds a menu entry
     {"offboarding"},  # a client's departure: exports and purges its vault records
     {"backup"},  # flask backup: the database file, audited
@@ -56,6 +57,7 @@ LAYERS: list[set[str]] = [
         "i18n",
         "uow",
         "device_requests",
+        "spreadsheet",
     },
     {"extensions"},
     {"db", "config", "files", "phones"},  # phones: pure Taiwan phone-number rules
