@@ -13,15 +13,18 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Float
 
+from app.arming import services as arming
 from app.auth import policy
 from app.auth.models import User
 from app.briefings import compliance
 from app.briefings import services as briefings
+from app.briefings.models import Acknowledgement, Briefing, BriefingSite, BriefingUser
+from app.db import utcnow
 from app.extensions import db
 from app.i18n import TAIPEI
 from app.incidents.models import CATEGORIES, FALSE_ALARM_CAUSES, AlarmResponse, Incident
@@ -38,6 +41,10 @@ WEEKLY_UP_TO_DAYS = 92
 TOP_FAILED = 10
 #: Repairs still waiting for work (a fixed ticket only waits for its verification).
 WAITING_TICKET_STATUSES = tuple(s for s in OPEN_TICKET_STATUSES if s != "fixed")
+#: The days (the period's last, up to today) over which sites not armed on time are judged.
+ARMING_DAYS = 7
+#: Sites not armed on time listed by name (the count covers all).
+ARMING_LISTED = 10
 #: Training statuses that still count as current (expiring soon is still valid).
 VALID_TRAINING = ("current", "expiring")
 
@@ -250,6 +257,16 @@ class Figures:
     guards_meeting_hours: int = 0
     month_hours: float = 0.0
     training_month: date | None = None
+    acks_due: int = 0
+    acks_done: int = 0
+    #: Sites not armed on time (or armed late) on a day of `arming_days`, with how many days.
+    not_armed: list[tuple[Site, int]] = field(default_factory=list)
+    not_armed_sites: int = 0
+    arming_days: list[date] = field(default_factory=list)
+
+    @property
+    def ack_pct(self) -> float | None:
+        return 100.0 * self.acks_done / self.acks_due if self.acks_due else None
 
     @property
     def coverage_pct(self) -> float | None:
@@ -285,6 +302,8 @@ def figures(user, filters: Filters, *, today: date) -> Figures:
     _alarms(result, sites, period)
     _repairs(result, user, sites, today)
     _training(result, user, sites, period)
+    _acknowledgements(result, user, sites, period)
+    _arming(result, sites, period)
     return result
 
 
@@ -464,6 +483,77 @@ def _training(result: Figures, user, sites: Select, period: Period) -> None:
         on_the_job = hours.get(g.id, (0.0, 0.0))[0]
         result.month_hours += on_the_job
         result.guards_meeting_hours += on_the_job >= compliance.MONTHLY_HOURS
+
+
+def _guard_addressed():
+    """SQL, correlated on `Briefing` and a guard's `User` row: the briefing is addressed to
+    him (all guards, the pledge, one of his sites, or him by name), as the inbox resolves it."""
+    return or_(
+        Briefing.audience.in_(("all_guards", "confidential")),
+        and_(
+            Briefing.audience == "sites",
+            exists().where(
+                BriefingSite.briefing_id == Briefing.id,
+                BriefingSite.site_id == SiteAssignment.site_id,
+                SiteAssignment.user_id == User.id,
+            ),
+        ),
+        and_(
+            Briefing.audience == "users",
+            exists().where(
+                BriefingUser.briefing_id == Briefing.id, BriefingUser.user_id == User.id
+            ),
+        ),
+    )
+
+
+def _acknowledgements(result: Figures, user, sites: Select, period: Period) -> None:
+    """Of the briefings published in the period that ask for it, addressed to the guards who
+    serve the sites: the (briefing, guard) pairs, and those acknowledged in the current version.
+    One statement over the pairs."""
+    in_scope = select(SiteAssignment.user_id).where(SiteAssignment.site_id.in_(sites))
+    guards = (
+        briefings.people_in_care_query(user)
+        .where(User.id.in_(in_scope))
+        .with_only_columns(User.id)
+        .order_by(None)
+    )
+    acknowledged = exists().where(
+        Acknowledgement.briefing_id == Briefing.id,
+        Acknowledgement.version == Briefing.version,
+        Acknowledgement.user_id == User.id,
+    )
+    due, done = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((acknowledged, 1), else_=0)), 0))
+        .select_from(Briefing)
+        .join(User, User.id.in_(guards))
+        .where(
+            Briefing.status == "published",
+            Briefing.requires_ack.is_(True),
+            Briefing.published_at >= period.since,
+            Briefing.published_at < period.until,
+            _guard_addressed(),
+        )
+    ).one()
+    result.acks_due, result.acks_done = due, int(done)
+
+
+def _arming(result: Figures, sites: Select, period: Period) -> None:
+    """Sites not armed on time on one of the period's last days (up to today)."""
+    last = min(period.last, result.today)
+    days = [
+        last - timedelta(days=n)
+        for n in range(ARMING_DAYS)
+        if last - timedelta(days=n) >= period.first
+    ]
+    result.arming_days = sorted(days)
+    counts = arming.not_armed_days(sites, days, now=utcnow())
+    result.not_armed_sites = len(counts)
+    if not counts:
+        return
+    worst = sorted(counts, key=lambda s: -counts[s])[:ARMING_LISTED]
+    by_id = {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(worst)))}
+    result.not_armed = [(by_id[s], counts[s]) for s in worst]
 
 
 def filter_choices(user) -> tuple[list[Client], list[User], list[Site]]:

@@ -128,6 +128,70 @@ def test_most_failed_items_count_failed_answers(app):
     assert [(c.item_id, c.count) for c in figures.failed_items] == [(items[0].id, 1)]
 
 
+def test_acknowledgement_rate_counts_guards_of_the_sites(app):
+    from app.briefings.models import Acknowledgement, Briefing, BriefingSite
+
+    manager, supervisor, _client, a, _b, c = _world()
+    guards = [factories.gen_user("guard") for _ in range(3)]
+    for guard in guards[:2]:
+        factories.assign(guard, a)
+    factories.assign(guards[2], c)
+    for audience in ("sites", "all_guards"):
+        briefing = Briefing(
+            kind="notice",
+            title="t",
+            body="b",
+            author_id=supervisor.id,
+            status="published",
+            audience=audience,
+            published_at=NOON,
+        )
+        db.session.add(briefing)
+        db.session.flush()
+        if audience == "sites":
+            db.session.add(BriefingSite(briefing_id=briefing.id, site_id=a.id))
+        db.session.add(Acknowledgement(briefing_id=briefing.id, version=1, user_id=guards[0].id))
+    db.session.commit()
+    figures = svc.figures(manager, svc.Filters(period=_period()), today=TODAY)
+    # "sites" (site a): guards 0 and 1; "all guards": guards 0, 1 and 2 → 5 pairs, 2 acknowledged
+    assert (figures.acks_due, figures.acks_done) == (5, 2)
+    only_c = svc.figures(manager, svc.Filters(period=_period(), site_id=c.id), today=TODAY)
+    assert (only_c.acks_due, only_c.acks_done) == (1, 0)
+
+
+def test_sites_not_armed_on_time_in_the_last_days(app):
+    from datetime import time
+
+    from app.arming.models import ArmEvent, OpeningHours
+
+    manager, _supervisor, _client, a, b, _c = _world()
+    for site in (a, b):
+        for weekday in range(7):
+            db.session.add(
+                OpeningHours(site_id=site.id, weekday=weekday, opens_at=time(9), closes_at=time(18))
+            )
+    first_day = datetime(2026, 11, 14, 1, 0, tzinfo=UTC)  # 09:00 in Taipei
+    for n in range(7):
+        morning = first_day + timedelta(days=n)
+        db.session.add(ArmEvent(site_id=a.id, kind="disarm", occurred_at=morning, source="manual"))
+        # b is armed at 18:00 every day but the 16th
+        db.session.add(ArmEvent(site_id=b.id, kind="disarm", occurred_at=morning, source="manual"))
+        if n != 2:
+            db.session.add(
+                ArmEvent(
+                    site_id=b.id,
+                    kind="arm",
+                    occurred_at=morning + timedelta(hours=9),
+                    source="manual",
+                )
+            )
+    db.session.commit()
+    figures = svc.figures(manager, svc.Filters(period=_period()), today=TODAY)
+    assert figures.arming_days[0] == date(2026, 11, 14) and figures.arming_days[-1] == TODAY
+    assert figures.not_armed_sites == 2
+    assert [(site.id, days) for site, days in figures.not_armed] == [(a.id, 7), (b.id, 1)]
+
+
 def test_presets_and_buckets():
     assert svc.preset_period("last_month", today=TODAY) == svc.Period(
         date(2026, 10, 1), date(2026, 10, 31)
