@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from app import uow
 from app.args import day_arg, int_arg
 from app.auth import policy
 from app.authz import authorize
@@ -84,6 +85,7 @@ def export(kind: str, fmt: str):
     if item is None or fmt not in ("csv", "xlsx"):
         abort(404)
     filters = _filters()
+    uow.commit(lambda: ex.record_export(current_user, item, fmt, filters))
     name = f"{kind}-{filters.period.first.isoformat()}-{filters.period.last.isoformat()}.{fmt}"
     if fmt == "csv":
         chunks = ex.csv_chunks(current_user, item, filters)

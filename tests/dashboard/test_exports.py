@@ -51,6 +51,21 @@ def test_incidents_csv_in_chinese_with_formula_cells_neutralised(app, client, lo
     assert '\'=HYPERLINK("http://x")後門遭破壞' in row
 
 
+def test_an_export_is_audited(app, client, login):
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEvent
+
+    manager, *_ = _world()
+    login(manager)
+    client.get("/exports/incidents.xlsx?from=2026-11-01&to=2026-11-30")
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "dashboard.export")
+    ).one()
+    assert event.target == "export:incidents"
+    assert event.actor_id == manager.id
+
+
 def test_headers_follow_the_language(app, client, login):
     manager, *_ = _world()
     login(manager)

@@ -81,3 +81,20 @@ def test_manager_reads_the_dashboard_and_follows_a_figure(browser, live_server):
     expect(phone.get_by_role("link", name="Checklist answers as CSV")).to_be_visible()
     _keep(phone, "en-exports")
     context.close()
+
+
+def test_dashboard_and_exports_fit_a_320_pixel_screen(browser, live_server):
+    _some_months_of_work()
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True, locale="en-US"
+    )
+    context.route("https://cdn.jsdelivr.net/**", lambda route: route.abort())
+    phone = context.new_page()
+    phone.goto(live_server + "/login")
+    sign_in(phone, "supervisor", "en")
+    for path in ("/dashboard?preset=12_months", "/exports"):
+        phone.goto(live_server + path)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 320, f"{path} is {width}px wide"
+    _keep(phone, "en-dashboard-320-supervisor")
+    context.close()
