@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
+
 from app.dashboard import services as svc
 from app.db import new_uuid
 from app.extensions import db
 from app.incidents.models import AlarmResponse
-from app.inspections.models import Answer
+from app.inspections.models import Answer, Inspection
 from app.maintenance.models import RepairTicket
 from tests import factories
 
@@ -205,7 +207,11 @@ def test_presets_and_buckets():
 
 
 def test_dashboard_page_links_each_figure_to_its_rows(client, login, app):
-    manager, *_ = _world()
+    manager, supervisor, _client, a, _b, _c = _world()
+    inspection = factories.gen_inspection(a, supervisor, status="submitted", submitted_at=NOON)
+    item = inspection.template.live_items[0]
+    db.session.add(Answer(inspection_id=inspection.id, item_id=item.id, value="x", is_pass=False))
+    db.session.commit()
     login(manager)
     page = client.get("/dashboard?from=2026-10-22&to=2026-11-20")
     assert page.status_code == 200
@@ -213,3 +219,11 @@ def test_dashboard_page_links_each_figure_to_its_rows(client, login, app):
     assert "/alarms?false=1&amp;from=2026-10-22&amp;to=2026-11-20" in html
     assert "/incidents?category=theft&amp;from=2026-10-22&amp;to=2026-11-20" in html
     assert "<title>" in html and "style=" not in html
+    assert f"/inspections?item={item.id}&amp;from=2026-10-22&amp;to=2026-11-20" in html
+    assert item.text_zh in html
+    english = client.get("/dashboard?from=2026-10-22&to=2026-11-20&lang=en").get_data(as_text=True)
+    assert item.text_en in english
+    listed = client.get(f"/inspections?item={item.id}&from=2026-10-22&to=2026-11-20")
+    assert inspection.uuid in listed.get_data(as_text=True)
+    others = db.session.scalars(select(Inspection.uuid).where(Inspection.id != inspection.id)).all()
+    assert others and not any(uuid in listed.get_data(as_text=True) for uuid in others)
