@@ -451,8 +451,14 @@ def cell_value(value):
 
 
 def rows(user, export: Export, filters: Filters) -> Iterator[tuple]:
-    """The export's rows, read in batches (never all at once)."""
+    """The export's rows, read in batches (never all at once). The statement is built now,
+    from the user's scope, so that reading it later (a streamed response) needs only the
+    database, not the user."""
     stmt = export.query(scoped_site_ids(user, filters), filters)
+    return _read(stmt)
+
+
+def _read(stmt: Select) -> Iterator[tuple]:
     result = db.session.execute(stmt.execution_options(yield_per=BATCH))
     for row in result:
         yield tuple(cell_value(v) for v in row)
@@ -463,7 +469,8 @@ def header(export: Export) -> list[str]:
 
 
 def csv_chunks(user, export: Export, filters: Filters) -> Iterator[str]:
-    """The CSV (BOM, header, then rows), chunked for a streamed response."""
+    """The CSV (BOM, header in the user's language, then rows), chunked for a streamed
+    response; the header and the statement are settled before the first chunk is sent."""
     return spreadsheet.csv_stream(header(export), rows(user, export, filters))
 
 
