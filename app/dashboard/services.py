@@ -359,21 +359,28 @@ def _inspections(result: Figures, sites: Select, period: Period, edges: list[Buc
 
 
 def _failed_items(result: Figures, sites: Select, period: Period) -> None:
-    """The checklist items failed most often in the period's inspections."""
-    rows = db.session.execute(
-        select(ChecklistItem.id, ChecklistItem.text_zh, ChecklistItem.text_en, func.count())
-        .join(Answer, Answer.item_id == ChecklistItem.id)
-        .join(Inspection, Inspection.id == Answer.inspection_id)
-        .where(
-            Answer.is_pass.is_(False),
-            Inspection.status != "draft",
-            Inspection.submitted_at >= period.since,
-            Inspection.submitted_at < period.until,
-            Inspection.site_id.in_(sites),
-        )
-        .group_by(ChecklistItem.id, ChecklistItem.text_zh, ChecklistItem.text_en)
-        .order_by(func.count().desc(), ChecklistItem.id)
+    """The checklist items failed most often in the period's inspections. Only inspections
+    with a failure are looked into (`failed_count`), and the answers are counted per item
+    before the ten items' texts are joined: a year's two million answers stay in the index."""
+    failing = select(Inspection.id).where(
+        Inspection.status != "draft",
+        Inspection.failed_count > 0,
+        Inspection.submitted_at >= period.since,
+        Inspection.submitted_at < period.until,
+        Inspection.site_id.in_(sites),
+    )
+    counted = (
+        select(Answer.item_id, func.count().label("failures"))
+        .where(Answer.inspection_id.in_(failing), Answer.is_pass.is_(False))
+        .group_by(Answer.item_id)
+        .order_by(func.count().desc(), Answer.item_id)
         .limit(TOP_FAILED)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ChecklistItem.id, ChecklistItem.text_zh, ChecklistItem.text_en, counted.c.failures)
+        .join(counted, counted.c.item_id == ChecklistItem.id)
+        .order_by(counted.c.failures.desc(), ChecklistItem.id)
     ).all()
     result.failed_items = [
         Counted(key=str(i), count=n, label_zh=zh, label_en=en, item_id=i) for i, zh, en, n in rows

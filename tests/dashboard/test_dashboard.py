@@ -118,7 +118,7 @@ def test_supervisor_sees_only_his_sites(app):
 def test_most_failed_items_count_failed_answers(app):
     manager, supervisor, _client, a, _b, _c = _world()
     inspection = factories.gen_inspection(
-        a, supervisor, status="submitted", submitted_at=NOON, score=50.0
+        a, supervisor, status="submitted", submitted_at=NOON, score=50.0, failed_count=1
     )
     items = inspection.template.live_items[:2]
     for item, is_pass in ((items[0], False), (items[1], True)):
@@ -208,7 +208,9 @@ def test_presets_and_buckets():
 
 def test_dashboard_page_links_each_figure_to_its_rows(client, login, app):
     manager, supervisor, _client, a, _b, _c = _world()
-    inspection = factories.gen_inspection(a, supervisor, status="submitted", submitted_at=NOON)
+    inspection = factories.gen_inspection(
+        a, supervisor, status="submitted", submitted_at=NOON, failed_count=1
+    )
     item = inspection.template.live_items[0]
     db.session.add(Answer(inspection_id=inspection.id, item_id=item.id, value="x", is_pass=False))
     db.session.commit()
