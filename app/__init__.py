@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.cli import register_cli
     from app.company.routes import bp as company_bp
     from app.custody.routes import bp as custody_bp
+    from app.dashboard.routes import bp as dashboard_bp
     from app.extensions import babel, csrf, db, limiter, migrate
     from app.incidents.routes import bp as incidents_bp
     from app.inspections.routes import bp as inspections_bp
@@ -104,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(company_bp)
     app.register_blueprint(portal_bp)
     app.register_blueprint(records_bp)
+    app.register_blueprint(dashboard_bp)
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(keys_cli)

@@ -169,6 +169,8 @@ def pages(t: dict) -> list[tuple[str, str, str, str]]:
         ("training", "/training", ("guard", "supervisor", "manager")),
         ("notifications", "/notifications", ("supervisor", "manager")),
         ("account", "/account", ("guard", "supervisor", "manager")),
+        ("dashboard, 30 days", "/dashboard", ("supervisor", "manager")),
+        ("dashboard, 12 months", "/dashboard?preset=12_months", ("supervisor", "manager")),
     ]
     for name, path, roles in lists:
         rows += [(name, role, "GET", path) for role in roles]

@@ -427,9 +427,17 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(self._open_and_read, *args, **kwargs)
         if has_app_context():  # not when werkzeug follows a redirect inside the isolated run
             db.session.expire_all()  # the test's own objects must reread what the request changed
+        return response
+
+    def _open_and_read(self, *args, **kwargs):
+        """A streamed body (stream_with_context: the exports) is read in the request's own
+        context, as a server reads it in the request's thread, not later in the test's."""
+        response = super().open(*args, **kwargs)
+        if response.is_streamed:
+            response.make_sequence()
         return response
 
 

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"main"},  # hub pages that gather several features
     {"portal"},  # the client's read-only portal: incidents shared, open repairs, sheets
     {"records"},  # control-record sheets: read every feature's records of a month
+    {"dashboard"},  # the manager's dashboard and exports: figures of every feature below
     {"privacy"},  # personal data: reads the vault's log, the pledge, sites; adds a menu entry
     {"offboarding"},  # a client's departure: exports and purges its vault records
     {"backup"},  # flask backup: the database file, audited
@@ -58,6 +59,7 @@ LAYERS: list[set[str]] = [
         "i18n",
         "uow",
         "device_requests",
+        "spreadsheet",
     },
     {"extensions"},
     {"db", "config", "files", "phones"},  # phones: pure Taiwan phone-number rules

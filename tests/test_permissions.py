@@ -345,6 +345,9 @@ TABLE: dict[str, Entry] = {
         Entry("POST", "/alarms/new", SUPERVISOR_MANAGER),
     ],
     "incidents.alarm_figures": Entry("GET", "/alarms/figures", SUPERVISOR_MANAGER),
+    "dashboard.dashboard": Entry("GET", "/dashboard", SUPERVISOR_MANAGER),
+    "dashboard.exports": Entry("GET", "/exports", SUPERVISOR_MANAGER),
+    "dashboard.export": Entry("GET", "/exports/incidents.csv", SUPERVISOR_MANAGER),
     "incidents.alarm": Entry("GET", "/alarms/{alarm}", SUPERVISOR_MANAGER, hidden=True),
     "incidents.alarm_step": Entry(
         "POST", "/alarms/{alarm}/arrive", SUPERVISOR_MANAGER, hidden=True

@@ -51,6 +51,20 @@ def _offboarding(world: World) -> str:
     return f"/clients/{client.id}/offboarding"
 
 
+#: Every export of the dashboard's exports page.
+EXPORT_KINDS = (
+    "inspections",
+    "answers",
+    "incidents",
+    "alarms",
+    "arming",
+    "repairs",
+    "maintenance",
+    "check_ins",
+    "acknowledgements",
+    "training",
+)
+
 #: (role, method, url maker, htmx?, budget): url makers take the world.
 PAGES = {
     "home": [
@@ -93,6 +107,16 @@ PAGES = {
         for r in ("supervisor", "manager")
     ],
     "repairs": [(r, "GET", lambda w: "/repairs", False) for r in ("supervisor", "manager")],
+    "dashboard": [
+        (r, "GET", lambda w: "/dashboard?from=2000-01-01", False) for r in ("supervisor", "manager")
+    ],
+    "dashboard_12_months": [("manager", "GET", lambda w: "/dashboard?preset=12_months", False)],
+    "export_csv": [
+        (r, "GET", lambda w, kind=kind: f"/exports/{kind}.csv?from=2000-01-01", False)
+        for r in ("supervisor", "manager")
+        for kind in EXPORT_KINDS
+    ],
+    "export_xlsx": [("manager", "GET", lambda w: "/exports/answers.xlsx?from=2000-01-01", False)],
     "repair_new": [(r, "GET", lambda w: "/repairs/new", False) for r in ("supervisor", "manager")],
     "maintenance": [(r, "GET", lambda w: "/maintenance", False) for r in ("supervisor", "manager")],
     "check_ins": [

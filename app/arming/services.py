@@ -440,6 +440,45 @@ def site_arming(site: Site, *, today: date, now: datetime | None = None) -> Site
     )
 
 
+def not_armed_days(site_ids, days: list[date], now: datetime) -> dict[int, int]:
+    """Per monitored site among `site_ids` (a subquery), how many of `days` it was not armed
+    on time (not armed, or armed late) — the site card's judgement, for many sites in three
+    statements: their hours, the days' events, each site's first event."""
+    hours = {}
+    for row in db.session.scalars(select(OpeningHours).where(OpeningHours.site_id.in_(site_ids))):
+        hours.setdefault(row.site_id, {})[row.weekday] = row
+    if not hours or not days:
+        return {}
+    start = _at(min(days), time(0))
+    end = _at(max(days) + timedelta(days=1), time(0))
+    events: dict[int, list[ArmEvent]] = {}
+    for event in db.session.scalars(
+        select(ArmEvent)
+        .where(
+            ArmEvent.site_id.in_(list(hours)),
+            ArmEvent.occurred_at >= start,
+            ArmEvent.occurred_at < end,
+        )
+        .order_by(ArmEvent.occurred_at, ArmEvent.id)
+    ):
+        events.setdefault(event.site_id, []).append(event)
+    first = {
+        site_id: _aware(at)
+        for site_id, at in db.session.execute(
+            select(ArmEvent.site_id, func.min(ArmEvent.occurred_at))
+            .where(ArmEvent.site_id.in_(list(hours)))
+            .group_by(ArmEvent.site_id)
+        )
+    }
+    counts = {}
+    for site_id, site_hours in hours.items():
+        rows = _day_rows(site_hours, events.get(site_id, []), days, now, since=first.get(site_id))
+        flagged = sum(1 for r in rows if r.is_not_armed or r.is_late)
+        if flagged:
+            counts[site_id] = flagged
+    return counts
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """An aggregate's instant (SQLite returns text or a naive value) as aware UTC."""
     if value is None:

@@ -299,6 +299,11 @@ def can_list_site_work(user) -> bool:
     return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
 
 
+def can_view_dashboard(user) -> bool:
+    """The dashboard and the exports: managers (every site), supervisors (their sites)."""
+    return _role(user) in (ALL_SITES_ROLES | {Role.SUPERVISOR})
+
+
 def can_list_alarms(user) -> bool:
     """Guards see the alarms they were sent to; supervisors and managers run them."""
     return _role(user) in (FIELD_ROLES | ALL_SITES_ROLES)
@@ -451,6 +456,11 @@ def site_supervisors_clause(user_model, site_id: int):
         user_model.role == Role.SUPERVISOR,
         user_model.id.in_(serving),
     )
+
+
+def supervisors_clause(user_model):
+    """SQL: the active supervisors (the dashboard's filter by supervisor)."""
+    return and_(user_model.is_active.is_(True), user_model.role == Role.SUPERVISOR)
 
 
 def all_sites_staff_clause(user_model):

@@ -92,7 +92,7 @@ class SiteMonth:
         return self.guards - self.meeting
 
 
-def _hours_by_user(guards, first: date) -> dict[int, tuple[float, float]]:
+def hours_by_user(guards, first: date) -> dict[int, tuple[float, float]]:
     """(on-the-job hours in the month, pre-employment hours up to its end) per guard id, for
     the guards selected by `guards` (a subquery of ids): one statement."""
     end = next_month(first)
@@ -129,7 +129,7 @@ def monthly_compliance(user, first: date) -> tuple[list[GuardMonth], list[SiteMo
     guards_query = people_in_care_query(user)
     guards = list(db.session.scalars(guards_query))
     ids = guards_query.with_only_columns(User.id).order_by(None)
-    hours = _hours_by_user(ids, first)
+    hours = hours_by_user(ids, first)
     assignments = (
         select(SiteAssignment.user_id, Site)
         .join(Site, Site.id == SiteAssignment.site_id)
@@ -203,7 +203,7 @@ def notify_short_of_hours(now: datetime) -> int:
     month = f"{first.year}-{first.month:02d}"
     guards_query = select(User).where(policy.guards_clause(User), User.is_active.is_(True))
     guards = list(db.session.scalars(guards_query.order_by(User.id)))
-    hours = _hours_by_user(guards_query.with_only_columns(User.id), first)
+    hours = hours_by_user(guards_query.with_only_columns(User.id), first)
     short = [g for g in guards if hours.get(g.id, (0.0, 0.0))[0] < MONTHLY_HOURS]
     keys = {g.id: f"training_month:{month}:{g.id}" for g in short}
     done = notifications.notified_keys(list(keys.values()))

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import Select, and_, exists, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from app import audit, files
+from app import audit, files, spreadsheet
 from app.auth import policy
 from app.auth.models import User
 from app.briefings.models import (
@@ -506,8 +506,7 @@ def remind_due_briefings(today: date) -> int:
 
 def csv_cell(value) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (names are user input)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet.csv_cell(value)
 
 
 def acknowledgements_csv(briefing: Briefing, *, today: date) -> str:

@@ -569,6 +569,7 @@ def inspections():
         until=until + timedelta(days=1) if until else None,
         max_score=max_score,
         with_failures=request.args.get("failures") == "1",
+        failed_item_id=int_arg("item"),
         page=page_arg(),
         per_page=current_app.config["PAGE_SIZE"],
     )

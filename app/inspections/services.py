@@ -597,6 +597,7 @@ def list_inspections(
     until: datetime | None = None,
     max_score: float | None = None,
     with_failures: bool = False,
+    failed_item_id: int | None = None,
     include_drafts: bool = False,
     page: int = 1,
     per_page: int = 25,
@@ -616,6 +617,12 @@ def list_inspections(
         stmt = stmt.where(Inspection.score <= max_score)
     if with_failures:
         stmt = stmt.where(Inspection.failed_count > 0)
+    if failed_item_id:
+        # The dashboard's most failed items link here: the inspections that failed this item.
+        failed = select(Answer.inspection_id).where(
+            Answer.item_id == failed_item_id, Answer.is_pass.is_(False)
+        )
+        stmt = stmt.where(Inspection.id.in_(failed))
     order = Inspection.submitted_at.desc() if not include_drafts else Inspection.started_at.desc()
     return paginate(stmt.order_by(order, Inspection.id.desc()), page=page, per_page=per_page)
 

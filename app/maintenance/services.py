@@ -353,6 +353,11 @@ def _due_query(user, *, until: date, site_id: int | None = None) -> Select:
     return stmt
 
 
+def overdue_equipment_query(user, *, today: date) -> Select:
+    """Units of the user's sites whose maintenance was due before today (the dashboard)."""
+    return _due_query(user, until=today - timedelta(days=1))
+
+
 def maintenance_due(
     user, *, today: date, site_id: int | None = None, page: int = 1, per_page: int = 50
 ) -> Page:

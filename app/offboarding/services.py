@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from app import audit
+from app import audit, spreadsheet
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -301,7 +301,7 @@ def _csv(export: Export) -> bytes:
 
 def _csv_safe(text: str) -> str:
     """A typed text that a spreadsheet would run as a formula is prefixed with a quote."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet.csv_cell(text)
 
 
 def _json(export: Export) -> bytes:

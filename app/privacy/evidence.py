@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from app import audit
+from app import audit, spreadsheet
 from app.audit.services import AnchorFileError, last_anchor, verify_chain
 from app.auth.models import User
 from app.auth.roles import Role
@@ -38,7 +38,7 @@ from app.vault import services as vault_services
 from app.vault.access import log_access
 from app.vault.models import ConfidentialRecord, VaultAccess
 
-BOM = "\ufeff"
+BOM = spreadsheet.BOM
 STAFF = (Role.GUARD, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN)
 
 #: The items of 施行細則 §12 (個人資料保護法施行細則 第12條第2項), in order.
@@ -83,8 +83,7 @@ def _cell(value) -> str:
         return (
             value.astimezone().isoformat(timespec="seconds") if value.tzinfo else value.isoformat()
         )
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet.csv_cell(value)
 
 
 def _csv(header: list[str], rows: Iterable[Iterable]) -> bytes:

@@ -15,7 +15,7 @@ from flask import has_request_context, request
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
-from app import audit
+from app import audit, spreadsheet
 from app.extensions import db
 from app.vault.models import (
     ACCESS_ACTIONS,
@@ -192,5 +192,4 @@ def access_csv(scope, filters: LogFilter) -> str:
 
 def _csv_cell(value) -> str:
     """A cell a spreadsheet will not run as a formula (labels and purposes are typed)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return spreadsheet.csv_cell(value)
