@@ -17,7 +17,7 @@ from tests.e2e.conftest import PHONE
 SCREENS = [PHONE, {"width": 320, "height": 640}]
 #: Links that are not pages to look at: files, images, the camera, the language switch.
 NOT_PAGES = re.compile(
-    r"\.(csv|png|svg|pdf|webmanifest|js)$|^/(photos|briefing-files|static)/|^/(logout|scan)$"
+    r"\.(csv|xlsx|png|svg|pdf|webmanifest|js)$|^/(photos|briefing-files|static)/|^/(logout|scan)$"
 )
 #: Enough to reach every list, its detail pages and their forms from home.
 MAX_PAGES = 45

@@ -235,6 +235,11 @@ CLIENT_ROUTES = {
     "notifications.notifications",
     "notifications.mark_read",
     "portal.site",
+    # Control-record sheets: the released ones of his own client (read, PDF, sign for).
+    "records.sheets",
+    "records.sheet",
+    "records.sheet_pdf",
+    "records.acknowledge",
     # The app shell (manifest, service worker, offline page, the outbox's own pages).
     "pwa.manifest",
     "pwa.service_worker",
