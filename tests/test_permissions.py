@@ -881,8 +881,9 @@ def _sheets(site, other, preparer) -> dict:
     }
 
 
-def build_world(make_user) -> dict:
-    """Objects the paths name; the acting field user is assigned to {site} only."""
+def build_world(make_user, *, sheets: bool = True) -> dict:
+    """Objects the paths name; the acting field user is assigned to {site} only. Sheets (each
+    computes a month's figures) are made only when asked: only the records entries name them."""
     factories.use_checklist_version(1)  # the paths name version 1's item 1
     site = factories.gen_site()
     other = factories.gen_site(client=site.client)
@@ -967,7 +968,7 @@ def build_world(make_user) -> dict:
     integration, _token = arming.create_integration(
         user=factories.gen_user("manager"), name="監控中心", site_ids={site.id}
     )
-    sheets = _sheets(site, other, inspector)
+    sheets = _sheets(site, other, inspector) if sheets else {}
     db.session.commit()
     return {
         **sheets,
@@ -1049,9 +1050,9 @@ def _ids_for(app, make_user, login, world: dict, target, role: str):
     return client, ids
 
 
-def _world_and_target(app, make_user, login) -> tuple[dict, object]:
+def _world_and_target(app, make_user, login, entry: Entry) -> tuple[dict, object]:
     app.config["BASE_URL"] = "http://localhost"  # QR images are made only with a public address
-    world = build_world(make_user)
+    world = build_world(make_user, sheets="sheet}" in entry.path)
     target = make_user("guard")
     login(target, test_client=app.test_client())
     world["other_push_device"] = factories.gen_push_device(target).id
@@ -1095,7 +1096,7 @@ WRITES = [(e, n) for e, n in CASES if entries(e)[n].method != "GET"]
 def test_permission_table_reads(app, client, make_user, login, endpoint, n):
     """(`client` makes the app's test clients isolated ones, as every role's here is.)"""
     entry = entries(endpoint)[n]
-    world, target = _world_and_target(app, make_user, login)
+    world, target = _world_and_target(app, make_user, login, entry)
     for role in [ANONYMOUS, *ROLES]:
         _check(app, make_user, login, world, target, endpoint, entry, role)
 
@@ -1104,7 +1105,7 @@ def test_permission_table_reads(app, client, make_user, login, endpoint, n):
 @pytest.mark.parametrize(("endpoint", "n"), WRITES)
 def test_permission_table(app, client, make_user, login, endpoint, n, role):
     entry = entries(endpoint)[n]
-    world, target = _world_and_target(app, make_user, login)
+    world, target = _world_and_target(app, make_user, login, entry)
     _check(app, make_user, login, world, target, endpoint, entry, role)
 
 
