@@ -36,13 +36,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from py_vapid import Vapid
 from pywebpush import WebPusher, WebPushException
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 
 from app import audit, i18n
 from app.auth.models import User
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.notifications import outbox
 from app.notifications.messages import message
 from app.notifications.models import Notification, PushDelivery, PushPreference, PushSubscription
 
@@ -406,30 +407,20 @@ def _sendable(now: datetime) -> tuple:
 
 
 def claim(now: datetime, *, limit: int = BATCH) -> list[int]:
-    """Claim up to `limit` unsent deliveries for this runner; returns their ids. The caller
-    commits the claim before sending (the same way as the e-mail outbox: see claim_mail)."""
+    """Claim up to `limit` unsent deliveries to active users' devices for this runner; returns
+    their ids (the caller commits the claim before sending, as for the e-mail outbox)."""
     active = (
         select(PushSubscription.id)
         .join(User, User.id == PushSubscription.user_id)
         .where(User.is_active.is_(True))
     )
-    picked = (
-        select(PushDelivery.id)
-        .where(*_sendable(now), PushDelivery.subscription_id.in_(active))
-        .order_by(PushDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("picked")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
+    return outbox.claim(
+        PushDelivery,
+        sendable=_sendable(now),
+        eligible=PushDelivery.subscription_id.in_(active),
+        values={"claimed_at": now, "attempts": PushDelivery.attempts + 1},
+        limit=limit,
     )
-    claimed = db.session.scalars(
-        update(PushDelivery)
-        .where(PushDelivery.id.in_(select(picked.c.id)), *_sendable(now))
-        .values(claimed_at=now, attempts=PushDelivery.attempts + 1)
-        .returning(PushDelivery.id),
-        execution_options={"synchronize_session": False},
-    ).all()
-    return sorted(claimed)
 
 
 def payload(note: Notification | None, user) -> dict:

@@ -24,7 +24,7 @@ from app.auth import policy
 from app.auth.models import User
 from app.db import utcnow
 from app.extensions import db
-from app.notifications import push
+from app.notifications import outbox, push
 
 # MESSAGES is named here too: features add their kinds to notifications.MESSAGES.
 from app.notifications.messages import MESSAGES, message  # noqa: F401
@@ -146,37 +146,18 @@ def _mailable(now: datetime) -> tuple:
 
 
 def claim_mail(now: datetime, *, limit: int = MAIL_BATCH) -> list[int]:
-    """Claim up to `limit` unsent notifications for this runner; returns their ids.
-
-    The caller commits the claim before sending. On PostgreSQL the candidates are locked
-    with FOR UPDATE SKIP LOCKED in the same statement, so a second runner passes over rows
-    the first is claiming instead of waiting for them; the UPDATE repeats the conditions,
-    so a row claimed by a runner that committed first is not claimed again. SQLite has one
-    writer at a time and evaluates the UPDATE under its write lock, so a claim there is
-    exclusive too (run one runner on SQLite all the same: see README).
-    """
+    """Claim up to `limit` unsent notifications of users with an address for this runner;
+    returns their ids (app/notifications/outbox.py says how a claim stays exclusive)."""
     with_address = select(User.id).where(
         User.is_active.is_(True), User.email.is_not(None), User.email != ""
     )
-    # A CTE, materialized: PostgreSQL may run a plain IN (subquery) once per outer row, and
-    # with SKIP LOCKED each run would pick other rows, claiming more than `limit`.
-    picked = (
-        select(Notification.id)
-        .where(*_mailable(now), Notification.user_id.in_(with_address))
-        .order_by(Notification.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-        .cte("picked")
-        .prefix_with("MATERIALIZED", dialect="postgresql")
+    return outbox.claim(
+        Notification,
+        sendable=_mailable(now),
+        eligible=Notification.user_id.in_(with_address),
+        values={"mail_claimed_at": now, "mail_attempts": Notification.mail_attempts + 1},
+        limit=limit,
     )
-    claimed = db.session.scalars(
-        update(Notification)
-        .where(Notification.id.in_(select(picked.c.id)), *_mailable(now))
-        .values(mail_claimed_at=now, mail_attempts=Notification.mail_attempts + 1)
-        .returning(Notification.id),
-        execution_options={"synchronize_session": False},
-    ).all()
-    return sorted(claimed)
 
 
 def _smtp(url: str) -> smtplib.SMTP:
