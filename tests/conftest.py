@@ -495,3 +495,30 @@ def receiver(app):
     app.config["PUSH_SERVICE_HOSTS"] = ["127.0.0.1"]
     yield found
     found.close()
+
+
+# ------------------------------------------------------------------ the PostgreSQL pass
+
+#: Fixtures through which a test reaches the database under test.
+DATABASE_FIXTURES = frozenset({"worker_database", "migrated_database", "database_url"})
+
+
+def _touches_the_database(item) -> bool:
+    if DATABASE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    source = Path(str(item.fspath)).read_text(encoding="utf-8")
+    return "TEST_DATABASE_URL" in source or "is_postgres" in source
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass (CI runs the suite on SQLite first), leave out the tests that
+    never reach the database: their result cannot differ from the SQLite pass's, and running
+    them again only lengthens CI (the static checks, translations, image decoding bounds)."""
+    if not is_postgres() or os.environ.get("PG_PASS_ALL"):
+        return
+    kept, left = [], []
+    for item in items:
+        (kept if _touches_the_database(item) else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
