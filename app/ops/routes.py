@@ -67,7 +67,7 @@ def _from_this_machine() -> bool:
         return False
 
 
-@bp.get("/metrics")
+@bp.get("/metrics", endpoint="metrics")
 @public
 def metrics_page():
     """Prometheus metrics, to the METRICS_TOKEN bearer or this machine; 404 to anyone else
