@@ -40,12 +40,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     static_files.init_app(app)
     request_log.init_app(app)
 
-    from app import args, device_requests, errors, i18n, security, templating
+    from app import args, device_requests, errors, i18n, ops, security, templating
     from app.arming.routes import bp as arming_bp
     from app.audit.cli import audit_cli
     from app.auth import login
     from app.auth.routes import bp as auth_bp
-    from app.backup import backup_command
     from app.briefings.routes import bp as briefings_bp
     from app.cli import register_cli
     from app.company.routes import bp as company_bp
@@ -111,8 +110,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(keys_cli)
     app.cli.add_command(vault_cli)
     app.cli.add_command(push_cli)
-    app.cli.add_command(backup_command, "db-backup")
-    app.cli.add_command(backup_command, "backup")  # the name DESIGN.md §6 promises
+    ops.init_app(app)  # /healthz, /metrics, `flask backup` and `flask restore`
     register_cli(app)
     _import_models()
     # Refuse to start with a DATA_KEYS that does not parse, or that lacks a key which stored

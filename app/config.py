@@ -46,6 +46,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Where `flask audit anchor` appends the audit chain's head: empty means
         # instance/audit-anchors. Best on another disk or a write-once share.
         "AUDIT_ANCHOR_DIR": "",
+        # The daily backup job (app/ops/backup.py): off while BACKUP_DIR is empty; keeps the
+        # newest BACKUP_KEEP backups there.
+        "BACKUP_DIR": "",
+        "BACKUP_KEEP": 7,
+        # /metrics answers this bearer token, or requests from this machine; nobody else.
+        "METRICS_TOKEN": "",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
@@ -127,6 +133,8 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         "BASE_URL",
         "UPLOAD_DIR",
         "AUDIT_ANCHOR_DIR",
+        "BACKUP_DIR",
+        "METRICS_TOKEN",
         "SMTP_URL",
         "MAIL_FROM",
         "VAPID_PRIVATE_KEY",
@@ -162,6 +170,7 @@ def from_environment(env: dict[str, str] | None = None) -> dict[str, Any]:
         ("TEMP_PASSWORD_HOURS", 72),
         ("VAULT_RETAIN_MONTHS", 12),
         ("ARMING_GRACE_MINUTES", 30),
+        ("BACKUP_KEEP", 7),
     ):
         if env.get(key):
             found[key] = _int(env[key], default)

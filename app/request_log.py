@@ -25,6 +25,7 @@ import re
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
@@ -151,6 +152,8 @@ class RequestLogMiddleware:
     def __init__(self, app, *, trust_incoming_id: bool = False):
         self.app = app
         self.trust_incoming_id = trust_incoming_id
+        #: Called with (endpoint, method, status, seconds) after each line (the metrics).
+        self.observers: list[Callable[[str | None, str, int, float], None]] = []
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -172,28 +175,36 @@ class RequestLogMiddleware:
             error_logger.exception(
                 "unhandled error", extra={"request_id": request_id, "fields": _route(environ)}
             )
-            _log_request(environ, 500, started)
+            self._done(environ, 500, started)
             raise
         if status:
             # The response is built (a file body is only streamed from here): server time.
-            _log_request(environ, status[0], started)
+            self._done(environ, status[0], started)
             return body
         # An app that starts its response while iterating: log once the body is done.
         return ClosingIterator(
-            body, lambda: _log_request(environ, status[0] if status else 500, started)
+            body, lambda: self._done(environ, status[0] if status else 500, started)
         )
+
+    def _done(self, environ, status: int, started: float) -> None:
+        seconds = _log_request(environ, status, started)
+        for observe in self.observers:
+            method = environ.get("REQUEST_METHOD", "")
+            observe(environ.get(ENVIRON_ENDPOINT), method, status, seconds)
 
 
 def _route(environ) -> dict:
     return {"route": environ.get(ENVIRON_ROUTE), "endpoint": environ.get(ENVIRON_ENDPOINT)}
 
 
-def _log_request(environ, status: int, started: float) -> None:
+def _log_request(environ, status: int, started: float) -> float:
+    """Log the request's line; returns its duration in seconds."""
+    seconds = time.perf_counter() - started
     fields = {
         "method": environ.get("REQUEST_METHOD"),
         **_route(environ),
         "status": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "duration_ms": round(seconds * 1000, 1),
         "user_id": environ.get(ENVIRON_USER),
     }
     request_logger.log(
@@ -201,6 +212,7 @@ def _log_request(environ, status: int, started: float) -> None:
         "request",
         extra={"request_id": environ.get(ENVIRON_ID), "fields": fields},
     )
+    return seconds
 
 
 # ---------------------------------------------------------------- what Flask knows
@@ -234,3 +246,11 @@ def init_app(app: Flask) -> None:
     app.wsgi_app = RequestLogMiddleware(  # type: ignore[method-assign]
         app.wsgi_app, trust_incoming_id=bool(app.config.get("PROXY_FIX"))
     )
+
+
+def add_observer(app: Flask, observer: Callable[[str | None, str, int, float], None]) -> None:
+    """Have `observer(endpoint, method, status, seconds)` called after every request's line."""
+    layer = app.wsgi_app
+    while not isinstance(layer, RequestLogMiddleware):
+        layer = layer.app  # an AttributeError: init_app() was not called
+    layer.observers.append(observer)

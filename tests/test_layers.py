@@ -21,6 +21,7 @@ LAYERS: list[set[str]] = [
         "demo",
         "demo_large",
         "jobs",
+        "ops",  # backup and restore, /healthz, /metrics: they read the jobs' state
     },  # the application shell: wires everything together
     {"main"},  # hub pages that gather several features
     {"portal"},  # the client's read-only portal: incidents shared, open repairs, sheets
@@ -28,7 +29,6 @@ LAYERS: list[set[str]] = [
     {"dashboard"},  # the manager's dashboard and exports: figures of every feature below
     {"privacy"},  # personal data: reads the vault's log, the pledge, sites; adds a menu entry
     {"offboarding"},  # a client's departure: exports and purges its vault records
-    {"backup"},  # flask backup: the database file, audited
     {"pwa"},
     {"templating"},  # navigation and globals for every page
     {"arming"},  # arm/disarm records: the site card (main) shows its days

@@ -91,7 +91,10 @@ class Entry:
 TABLE: dict[str, Entry] = {
     "static": Entry("GET", "/static/css/app.css", EVERYONE),
     "main.home": Entry("GET", "/", SIGNED_IN),
-    "main.healthz": Entry("GET", "/healthz", EVERYONE),
+    "ops.healthz": Entry("GET", "/healthz", EVERYONE),
+    # Open from this machine (the test client's 127.0.0.1) or to METRICS_TOKEN; from anywhere
+    # else 404, whoever is signed in (tests/ops/test_metrics.py).
+    "ops.metrics": Entry("GET", "/metrics", EVERYONE),
     "auth.login": [Entry("GET", "/login", EVERYONE), Entry("POST", "/login", EVERYONE)],
     "auth.logout": Entry("POST", "/logout", SIGNED_IN),
     "auth.account": Entry("GET", "/account", SIGNED_IN),

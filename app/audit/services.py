@@ -122,31 +122,35 @@ class ChainResult:
         return self.first_bad_seq is None
 
 
-def _rows(batch: int = 1000) -> Iterator[AuditEvent]:
+def _rows(session, batch: int = 1000) -> Iterator[AuditEvent]:
     after = 0
     while True:
-        rows = db.session.scalars(
+        rows = session.scalars(
             select(AuditEvent).where(AuditEvent.seq > after).order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
         after = rows[-1].seq
-        db.session.expunge_all()
+        session.expunge_all()
 
 
-def verify_chain(key: bytes | None = None, *, anchor: Anchor | None = None) -> ChainResult:
+def verify_chain(
+    key: bytes | None = None, *, anchor: Anchor | None = None, session=None
+) -> ChainResult:
     """Walk the chain in order; report the first row whose link or HMAC does not hold.
 
     With an anchor (the chain head written down outside the database), the chain must also
     reach the anchored row and that row must be the one anchored: deleting the newest rows
     leaves every link intact, and only the anchor still knows they were there.
+
+    `session`: another database's (a backup being checked); the app's own by default.
     """
     key = key or _key()
     prev = GENESIS
     expected_seq = 1
     count = 0
-    for event in _rows():
+    for event in _rows(db.session if session is None else session):
         count += 1
         if event.seq != expected_seq:
             return ChainResult(count, expected_seq, "row missing", anchor)

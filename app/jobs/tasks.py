@@ -23,6 +23,7 @@ from app.jobs.runner import Job
 from app.maintenance import services as maintenance_services
 from app.notifications import push
 from app.notifications import services as notifications
+from app.ops import backup as ops_backup
 from app.vault import retention
 
 #: At most this many claims of notifications.MAIL_BATCH rows in one run of the mail job.
@@ -99,6 +100,15 @@ def vault_retention(now: datetime) -> int:
     return retention.purge_expired_in_batches(_taipei_date(now))
 
 
+def backup(now: datetime) -> int:
+    """A checked backup of the database and the uploaded files into BACKUP_DIR, keeping the
+    newest BACKUP_KEEP (off while BACKUP_DIR is not set).
+
+    Commits by itself (its audit row, before the snapshot that then holds it); returns the
+    number of backups kept."""
+    return ops_backup.scheduled_backup(now)
+
+
 def mail_outbox(now: datetime) -> int:
     """E-mail the notifications not yet sent (when SMTP_URL is set), retrying with backoff.
 
@@ -155,6 +165,7 @@ JOBS: list[Job] = [
     Job("audit_anchor", timedelta(days=1), audit_anchor),
     Job("device_requests_prune", timedelta(days=1), device_requests_prune),
     Job("vault_retention", timedelta(days=1), vault_retention),
+    Job("backup", timedelta(days=1), backup),
     Job("mail_outbox", timedelta(minutes=1), mail_outbox),
     Job("push_outbox", timedelta(minutes=1), push_outbox),
 ]

@@ -1,15 +1,14 @@
-"""Home page per role and the health check."""
+"""Home page per role and the site card (the health check is app/ops)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import format_date
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.arming import services as arming_services
 from app.auth import policy
-from app.auth.login import public
 from app.auth.models import User, UserSession
 from app.authz import authorize_hidden
 from app.briefings import services as briefing_services
@@ -126,15 +125,3 @@ def site_card(site_id: int):
         if policy.can_view_arming(current_user, site, assigned_site_ids=assigned)
         else None,
     )
-
-
-@bp.get("/healthz")
-@public
-def healthz():
-    """Liveness and database check for load balancers; no login, no details."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any database failure means "not ready"
-        db.session.rollback()
-        return jsonify(status="error", db="error"), 503
-    return jsonify(status="ok", db="ok")

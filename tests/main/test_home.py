@@ -41,18 +41,3 @@ def test_client_home_lists_only_its_own_sites(make_user, login, client):
     login(make_user("client", client_id=own.id))
     page = client.get("/?lang=en").text
     assert "Own Shop" in page and "Foreign Shop" not in page
-
-
-def test_healthz_reports_ok_without_login(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json == {"status": "ok", "db": "ok"}
-
-
-def test_healthz_is_503_when_the_database_does_not_answer(tmp_path):
-    from tests.conftest import make_app
-
-    app = make_app(tmp_path, f"sqlite:///{tmp_path}/missing/dir/nothing.db")
-    response = app.test_client().get("/healthz")
-    assert response.status_code == 503
-    assert response.json == {"status": "error", "db": "error"}

@@ -220,7 +220,8 @@ def test_unshared_incident_leaves_the_clients_page(client, login, world):
 CLIENT_ROUTES = {
     "static",
     "main.home",
-    "main.healthz",
+    "ops.healthz",
+    "ops.metrics",  # from this machine or to METRICS_TOKEN only, whoever is signed in
     "auth.login",
     "auth.logout",
     "auth.account",

@@ -30,11 +30,12 @@ def test_a_backup_holds_no_vault_value_and_passes_its_integrity_check(app, tmp_p
         user=user, site=site, category="alarm_code", label="主機", value=SECRETS[1]
     )
     db.session.commit()
-    target = tmp_path / "guardpost-backup.db"
+    folder = tmp_path / "guardpost-backup"
 
-    result = app.test_cli_runner().invoke(args=["db-backup", str(target)])
+    result = app.test_cli_runner().invoke(args=["db-backup", str(folder)])
 
     assert result.exit_code == 0, result.output
+    target = folder / "database.sqlite3"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     contents = raw_bytes(target)
     assert "備份測試".encode() in contents, "the search would find a clear-text column"
@@ -55,7 +56,7 @@ def test_a_backup_holds_no_vault_value_and_passes_its_integrity_check(app, tmp_p
 
 
 def test_a_backup_into_a_missing_folder_is_refused(app, tmp_path):
-    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "nope" / "x.db")])
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "nope" / "x")])
     assert result.exit_code != 0 and "no such folder" in result.output
 
 
@@ -68,9 +69,10 @@ def test_a_postgresql_backup_holds_no_vault_value(app, tmp_path):
         user=user, site=site, category="other", label="備份測試", value=SECRETS[0]
     )
     db.session.commit()
-    target = tmp_path / "guardpost.dump"
-    result = app.test_cli_runner().invoke(args=["db-backup", str(target)])
+    folder = tmp_path / "guardpost"
+    result = app.test_cli_runner().invoke(args=["db-backup", str(folder)])
     assert result.exit_code == 0, result.output
+    target = folder / "database.pgdump"
     # The custom format is compressed: read it back as SQL text before searching it.
     sql = subprocess.run(
         ["pg_restore", "--file=-", str(target)], check=True, capture_output=True
