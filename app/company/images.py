@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from flask import abort, current_app, send_file
 from flask_babel import lazy_gettext as _l
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from app import audit, files
 from app.auth.models import User
@@ -58,6 +58,8 @@ def _decode(data: bytes) -> Image.Image:
         raise ImageError("too_large", field="image")
     if not data:
         raise ImageError("missing", field="image")
+    # A truncated file is refused, never padded out (a library may have flipped this switch).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -26,7 +26,23 @@ def image_src(image: CompanyImage) -> str:
     return f"company-image:{image.id}"
 
 
+def _weasyprint():
+    """WeasyPrint's module, imported on first use (loading pango takes a moment).
+
+    Importing it sets Pillow's process-wide `ImageFile.LOAD_TRUNCATED_IMAGES` (weasyprint/
+    images.py), which would make every later upload in this process pad a truncated photo, logo
+    or seal out instead of refusing it (app/photos, app/company/images). The PDF embeds only
+    images the app re-encoded itself, so the switch is put back at once.
+    """
+    import weasyprint
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    return weasyprint
+
+
 def _fetcher(allowed: set[str], images: list[CompanyImage]):
+    _weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     by_url = {image_src(image): image for image in images}
@@ -57,7 +73,8 @@ def render_pdf(
     html: str, *, photo_uuids: set[str], images: list[CompanyImage] | None = None
 ) -> bytes:
     """The PDF of the sheet's print HTML (A4, @page from static/css/records.css)."""
-    from weasyprint import CSS, HTML  # imported here: loading pango takes a moment
+    _weasyprint()
+    from weasyprint import CSS, HTML
 
     stylesheet = CSS(filename=str(STATIC / "css" / "records.css"))
     fetcher = _fetcher(photo_uuids, [image for image in images or [] if image is not None])
