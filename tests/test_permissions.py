@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from app.arming import services as arming
 from app.audit.models import AuditEvent
-from app.company import images as company_images
 from app.auth.models import UserSession
 from app.briefings.models import (
     Briefing,
@@ -23,6 +22,7 @@ from app.briefings.models import (
     TrainingAttendance,
     TrainingSession,
 )
+from app.company import images as company_images
 from app.custody.models import KeyBag
 from app.db import new_uuid, utcnow
 from app.extensions import db

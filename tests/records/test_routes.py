@@ -198,7 +198,7 @@ def test_the_logo_heads_every_sheet_and_the_seal_only_an_approved_one(app, clien
 
     from app.company import images
 
-    site, supervisor, manager = people["site"], people["supervisor"], people["manager"]
+    site, manager = people["site"], people["manager"]
     admin = factories.gen_user("admin")
     logo = images.upload(actor=admin, kind="logo", data=_logo_png())
     seal = images.upload(actor=admin, kind="seal", data=_stamp_png())
