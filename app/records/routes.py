@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -166,6 +167,8 @@ def _image_url(endpoint: str, sheet: ControlRecordSheet, image) -> str | None:
 def _sheet_context(sheet: ControlRecordSheet) -> dict:
     logo, seal = svc.sheet_images(sheet)
     return {
+        # "en" or "zh": the sheet's lang (its CJK line breaking) and its checklist items' text.
+        "locale": "en" if str(get_locale()).startswith("en") else "zh",
         "logo": logo,
         "seal": seal,
         "logo_src": _image_url("records.sheet_logo", sheet, logo),

@@ -462,3 +462,16 @@ def test_maintenance_overdue_is_judged_from_the_logs_as_they_stood_at_the_month_
         if u.maintenance_due_on and u.maintenance_due_on <= date(2026, 10, 31)
     )
     assert current == 2
+
+
+def test_the_english_sheet_names_failed_items_in_english(app, client, login, month):
+    """The sheet's language follows the page's: its lang attribute and its checklist items."""
+    site, supervisor = month["site"], month["supervisor"]
+    sheet = svc.prepare(user=supervisor, month=OCTOBER, today=NOW.date(), remarks="", site=site)
+    db.session.commit()
+    failed = next(i for i in active_template().items if i.kind in ("pass_fail", "pass_fail_na"))
+    login(supervisor)
+    english = client.get(f"/records/{sheet.id}?lang=en").text
+    assert '<article class="sheet" lang="en">' in english and failed.text_en in english
+    chinese = client.get(f"/records/{sheet.id}?lang=zh-TW").text
+    assert '<article class="sheet" lang="zh-Hant-TW">' in chinese and failed.text_zh in chinese
