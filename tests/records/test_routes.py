@@ -185,9 +185,10 @@ def _logo_png() -> bytes:
 def _coloured(image, colour) -> int:
     """Pixels close to `colour` in an RGB image."""
     r0, g0, b0 = colour
+    data = image.tobytes()
     return sum(
         1
-        for r, g, b in image.getdata()
+        for r, g, b in zip(data[0::3], data[1::3], data[2::3], strict=True)
         if abs(r - r0) < 40 and abs(g - g0) < 40 and abs(b - b0) < 40
     )
 
