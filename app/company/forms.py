@@ -20,7 +20,10 @@ class CompanySettingForm(Form):
     company_name = StringField(
         _l("Company name"),
         validators=[Length(max=200)],
-        description=_l("Printed at the head of inspection reports. Empty: not printed."),
+        description=_l(
+            "Printed at the head of inspection reports and control-record sheets. "
+            "Empty: not printed."
+        ),
         filters=[lambda v: v.strip() if isinstance(v, str) else v],
     )
     date_calendar = RadioField(
