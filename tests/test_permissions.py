@@ -22,6 +22,7 @@ from app.briefings.models import (
     TrainingAttendance,
     TrainingSession,
 )
+from app.company import images as company_images
 from app.custody.models import KeyBag
 from app.db import new_uuid, utcnow
 from app.extensions import db
@@ -142,6 +143,13 @@ TABLE: dict[str, Entry] = {
     "auth.user_revoke_all": Entry("POST", "/admin/users/{target}/sessions/revoke-all", ADMIN),
     "sites.user_sites": Entry("POST", "/admin/users/{target}/sites", ADMIN),
     "sites.clients": Entry("GET", "/clients", REGISTRY),
+    # The logo and seal: the admin uploads, previews and removes them (the world has both).
+    "company.image": [
+        Entry("GET", "/admin/company/logo", ADMIN),
+        Entry("GET", "/admin/company/seal", ADMIN),
+    ],
+    "company.upload_image": Entry("POST", "/admin/company/seal", ADMIN),
+    "company.remove_image": Entry("POST", "/admin/company/logo/remove", ADMIN),
     "company.settings": [
         Entry("GET", "/admin/company", ADMIN),
         Entry("POST", "/admin/company", ADMIN, data=(("date_calendar", "roc"),)),
@@ -752,6 +760,18 @@ TABLE: dict[str, Entry] = {
         Entry("GET", "/records/{sheet}.pdf", SUPERVISOR_MANAGER, hidden=True),
         Entry("GET", "/records/{foreign_sheet}.pdf", MANAGER, hidden=True),
     ],
+    # The logo on a sheet (a prepared one shows the current logo) and the seal, only on one that
+    # stands approved: whoever may read the sheet.
+    "records.sheet_logo": [
+        Entry("GET", "/records/{sheet}/logo", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/records/{released_sheet}/logo", SHEETS, hidden=True),
+        Entry("GET", "/records/{foreign_sheet}/logo", MANAGER, hidden=True),
+    ],
+    "records.sheet_seal": [
+        Entry("GET", "/records/{approved_sheet}/seal", SUPERVISOR_MANAGER, hidden=True),
+        Entry("GET", "/records/{released_sheet}/seal", SHEETS, hidden=True),
+        Entry("GET", "/records/{foreign_sheet}/seal", MANAGER, hidden=True),
+    ],
     "records.remarks": [
         Entry(
             "POST",
@@ -859,6 +879,8 @@ def _sheets(site, other, preparer) -> dict:
 
     today = taipei_today()
     manager = factories.gen_user("manager")
+    company_images.upload(actor=manager, kind="logo", data=factories.png_bytes())
+    company_images.upload(actor=manager, kind="seal", data=factories.png_bytes())
     month = date(2026, 10, 1)
     sheet = records.prepare(user=preparer, month=month, today=today, remarks="", site=site)
     approved = records.prepare(
@@ -972,6 +994,10 @@ def build_world(make_user, *, sheets: bool = True) -> dict:
         user=factories.gen_user("manager"), name="監控中心", site_ids={site.id}
     )
     sheets = _sheets(site, other, inspector) if sheets else {}
+    if not sheets:  # the settings page's previews (the sheets' world uploads its own)
+        admin = factories.gen_user("admin")
+        company_images.upload(actor=admin, kind="logo", data=factories.png_bytes())
+        company_images.upload(actor=admin, kind="seal", data=factories.png_bytes())
     db.session.commit()
     return {
         **sheets,

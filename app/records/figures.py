@@ -28,7 +28,7 @@ from app.briefings.models import (
 )
 from app.briefings.services import training_statuses
 from app.custody.models import KeyBag, KeyMovement
-from app.db import utcnow
+from app.db import add_days, utcnow
 from app.extensions import db
 from app.i18n import TAIPEI
 from app.incidents.models import AlarmResponse, Incident
@@ -250,9 +250,20 @@ def _arming(site_ids: list[int], first: date, now: datetime, codes: dict) -> dic
     }
 
 
-def _equipment(site_ids: list[int], first: date, start: datetime, end: datetime) -> dict:
-    """Repairs opened, fixed and overdue at the month's end; maintenance done and overdue (3)."""
+def _equipment(
+    site_ids: list[int], first: date, start: datetime, end: datetime, now: datetime
+) -> dict:
+    """Repairs opened, fixed and overdue; maintenance done and overdue (3).
+
+    "Overdue" is judged at the end of the month's last day, or of yesterday while the month is
+    still running (a due date of today is not overdue yet: the dashboard's rule). Maintenance
+    is judged from the logs as they stood then, not from the equipment's current due date: a
+    unit's base is its last maintenance done on or before the month's end (the hand-entered
+    `last_maintained_on` counts when it is that early), else its installation; it is overdue
+    when the base plus its interval falls on or before the cut-off (app/maintenance's rule).
+    """
     last_day = next_month(first) - timedelta(days=1)
+    cutoff = min(last_day, now.astimezone(TAIPEI).date() - timedelta(days=1))
     tickets = db.session.scalars(
         select(RepairTicket)
         .where(RepairTicket.site_id.in_(site_ids), RepairTicket.reported_at < end)
@@ -266,7 +277,7 @@ def _equipment(site_ids: list[int], first: date, start: datetime, end: datetime)
         for t in tickets
         if t.status != "cancelled"
         and t.due_on is not None
-        and t.due_on <= last_day
+        and t.due_on <= cutoff
         and (t.fixed_at is None or _aware(t.fixed_at) >= end)
     ]
     done = db.session.scalar(
@@ -278,14 +289,34 @@ def _equipment(site_ids: list[int], first: date, start: datetime, end: datetime)
             MaintenanceLog.done_on <= last_day,
         )
     )
-    equipment = db.session.scalars(
-        select(Equipment).where(Equipment.site_id.in_(site_ids), Equipment.status != "retired")
-    ).all()
-    maintenance_overdue = sum(
-        1 for e in equipment if e.maintenance_due_on and e.maintenance_due_on <= last_day
+    units = select(Equipment.id).where(Equipment.site_id.in_(site_ids))
+    last_done = (
+        select(MaintenanceLog.equipment_id, func.max(MaintenanceLog.done_on).label("done_on"))
+        .where(MaintenanceLog.equipment_id.in_(units), MaintenanceLog.done_on <= last_day)
+        .group_by(MaintenanceLog.equipment_id)
+        .subquery()
     )
+    equipment = db.session.execute(
+        select(Equipment, last_done.c.done_on)
+        .outerjoin(last_done, last_done.c.equipment_id == Equipment.id)
+        .where(Equipment.site_id.in_(site_ids), Equipment.status != "retired")
+    ).all()
+    maintenance_overdue = 0
+    for unit, logged_on in equipment:
+        if not unit.maintenance_interval_days or unit.maintenance_interval_days <= 0:
+            continue
+        by_hand = unit.last_maintained_on
+        maintained = [d for d in (logged_on, by_hand) if d is not None and d <= last_day]
+        if maintained:
+            base = max(maintained)
+        elif unit.installed_on is not None and unit.installed_on <= last_day:
+            base = unit.installed_on
+        else:
+            continue  # no date to count from (the maintenance list shows no due date either)
+        if add_days(base, unit.maintenance_interval_days) <= cutoff:
+            maintenance_overdue += 1
     return {
-        "in_fault": sum(1 for e in equipment if e.status in ("fault", "under_repair")),
+        "in_fault": sum(1 for e, _d in equipment if e.status in ("fault", "under_repair")),
         "repairs_opened": len(opened),
         "repairs_fixed": len(fixed),
         "repairs_overdue": len(overdue),
@@ -452,7 +483,7 @@ def compute(
         "inspections": _inspections(site_ids, start, end, codes),
         "operations": _operations(site_ids, start, end, by_id),
         "arming": _arming(site_ids, first, now, codes),
-        "equipment": _equipment(site_ids, first, start, end),
+        "equipment": _equipment(site_ids, first, start, end, now),
         "incidents": _incidents(site_ids, start, end),
         "training": _training(site_ids, first, start, end),
         "confidentiality": _confidentiality(

@@ -18,6 +18,8 @@ OPEN_STATUSES = ("prepared", "returned")
 #: Statuses the client has been given (released_at is set).
 RELEASED_STATUSES = ("released", "acknowledged", "superseded")
 SCOPES = ("site", "client")
+#: Statuses that carry the company's seal beside the approver's signature.
+SEALED_STATUSES = ("approved", "released", "acknowledged")
 
 
 class ControlRecordSheet(Base):
@@ -74,6 +76,15 @@ class ControlRecordSheet(Base):
         ForeignKey("user.id", ondelete="RESTRICT")
     )
     acknowledged_at: Mapped[datetime | None]
+    #: The company's logo and seal at approval (company.CompanyImage), frozen with the figures:
+    #: a later upload does not change an approved sheet. Before approval the sheet shows the
+    #: current logo and no seal.
+    logo_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("company_image.id", ondelete="RESTRICT")
+    )
+    seal_image_id: Mapped[int | None] = mapped_column(
+        ForeignKey("company_image.id", ondelete="RESTRICT")
+    )
 
     site = relationship("Site")
     client = relationship("Client")
@@ -82,6 +93,8 @@ class ControlRecordSheet(Base):
     released_by = relationship("User", foreign_keys=[released_by_id])
     returned_by = relationship("User", foreign_keys=[returned_by_id])
     acknowledged_by = relationship("User", foreign_keys=[acknowledged_by_id])
+    logo_image = relationship("CompanyImage", foreign_keys=[logo_image_id])
+    seal_image = relationship("CompanyImage", foreign_keys=[seal_image_id])
 
     @property
     def is_open(self) -> bool:
@@ -90,6 +103,12 @@ class ControlRecordSheet(Base):
     @property
     def is_frozen(self) -> bool:
         return bool(self.snapshot)
+
+    @property
+    def is_sealed(self) -> bool:
+        """The company's seal belongs on the sheet: approved and not superseded by a correction
+        (a superseded version stays readable, but no longer as the company's sealed word)."""
+        return self.status in SEALED_STATUSES
 
     @property
     def is_released(self) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +14,7 @@ from app import uow
 from app.args import int_arg, page_arg
 from app.auth import policy
 from app.authz import authorize, authorize_hidden
+from app.company import images as company_images
 from app.extensions import db
 from app.forms import first_error, require_action_form
 from app.i18n import taipei_today
@@ -156,8 +158,21 @@ def _load(sheet_id: int) -> ControlRecordSheet:
     return sheet
 
 
+def _image_url(endpoint: str, sheet: ControlRecordSheet, image) -> str | None:
+    if image is None:
+        return None
+    return url_for(endpoint, sheet_id=sheet.id, v=company_images.version(image))
+
+
 def _sheet_context(sheet: ControlRecordSheet) -> dict:
+    logo, seal = svc.sheet_images(sheet)
     return {
+        # "en" or "zh": the sheet's lang (its CJK line breaking) and its checklist items' text.
+        "locale": "en" if str(get_locale()).startswith("en") else "zh",
+        "logo": logo,
+        "seal": seal,
+        "logo_src": _image_url("records.sheet_logo", sheet, logo),
+        "seal_src": _image_url("records.sheet_seal", sheet, seal),
         "sheet": sheet,
         "data": svc.figures_of(sheet),
         "month_last": next_month(sheet.month) - timedelta(days=1),
@@ -184,9 +199,12 @@ def sheet_pdf(sheet_id: int):
     context = _sheet_context(sheet)
     context["show_photos"] = True  # embedded from the upload folder, not linked
     context["photo_src"] = lambda uuid: f"photo:{uuid}"
+    logo, seal = context["logo"], context["seal"]
+    context["logo_src"] = pdf.image_src(logo) if logo else None
+    context["seal_src"] = pdf.image_src(seal) if seal else None
     html = render_template("records/sheet_print.html", **context)
     photo_uuids = {u for row in context["data"]["inspections"]["failed"] for u in row["photos"]}
-    body = pdf.render_pdf(html, photo_uuids=photo_uuids)
+    body = pdf.render_pdf(html, photo_uuids=photo_uuids, images=[logo, seal])
     uow.commit(lambda: svc.record_download(sheet, user=current_user))
     name = (
         f"control-record-{sheet.subject.replace(':', '-')}-{sheet.month:%Y-%m}-v{sheet.version}.pdf"
@@ -196,6 +214,26 @@ def sheet_pdf(sheet_id: int):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.get("/records/<int:sheet_id>/logo")
+def sheet_logo(sheet_id: int):
+    """The company logo printed on the sheet (frozen at approval, else the current one)."""
+    sheet = _load(sheet_id)
+    logo, _seal = svc.sheet_images(sheet)
+    if logo is None:
+        abort(404)
+    return company_images.serve(logo, requested_version=request.args.get("v"))
+
+
+@bp.get("/records/<int:sheet_id>/seal")
+def sheet_seal(sheet_id: int):
+    """The company seal stamped on the sheet: only while it stands approved."""
+    sheet = _load(sheet_id)
+    _logo, seal = svc.sheet_images(sheet)
+    if seal is None:
+        abort(404)
+    return company_images.serve(seal, requested_version=request.args.get("v"))
 
 
 def _back(sheet: ControlRecordSheet) -> str:

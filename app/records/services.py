@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, or_, select
 from app import audit
 from app.auth import policy
 from app.auth.models import User
+from app.company.models import SETTING_ID, CompanyImage, CompanySetting
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -126,6 +127,17 @@ def figures_of(sheet: ControlRecordSheet) -> dict:
             client=sheet.client, sites=sites_of(sheet), first=sheet.month, scope=sheet.scope
         )
     return figures.hydrate(data)
+
+
+def sheet_images(sheet: ControlRecordSheet) -> tuple[CompanyImage | None, CompanyImage | None]:
+    """(logo, seal) printed on the sheet: those frozen at approval, else the company's current
+    logo; the seal only while the sheet stands approved (approved, released, acknowledged)."""
+    if sheet.is_frozen:
+        logo = sheet.logo_image
+    else:
+        setting = db.session.get(CompanySetting, SETTING_ID)
+        logo = setting.logo_image if setting else None
+    return logo, sheet.seal_image if sheet.is_sealed else None
 
 
 def visible_query(user) -> Select:
@@ -296,6 +308,10 @@ def approve(sheet: ControlRecordSheet, *, user) -> ControlRecordSheet:
         client=sheet.client, sites=sites_of(sheet), first=sheet.month, scope=sheet.scope
     )
     sheet.snapshot = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    # The logo and seal are frozen with the figures: a later upload changes no approved sheet.
+    setting = db.session.get(CompanySetting, SETTING_ID)
+    sheet.logo_image_id = setting.logo_image_id if setting else None
+    sheet.seal_image_id = setting.seal_image_id if setting else None
     sheet.status = "approved"
     sheet.approved_by_id = user.id
     sheet.approved_at = utcnow()

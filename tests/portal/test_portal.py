@@ -240,6 +240,8 @@ CLIENT_ROUTES = {
     "records.sheets",
     "records.sheet",
     "records.sheet_pdf",
+    "records.sheet_logo",  # the company logo and seal printed on his released sheets
+    "records.sheet_seal",
     "records.acknowledge",
     # The app shell (manifest, service worker, offline page, the outbox's own pages).
     "pwa.manifest",

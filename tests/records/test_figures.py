@@ -395,3 +395,83 @@ def test_a_full_month_prints_with_its_photo_and_tables(app, client, login, month
     out = Path(__file__).resolve().parent.parent / "e2e" / "screenshots"
     out.mkdir(exist_ok=True)
     document[0].render(scale=1.5).to_pil().save(out / "records-full-month-pdf-page1.png")
+
+
+def test_maintenance_overdue_is_judged_from_the_logs_as_they_stood_at_the_month_end(app):
+    """Every unit's interval is 30 days; NOW is 26 November (Taipei), so November is judged at
+    the end of 25 November and October at the end of 31 October. By hand:
+
+    unit  installed  logs / by hand            October (≤ 31 Oct)     November (≤ 25 Nov)
+    A     1 Aug      logs 1 Sep, 20 Nov        1 Sep+30 = 1 Oct: yes  20 Nov+30 = 20 Dec: no
+    B     20 Oct     never                     19 Nov: no             19 Nov: yes
+    C     1 Jun      never                     1 Jul: yes             yes
+    D     1 Aug      log 15 Oct                14 Nov: no             14 Nov: yes
+    E     1 Jan      (no interval)             no                     no
+    F     1 Jan      (retired)                 no                     no
+    G     10 Nov     never                     (not installed)        10 Dec: no
+    I     1 Jan      by hand 1 Oct, no log     31 Oct: yes (the end)  yes
+    J     1 Aug      log 27 Oct                26 Nov: no             26 Nov is today: no
+    October: A, C, I = 3 (the units' current due dates would give C and I only: A's log of
+    20 November must not count for October). November: B, C, D, I = 4.
+    """
+    site = factories.gen_site()
+    worker = factories.gen_user("supervisor")
+    units = {}
+
+    def unit(name, installed, *, interval=30, by_hand=None, status="ok", logs=()):
+        equipment = Equipment(
+            site_id=site.id,
+            kind="battery",
+            installed_on=installed,
+            maintenance_interval_days=interval,
+            last_maintained_on=max([*logs, by_hand] if by_hand else logs, default=None),
+            status=status,
+            location=name,
+        )
+        db.session.add(equipment)
+        db.session.flush()
+        for done_on in logs:
+            db.session.add(
+                MaintenanceLog(
+                    equipment_id=equipment.id, done_on=done_on, done_by_id=worker.id, work="保養"
+                )
+            )
+        units[name] = equipment
+
+    unit("A", date(2026, 8, 1), logs=(date(2026, 9, 1), date(2026, 11, 20)))
+    unit("B", date(2026, 10, 20))
+    unit("C", date(2026, 6, 1))
+    unit("D", date(2026, 8, 1), logs=(date(2026, 10, 15),))
+    unit("E", date(2026, 1, 1), interval=None)
+    unit("F", date(2026, 1, 1), status="retired")
+    unit("G", date(2026, 11, 10))
+    unit("I", date(2026, 1, 1), by_hand=date(2026, 10, 1))
+    unit("J", date(2026, 8, 1), logs=(date(2026, 10, 27),))
+    db.session.commit()
+
+    def overdue(first):
+        data = figures.compute(client=site.client, sites=[site], first=first, scope="site", now=NOW)
+        return data["equipment"]["maintenance_overdue"], data["equipment"]["maintenance_done"]
+
+    assert overdue(OCTOBER) == (3, 2)  # done in October: D's and J's logs
+    assert overdue(date(2026, 11, 1)) == (4, 1)  # done in November: A's second
+    # The old rule (the units' current due dates) would have missed A in October.
+    current = sum(
+        1
+        for u in units.values()
+        if u.maintenance_due_on and u.maintenance_due_on <= date(2026, 10, 31)
+    )
+    assert current == 2
+
+
+def test_the_english_sheet_names_failed_items_in_english(app, client, login, month):
+    """The sheet's language follows the page's: its lang attribute and its checklist items."""
+    site, supervisor = month["site"], month["supervisor"]
+    sheet = svc.prepare(user=supervisor, month=OCTOBER, today=NOW.date(), remarks="", site=site)
+    db.session.commit()
+    failed = next(i for i in active_template().items if i.kind in ("pass_fail", "pass_fail_na"))
+    login(supervisor)
+    english = client.get(f"/records/{sheet.id}?lang=en").text
+    assert '<article class="sheet" lang="en">' in english and failed.text_en in english
+    chinese = client.get(f"/records/{sheet.id}?lang=zh-TW").text
+    assert '<article class="sheet" lang="zh-Hant-TW">' in chinese and failed.text_zh in chinese
