@@ -445,7 +445,7 @@ def main() -> None:
             f"{s.megabytes:.0f} MB in {s.seconds:.1f} s ({s.cpu_seconds:.1f} s CPU); resident "
             f"memory {s.rss_early_mib:.0f} MiB after {CSV_EARLY_ROWS:,} rows, peak "
             f"{s.rss_peak_mib:.0f} MiB over the whole stream "
-            f"(+{s.rss_peak_mib - s.rss_early_mib:.0f} MiB)."
+            f"({s.rss_peak_mib - s.rss_early_mib:+.0f} MiB)."
         )
 
 

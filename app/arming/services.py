@@ -519,37 +519,8 @@ def _shifted_sqlite(element, compiler, **kw):
     )
 
 
-def not_armed_counts(site_ids, first: date, last: date, now: datetime) -> dict[int, int]:
-    """Per monitored site among `site_ids` (a subquery), on how many Taipei days from `first`
-    to `last` it was not armed on time (not armed, or armed late): `_day_rows`' judgement,
-    worked out in SQL for a year at 500 sites in two statements, whatever the number of days.
-
-    A recursive CTE numbers the days; each open day of a site's hours gives its window
-    (opening, closing plus the grace, the day's bounds); a day is judged once its deadline has
-    passed and from the site's first event on; it is fine when the day's last event up to the
-    deadline is an arm made after opening. The days start no earlier than the first event of
-    any of the sites (none before it can be judged)."""
-    first_event = _aware(
-        db.session.scalar(
-            select(func.min(ArmEvent.occurred_at)).where(ArmEvent.site_id.in_(site_ids))
-        )
-    )
-    if first_event is None:
-        return {}
-    # The day before the first event's: a deadline just after midnight may follow it.
-    first = max(first, first_event.astimezone(TAIPEI).date() - timedelta(days=1))
-    if first > last:
-        return {}
-    start = bindparam("start", _at(first, time(0)), type_=UTCDateTime())
-    days = select(literal_column("0").label("n")).cte("arm_days", recursive=True)
-    days = days.union_all(select(days.c.n + 1).where(days.c.n < (last - first).days))
-    firsts = (
-        select(ArmEvent.site_id, func.min(ArmEvent.occurred_at).label("first_at"))
-        .where(ArmEvent.site_id.in_(site_ids))
-        .group_by(ArmEvent.site_id)
-        .cte("arm_firsts")
-    )
-    grace = grace_minutes() * 60
+def _windows_sqlite(days, start, firsts, open_hours, weekday: int, grace: int):
+    """The open days' windows (site, opening, deadline, the day's bounds, first event)."""
     # Instants are worked out once per day (its bounds) and once per day and distinct time of
     # the hours (opening; closing plus the grace), not once per site and day: a year at 500
     # sites has 150 000 windows but a few thousand instants.
@@ -562,7 +533,6 @@ def not_armed_counts(site_ids, first: date, last: date, now: datetime) -> dict[i
         .cte("arm_bounds")
         .prefix_with("MATERIALIZED")
     )
-    open_hours = and_(OpeningHours.is_closed.is_(False), OpeningHours.site_id.in_(site_ids))
     times = union(
         select(OpeningHours.opens_at.label("t"), literal_column("0").label("extra")).where(
             open_hours
@@ -573,7 +543,7 @@ def not_armed_counts(site_ids, first: date, last: date, now: datetime) -> dict[i
         select(
             days.c.n,
             # Cast: SQLite indexes the CTE on it only with the column's integer affinity.
-            cast((days.c.n + first.weekday()) % 7, Integer).label("weekday"),
+            cast((days.c.n + weekday) % 7, Integer).label("weekday"),
             times.c.t,
             times.c.extra,
             _shifted(start, days.c.n, _seconds_of_day(times.c.t) + times.c.extra).label("at"),
@@ -615,6 +585,73 @@ def not_armed_counts(site_ids, first: date, last: date, now: datetime) -> dict[i
         .where(open_hours)
         .cte("arm_windows")
     )
+    return windows
+
+
+def _windows_postgres(days, start, firsts, open_hours, weekday: int, grace: int):
+    """The open days' windows, each instant computed in place (cheap on PostgreSQL)."""
+    return (
+        select(
+            OpeningHours.site_id,
+            _shifted(start, days.c.n, _seconds_of_day(OpeningHours.opens_at)).label("opened"),
+            _shifted(start, days.c.n, _seconds_of_day(OpeningHours.closes_at) + grace).label(
+                "deadline"
+            ),
+            _shifted(start, days.c.n, literal(0)).label("day_start"),
+            _shifted(start, days.c.n + 1, literal(0)).label("day_end"),
+            firsts.c.first_at,
+        )
+        .select_from(days)
+        .join(OpeningHours, OpeningHours.weekday == (days.c.n + weekday) % 7)
+        .join(firsts, firsts.c.site_id == OpeningHours.site_id)
+        .where(open_hours)
+        .cte("arm_windows")
+    )
+
+
+def not_armed_counts(site_ids, first: date, last: date, now: datetime) -> dict[int, int]:
+    """Per monitored site among `site_ids` (a subquery), on how many Taipei days from `first`
+    to `last` it was not armed on time (not armed, or armed late): `_day_rows`' judgement,
+    worked out in SQL for a year at 500 sites in two statements, whatever the number of days.
+
+    A recursive CTE numbers the days; each open day of a site's hours gives its window
+    (opening, closing plus the grace, the day's bounds); a day is judged once its deadline has
+    passed and from the site's first event on; it is fine when the day's last event up to the
+    deadline is an arm made after opening. The days start no earlier than the first event of
+    any of the sites (none before it can be judged)."""
+    first_event = _aware(
+        db.session.scalar(
+            select(func.min(ArmEvent.occurred_at)).where(ArmEvent.site_id.in_(site_ids))
+        )
+    )
+    if first_event is None:
+        return {}
+    # The day before the first event's: a deadline just after midnight may follow it.
+    first = max(first, first_event.astimezone(TAIPEI).date() - timedelta(days=1))
+    if first > last:
+        return {}
+    start = bindparam("start", _at(first, time(0)), type_=UTCDateTime())
+    span = (last - first).days
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # generate_series: the planner knows how many days (a recursive CTE it guesses at 31,
+        # and then joins a year's 150 000 windows in nested loops).
+        days = select(func.generate_series(0, literal_column(str(span))).label("n")).cte("arm_days")
+    else:
+        days = select(literal_column("0").label("n")).cte("arm_days", recursive=True)
+        days = days.union_all(select(days.c.n + 1).where(days.c.n < span))
+    firsts = (
+        select(ArmEvent.site_id, func.min(ArmEvent.occurred_at).label("first_at"))
+        .where(ArmEvent.site_id.in_(site_ids))
+        .group_by(ArmEvent.site_id)
+        .cte("arm_firsts")
+    )
+    grace = grace_minutes() * 60
+    open_hours = and_(OpeningHours.is_closed.is_(False), OpeningHours.site_id.in_(site_ids))
+    if postgres:
+        windows = _windows_postgres(days, start, firsts, open_hours, first.weekday(), grace)
+    else:
+        windows = _windows_sqlite(days, start, firsts, open_hours, first.weekday(), grace)
     due = windows.c.deadline <= bindparam("now", now, type_=UTCDateTime())
     judged = (
         select(windows).where(due, windows.c.first_at <= windows.c.deadline).subquery("arm_judged")
