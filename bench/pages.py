@@ -14,6 +14,7 @@ without the year-scale demo is migrated and loaded first (`flask demo --scale la
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import statistics
@@ -21,6 +22,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +49,8 @@ class Result:
     status: int
     median_ms: float
     statements: int
-    #: This process's CPU time (for PostgreSQL without the server's): steadier on a busy machine.
+    #: CPU time of this process and, on PostgreSQL, of the server process serving it (read
+    #: from /proc/<pid>/schedstat): steadier than wall time on a busy machine.
     cpu_ms: float
 
 
@@ -58,6 +61,9 @@ def make_app(url: str) -> Flask:
             "SQLALCHEMY_DATABASE_URI": url,
             "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": False,
+            # The demo's manager and admin have no second factor: without this the gate would
+            # answer their pages with a redirect to /account/security.
+            "SECOND_FACTOR_ROLES": (),
         }
     )
 
@@ -65,20 +71,31 @@ def make_app(url: str) -> Flask:
 def ensure_data(app: Flask, factor: float) -> None:
     """Migrate and load the year-scale demo if this database lacks it."""
     from app import demo_large
-    from app.demo import load_demo
 
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
-        if demo_large.is_loaded():
-            return
-        print("Loading the year-scale demo (once per database) ...", flush=True)
-        started = time.perf_counter()
-        load_demo()
-        db.session.commit()
-        counts = demo_large.load_large(factor=factor)
-        db.session.commit()
-        took = demo_large.elapsed(time.perf_counter() - started)
-        print(f"  loaded {sum(counts.values()):,} rows in {took}", flush=True)
+        if not demo_large.is_loaded():
+            _load(factor)
+        if db.engine.dialect.name == "postgresql":
+            # A live database's autovacuum keeps the visibility map current; a freshly bulk
+            # loaded (or migrated) one may have none yet, and then every index-only scan
+            # fetches its heap rows too. Quick once done.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM (ANALYZE)")
+
+
+def _load(factor: float) -> None:
+    from app import demo_large
+    from app.demo import load_demo
+
+    print("Loading the year-scale demo (once per database) ...", flush=True)
+    started = time.perf_counter()
+    load_demo()
+    db.session.commit()
+    counts = demo_large.load_large(factor=factor)
+    db.session.commit()
+    took = demo_large.elapsed(time.perf_counter() - started)
+    print(f"  loaded {sum(counts.values()):,} rows in {took}", flush=True)
 
 
 def row_counts(app: Flask) -> dict[str, int]:
@@ -137,14 +154,33 @@ def targets(app: Flask) -> dict[str, object]:
             .order_by(ChecklistItem.position)
             .limit(1)
         )
+        site_sheet, roll_up = _sheets(users["manager"], supervisor_site)
         found = {
             "guard_site": guard_site.id,
             "guard_token": guard_site.qr_token,
             "supervisor_site": supervisor_site.id,
             "item": item.id,
+            "site_sheet": site_sheet,
+            "roll_up": roll_up,
         }
         db.session.remove()
     return found
+
+
+def _sheets(manager, site) -> tuple[int, int]:
+    """Last month's control-record sheets (live figures, not yet approved) of the supervisor's
+    site and of its client: prepared once, found again on later runs."""
+    from app.i18n import taipei_today
+    from app.records import services as records
+
+    today = taipei_today()
+    month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    site_sheet = records.prepare(user=manager, month=month, today=today, remarks="", site=site)
+    roll_up = records.prepare(
+        user=manager, month=month, today=today, remarks="", client=site.client
+    )
+    db.session.commit()
+    return site_sheet.id, roll_up.id
 
 
 def pages(t: dict) -> list[tuple[str, str, str, str]]:
@@ -174,10 +210,51 @@ def pages(t: dict) -> list[tuple[str, str, str, str]]:
     ]
     for name, path, roles in lists:
         rows += [(name, role, "GET", path) for role in roles]
+    rows += [
+        ("sheet, a site's month", "supervisor", "GET", f"/records/{t['site_sheet']}"),
+        ("sheet, a client's month", "manager", "GET", f"/records/{t['roll_up']}"),
+        ("sheet PDF, a site's month", "supervisor", "GET", f"/records/{t['site_sheet']}.pdf"),
+    ]
     return rows
 
 
+#: The year's export of answers: streamed once (it is over a million rows), not timed per run.
+CSV_PATH = "/exports/answers.csv?preset=12_months"
+#: Rows read before the first memory reading.
+CSV_EARLY_ROWS = 10_000
+
+
 ROLES = ("guard", "supervisor", "manager", "admin", "client")
+
+
+class _BackendCpu:
+    """The CPU time of the PostgreSQL server processes behind the pool's connections (their
+    pid asked once per connection, at check-out); nothing on SQLite, which runs in-process."""
+
+    def __init__(self, engine):
+        self.engine, self.pids = engine, set()
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "checkout", self._checkout)
+            engine.dispose()  # connections opened from now on are checked out here
+
+    def _checkout(self, dbapi_connection, record, _proxy) -> None:
+        if "pid" not in record.info:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            record.info["pid"] = cursor.fetchone()[0]
+            cursor.close()
+        self.pids.add(record.info["pid"])
+
+    def nanoseconds(self) -> int:
+        total = 0
+        for pid in self.pids:
+            with contextlib.suppress(OSError, ValueError):
+                total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+        return total
+
+    def close(self) -> None:
+        if self.engine.dialect.name == "postgresql":
+            event.remove(self.engine, "checkout", self._checkout)
 
 
 def measure(app: Flask, runs: int, warmup: int) -> list[Result]:
@@ -204,6 +281,7 @@ def measure(app: Flask, runs: int, warmup: int) -> list[Result]:
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", count)
+    backends = _BackendCpu(engine)
     results = []
     try:
         for page, role, method, path in pages(t):
@@ -220,9 +298,13 @@ def measure(app: Flask, runs: int, warmup: int) -> list[Result]:
             for _ in range(runs):
                 counter["n"] = 0
                 started, cpu_started = time.perf_counter(), time.process_time()
+                server_started = backends.nanoseconds()
                 response = request()
                 times.append((time.perf_counter() - started) * 1000)
-                cpu.append((time.process_time() - cpu_started) * 1000)
+                cpu.append(
+                    (time.process_time() - cpu_started) * 1000
+                    + (backends.nanoseconds() - server_started) / 1e6
+                )
                 statements.append(counter["n"])
                 status = response.status_code
             results.append(
@@ -238,7 +320,55 @@ def measure(app: Flask, runs: int, warmup: int) -> list[Result]:
             print(f"  {page:<26} {role:<10} {results[-1].median_ms:7.1f} ms", file=sys.stderr)
     finally:
         event.remove(engine, "before_cursor_execute", count)
+        backends.close()
     return results
+
+
+def _rss_kib(field: str = "VmRSS") -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class Stream:
+    rows: int
+    seconds: float
+    cpu_seconds: float
+    megabytes: float
+    #: Resident memory after the first CSV_EARLY_ROWS rows, and its peak over the whole stream.
+    rss_early_mib: float
+    rss_peak_mib: float
+
+
+def measure_csv(app: Flask) -> Stream:
+    """The year's answers as CSV, read chunk by chunk as a browser would: rows, time, and this
+    process's resident memory after the first rows against its peak over the whole stream (the
+    kernel's high-water mark is reset first, /proc/self/clear_refs)."""
+    client = app.test_client()
+    client.post("/login", data={"username": "manager", "password": PASSWORD})
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+    started, cpu_started = time.perf_counter(), time.process_time()
+    response = client.get(CSV_PATH, buffered=False)
+    if response.status_code != 200:
+        raise SystemExit(f"the answers CSV answered {response.status_code}")
+    lines, size, early = 0, 0, 0.0
+    for chunk in response.response:
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+        if not early and lines > CSV_EARLY_ROWS:
+            early = _rss_kib() / 1024
+    response.close()
+    return Stream(
+        rows=lines - 1,  # the header
+        seconds=time.perf_counter() - started,
+        cpu_seconds=time.process_time() - cpu_started,
+        megabytes=size / 1e6,
+        rss_early_mib=early,
+        rss_peak_mib=_rss_kib("VmHWM") / 1024,
+    )
 
 
 def run(kind: str, url: str, args) -> tuple[dict[str, int], list[Result]]:
@@ -246,7 +376,15 @@ def run(kind: str, url: str, args) -> tuple[dict[str, int], list[Result]]:
     app = make_app(url)
     ensure_data(app, args.factor)
     counts = row_counts(app)
-    return counts, measure(app, args.runs, args.warmup)
+    results = measure(app, args.runs, args.warmup)
+    if args.csv:
+        print("  the year's answers CSV ...", file=sys.stderr)
+        streams[kind] = measure_csv(app)
+    return counts, results
+
+
+#: The CSV figures of each database (filled by run()).
+streams: dict[str, Stream] = {}
 
 
 def table(results: dict[str, list[Result]], target_ms: float, cpu: bool) -> str:
@@ -279,6 +417,9 @@ def main() -> None:
     parser.add_argument("--log", action="store_true", help="keep the per-request log lines")
     parser.add_argument("--factor", type=float, default=1.0, help="size of a data set loaded here")
     parser.add_argument("--cpu", action="store_true", help="also this process's CPU time")
+    parser.add_argument(
+        "--no-csv", dest="csv", action="store_false", help="skip the year's answers CSV"
+    )
     args = parser.parse_args()
     if not args.log:  # one JSON line per request would drown the table
         logging.getLogger("guardpost.request").setLevel(logging.WARNING)
@@ -298,6 +439,14 @@ def main() -> None:
         print(f"{kind} data: " + ", ".join(f"{v:,} {k}" for k, v in numbers.items()))
     print()
     print(table(results, args.target_ms, args.cpu))
+    for kind, s in streams.items():
+        print(
+            f"\n{kind}: the year's answers CSV ({CSV_PATH}, manager): {s.rows:,} rows, "
+            f"{s.megabytes:.0f} MB in {s.seconds:.1f} s ({s.cpu_seconds:.1f} s CPU); resident "
+            f"memory {s.rss_early_mib:.0f} MiB after {CSV_EARLY_ROWS:,} rows, peak "
+            f"{s.rss_peak_mib:.0f} MiB over the whole stream "
+            f"({s.rss_peak_mib - s.rss_early_mib:+.0f} MiB)."
+        )
 
 
 if __name__ == "__main__":

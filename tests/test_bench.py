@@ -26,3 +26,8 @@ def test_every_benchmarked_page_answers_for_its_role(app, runner):
     assert draft.status == "draft"
     assert db.session.scalar(select(Answer.value).where(Answer.inspection_id == draft.id)) == "pass"
     assert "| home (guard) | guard |" in bench.table({"SQLite": results}, 60, cpu=True)
+    assert {"sheet, a site's month", "sheet, a client's month", "sheet PDF, a site's month"} <= {
+        r.page for r in results
+    }
+    stream = contextvars.Context().run(bench.measure_csv, app)
+    assert stream.rows > 0 and stream.megabytes > 0 and stream.rss_peak_mib > 0
