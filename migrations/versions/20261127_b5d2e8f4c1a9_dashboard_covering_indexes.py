@@ -8,7 +8,7 @@ partial index holds only the failed answers (3 % of them). Each wider index repl
 narrower one it starts with.
 
 Revision ID: b5d2e8f4c1a9
-Revises: a7c3e9f1b2d4
+Revises: f3d5b7a9c1e2
 Create Date: 2026-11-26 12:30:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b5d2e8f4c1a9'
-down_revision = 'a7c3e9f1b2d4'
+down_revision = 'f3d5b7a9c1e2'
 branch_labels = None
 depends_on = None
 
