@@ -27,6 +27,7 @@ import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import HealthCheck, settings
 from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
@@ -281,6 +282,16 @@ def database_url(worker_database) -> str:
     """The migrated database, emptied for this test (only the migrations' seed rows in it)."""
     worker_database.reset()
     return worker_database.url
+
+
+# ------------------------------------------------------------------ Hypothesis
+
+# The property tests check what is generated, not how fast: on a loaded CI machine (two test
+# passes, Chromium and PostgreSQL on 2 cores) drawing two inputs once took 1.8 s, and the
+# "too slow" health check failed a test whose property held. No deadline either, for the same
+# reason; each test keeps its own example count.
+settings.register_profile("guardpost", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("guardpost")
 
 
 # ------------------------------------------------------------------ the shared app
