@@ -178,8 +178,11 @@ class Client:
         self.port = port
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
-        headers = {"Connection": "close", "Accept-Language": "zh-TW"}
+    def request(
+        self, method: str, path: str, body: str | None = None, extra: dict | None = None
+    ) -> tuple[int, bytes]:
+        """(status, body as sent: not decompressed)."""
+        headers = {"Connection": "close", "Accept-Language": "zh-TW", **(extra or {})}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if body is not None:
@@ -189,6 +192,7 @@ class Client:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
+            self.headers = response.headers  # the last answer's, for callers that need them
             for header in response.headers.get_all("Set-Cookie") or ():
                 for name, morsel in SimpleCookie(header).items():
                     if morsel["max-age"] == "0" or morsel.value == "":
@@ -270,6 +274,17 @@ class AsyncUser:
             )
             if done.status_code != 303:
                 raise RuntimeError(f"{self.username}: notice not acknowledged ({done.status_code})")
+
+    async def wrong_password(self) -> int:
+        """A sign-in with a wrong password: the status of the answer (200, the form again)."""
+        page = await self.client.get("/login")
+        found = _CSRF.search(page.text)
+        form = {
+            "username": self.username,
+            "password": "not-the-password",
+            "csrf_token": found.group(1) if found else "",
+        }
+        return (await self.client.post("/login", data=form)).status_code
 
     async def send(
         self,

@@ -94,6 +94,21 @@ def _value(item) -> str:
     return "pass"
 
 
+def sheet_ids() -> list[int]:
+    """Control-record sheets (in an app context): the demo's one is made when there is none
+    (`flask demo` makes it; the year's loader does not)."""
+    from sqlalchemy import func, select
+
+    from app.demo import load_demo_sheets
+    from app.extensions import db
+    from app.records.models import ControlRecordSheet
+
+    if db.session.scalar(select(func.count()).select_from(ControlRecordSheet)) == 0:
+        load_demo_sheets()
+        db.session.commit()
+    return list(db.session.scalars(select(ControlRecordSheet.id).order_by(ControlRecordSheet.id)))
+
+
 def make_plan(url: str) -> Plan:
     """Who signs in and what each one works on, read from the database once."""
     from pages import make_app
@@ -104,7 +119,6 @@ def make_plan(url: str) -> Plan:
     from app.briefings.models import Briefing
     from app.extensions import db
     from app.inspections.models import ChecklistTemplate, Inspection
-    from app.records.models import ControlRecordSheet
     from app.sites.models import Site, SiteAssignment
 
     app = make_app(url)
@@ -154,14 +168,7 @@ def make_plan(url: str) -> Plan:
                 continue
             mine = [b.id for b in published if briefings.is_in_audience(b, user)][:3]
             guards.append((user.username, sites[0].qr_token, mine))
-        if db.session.scalar(select(func.count()).select_from(ControlRecordSheet)) == 0:
-            from app.demo import load_demo_sheets
-
-            load_demo_sheets()  # `flask demo` makes it; the year's loader does not
-            db.session.commit()
-        sheets = list(
-            db.session.scalars(select(ControlRecordSheet.id).order_by(ControlRecordSheet.id))
-        )
+        sheets = sheet_ids()
         managers = [(u.username, sheets[:3]) for u in users if u.role == "manager"]
         counts = {
             "inspections": db.session.scalar(select(func.count()).select_from(Inspection)),
