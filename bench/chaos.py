@@ -1,6 +1,6 @@
 """Faults under load: gunicorn killed, the database's connections cut, Redis stopped (issue 15).
 
-    .venv/bin/python bench/chaos.py --db both                   # 60 s of load per database
+    .venv/bin/python bench/chaos.py --db both                   # 2 min of load per database
     .venv/bin/python bench/chaos.py --db sqlite --users 20 --duration 30
 
 The load of bench/load.py (supervisors, guards, managers; --users, --think) runs for
@@ -37,6 +37,7 @@ from common import (
     MODELS,
     ROOT,
     AsyncUser,
+    Server,
     add_database_args,
     databases,
     ensure_year,
@@ -44,7 +45,7 @@ from common import (
     kill_gunicorn,
     machine,
 )
-from load import Run, Server, drive, make_plan, sign_in, summary, table
+from load import Run, drive, make_plan, sign_in, summary, table
 
 
 class Redis:
@@ -282,8 +283,10 @@ def main() -> None:
     add_database_args(parser)
     parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL)
     parser.add_argument("--users", type=int, default=50, help="virtual users")
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds between actions")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load")
+    # Faster than bench/load.py's users and longer, so that supervisors (about 47 actions per
+    # inspection) submit a few times each across the faults.
+    parser.add_argument("--think", type=float, default=0.5, help="mean seconds between actions")
+    parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     parser.add_argument("--retry", type=float, default=60.0, help="seconds a client retries")
     parser.add_argument("--no-load", action="store_true", help="do not load the year if missing")
     args = parser.parse_args()

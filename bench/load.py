@@ -25,7 +25,6 @@ import asyncio
 import io
 import random
 import sys
-import tempfile
 import time
 import uuid as uuid_lib
 from dataclasses import dataclass, field
@@ -34,17 +33,14 @@ from common import (
     DEFAULT_MODEL,
     MODELS,
     AsyncUser,
+    Server,
     Step,
     add_database_args,
     databases,
     ensure_year,
-    free_port,
     machine,
     median,
     percentile,
-    start_gunicorn,
-    stop_gunicorn,
-    wait_healthy,
 )
 
 #: Steps in the order a user meets them, for the tables.
@@ -432,45 +428,6 @@ async def measure(base: str, plan: Plan, users: int, think: float, warmup: float
     finally:
         await asyncio.gather(*(user.close() for _, user, _ in signed))
     return run
-
-
-#: The server's settings for every harness: managers sign in with a password only (a second
-#: factor is one more step of the sign-in, which is not measured; config.py: "a test rig").
-SERVER_ENV = {"SECOND_FACTOR_ROLES": ""}
-
-
-class Server:
-    """gunicorn of the chosen model against one database, for a `with` block."""
-
-    def __init__(self, url: str, model: str, env: dict | None = None) -> None:
-        self.url, self.model, self.env = url, model, {**SERVER_ENV, **(env or {})}
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in __exit__)
-        self.proc = None
-
-    def start(self) -> None:
-        self.proc = start_gunicorn(self.model, self.url, self.port, self.log, self.env)
-        wait_healthy(self.proc, self.port)
-
-    def log_text(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
-
-    def __enter__(self) -> Server:
-        try:
-            self.start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None:
-            stop_gunicorn(self.proc)
-        if exc and exc[0] is not None:
-            sys.stderr.write(self.log_text()[-3000:])
-        self.log.close()
 
 
 def run_database(label: str, url: str, args) -> list[str]:

@@ -35,12 +35,13 @@ from common import (
     MODELS,
     AsyncUser,
     Client,
+    Server,
     add_database_args,
     databases,
     ensure_year,
     machine,
 )
-from load import Server, sheet_ids
+from load import sheet_ids
 
 #: (name, role or None for signed out, method, path template, expected status)
 ENDPOINTS = [

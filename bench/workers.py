@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,14 +27,11 @@ from dataclasses import dataclass, field
 from common import (
     MODELS,
     Client,
+    Server,
     add_database_args,
     cpu_ticks,
     databases,
-    free_port,
     process_cpu,
-    start_gunicorn,
-    stop_gunicorn,
-    wait_healthy,
 )
 
 ROLES = ("guard", "supervisor", "manager", "admin", "client")
@@ -134,20 +130,10 @@ def drive(port: int, server: int, clients: int, warmup: float, duration: float) 
 
 
 def run_one(database: str, url: str, model: str, number: int, args) -> Result:
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        proc = start_gunicorn(model, url, port, log)
-        try:
-            wait_healthy(proc, port)
-            requests, latencies, errors, seconds, cpu, server_cpu, busy = drive(
-                port, proc.pid, args.clients, args.warmup, args.duration
-            )
-        except BaseException:
-            stop_gunicorn(proc)
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace")[-3000:])
-            raise
-        stop_gunicorn(proc)
+    with Server(url, model) as server:
+        requests, latencies, errors, seconds, cpu, server_cpu, busy = drive(
+            server.port, server.proc.pid, args.clients, args.warmup, args.duration
+        )
     result = Result(
         database, model, number, requests, seconds, latencies, errors, cpu, server_cpu, busy
     )
