@@ -248,6 +248,11 @@ def run_database(label: str, url: str, args) -> str:
     final_5xx = sum(
         n for step in run.steps.values() for k, n in step.errors.items() if k.startswith("5")
     )
+    why: dict[str, int] = {}
+    for step in run.steps.values():
+        for reason, n in step.retried.items():
+            why[reason] = why.get(reason, 0) + n
+    retried = ", ".join(f"{k} {v}" for k, v in sorted(why.items())) or "none"
     checks = check(url, run)
     checks += [
         (
@@ -258,7 +263,7 @@ def run_database(label: str, url: str, args) -> str:
         (
             "no request ended in an error after its retries",
             s["errors"] == 0,
-            f"{s['errors']} errors ({final_5xx} of them 5xx), {s['retries']} retries on the way",
+            f"{s['errors']} errors ({final_5xx} of them 5xx); retried on the way: {retried}",
         ),
     ]
     lines = [

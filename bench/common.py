@@ -78,7 +78,7 @@ def machine() -> str:
         total_kb = int(fh.readline().split()[1])
     one, five, _ = os.getloadavg()
     return (
-        f"{os.cpu_count()} cores, {total_kb / 1024**2:.0f} GB, "
+        f"{os.cpu_count()} cores, {total_kb / 1024**2:.1f} GiB, "
         f"load average {one:.1f} (5 min {five:.1f})"
     )
 
@@ -230,10 +230,15 @@ class Step:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.errors: dict[str, int] = {}
-        self.retries = 0
+        #: Why requests were sent again (a status, or the transport error's name).
+        self.retried: dict[str, int] = {}
 
     def error(self, what: str) -> None:
         self.errors[what] = self.errors.get(what, 0) + 1
+
+    @property
+    def retries(self) -> int:
+        return sum(self.retried.values())
 
 
 class AsyncUser:
@@ -336,7 +341,7 @@ class AsyncUser:
             if not retryable or time.monotonic() >= deadline:
                 step.error(failure)
                 return response
-            step.retries += 1
+            step.retried[failure] = step.retried.get(failure, 0) + 1
             await asyncio.sleep(0.5)
 
 

@@ -1,6 +1,9 @@
 """The load, chaos and speed harnesses (bench/) run for a moment against the small demo on
 SQLite, so their code cannot rot unnoticed: each starts its real gunicorn, signs in, works and
-prints its report. The figures are not judged here (bench/README.md has them)."""
+prints its report. The figures are not judged here (bench/README.md has them).
+
+Only with BENCH_SMOKE=1: five gunicorn starts, a migration and the demo take a minute or more
+of wall time (almost four on a busy 2-core machine), too long for every `make test`."""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("BENCH_SMOKE"), reason="the bench harnesses' smoke test: BENCH_SMOKE=1"
+)
 
 
 @pytest.fixture(scope="module")
