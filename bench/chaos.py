@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -158,6 +159,21 @@ async def limited_logins(base: str, username: str) -> str:
     return f"{good}, wrong password answered {wrong}"
 
 
+def unhandled(log: str, most: int = 3) -> list[str]:
+    """The route and error of the first few unhandled errors in gunicorn's log (a 500)."""
+    found = []
+    for line in log.splitlines():
+        if "unhandled error" in line:
+            route = re.search(r'"route": ?"([^"]*)"', line)
+            error = re.search(r'"error": ?"([^"]*)"', line)
+            locked = " (database is locked)" if "database is locked" in line else ""
+            found.append(
+                f"500 at {route.group(1) if route else '?'}: "
+                f"{error.group(1) if error else '?'}{locked}"
+            )
+    return found[:most]
+
+
 def check(url: str, run: Run) -> list[tuple[str, bool, str]]:
     """(what, passed, detail) of every check after the run."""
     from pages import make_app
@@ -258,7 +274,8 @@ def run_database(label: str, url: str, args) -> str:
         (
             "no answer that reached a user said `database is locked`",
             locked == 0,
-            f"{locked} answers; {server_log.count('database is locked')} in gunicorn's log",
+            f"{locked} answers; {server_log.count('database is locked')} in gunicorn's log"
+            + "".join(f"; {line}" for line in unhandled(server_log)),
         ),
         (
             "no request ended in an error after its retries",
