@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import DEFAULT_POSTGRES, DEFAULT_SQLITE  # noqa: E402
 from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
@@ -36,8 +37,6 @@ from app import create_app  # noqa: E402
 from app.demo import DEMO_PASSWORD as PASSWORD  # noqa: E402
 from app.extensions import db  # noqa: E402
 
-DEFAULT_SQLITE = f"sqlite:///{ROOT / 'instance' / 'bench-large.db'}"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/h_bench_large"
 #: The bench's own draft inspection (the same one every run: answers overwrite answers).
 BENCH_DRAFT = str(uuid.uuid5(uuid.NAMESPACE_URL, "guardpost-bench-draft"))
 

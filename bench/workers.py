@@ -17,37 +17,22 @@ bounded in time. The database must already hold the year-scale demo (bench/pages
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
-import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
-from pathlib import Path
-from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from app.demo import DEMO_PASSWORD as PASSWORD  # noqa: E402
-
-DEFAULT_SQLITE = f"sqlite:///{ROOT / 'instance' / 'bench-large.db'}"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/h_bench_large"
-
-#: name -> gunicorn arguments.
-MODELS = {
-    "sync-2": ["--worker-class", "sync", "--workers", "2"],
-    "sync-4": ["--worker-class", "sync", "--workers", "4"],
-    "gthread-1x4": ["--worker-class", "gthread", "--workers", "1", "--threads", "4"],
-    "gthread-2x4": ["--worker-class", "gthread", "--workers", "2", "--threads", "4"],
-}
+from common import (
+    MODELS,
+    Client,
+    Server,
+    add_database_args,
+    cpu_ticks,
+    databases,
+    process_cpu,
+)
 
 ROLES = ("guard", "supervisor", "manager", "admin", "client")
 LISTS = ("/incidents", "/inspections", "/check-ins", "/briefings", "/alarms")
@@ -59,50 +44,6 @@ MIX = {
     "admin": ["/"],
     "client": ["/"],
 }
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-class Client:
-    """One signed-in user: its own cookies, a fresh connection per request.
-
-    `Connection: close` on every request, as nginx talks to its upstream by default (and
-    sync workers close anyway), so no worker model gains from keep-alive here.
-    """
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, body: str | None = None) -> tuple[int, bytes]:
-        headers = {"Connection": "close", "Accept-Language": "zh-TW"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-            for header in response.headers.get_all("Set-Cookie") or ():
-                for name, morsel in SimpleCookie(header).items():
-                    if morsel["max-age"] == "0" or morsel.value == "":
-                        self.cookies.pop(name, None)
-                    else:
-                        self.cookies[name] = morsel.value
-            return response.status, data
-        finally:
-            conn.close()
-
-    def login(self, username: str) -> None:
-        status, page = self.request("GET", "/login")
-        found = _CSRF.search(page.decode())
-        if status != 200 or not found:
-            raise SystemExit(f"no login form ({status})")
-        form = {"username": username, "password": PASSWORD, "csrf_token": found.group(1)}
-        status, _ = self.request("POST", "/login", urlencode(form))
-        if status != 303:
-            raise SystemExit(f"login as {username} failed ({status})")
 
 
 @dataclass
@@ -134,69 +75,6 @@ class Result:
     @property
     def p95(self) -> float:
         return statistics.quantiles(self.latencies, n=20)[-1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs from /proc/stat."""
-    with open("/proc/stat") as fh:
-        fields = [int(v) for v in fh.readline().split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return sum(fields) - idle, sum(fields)
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
-    total, todo = 0.0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            with open(f"/proc/{current}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as fh:
-                    todo += [int(child) for child in fh.read().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
-
-def start_gunicorn(model: str, url: str, port: int, log) -> subprocess.Popen:
-    env = dict(os.environ, DATABASE_URL=url)
-    command = [sys.executable, "-m", "gunicorn", *MODELS[model]]
-    command += ["--bind", f"127.0.0.1:{port}", "--graceful-timeout", "10", "app:create_app()"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)  # noqa: S603
-
-
-def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited ({proc.returncode})")
-        try:
-            status, _ = Client(port).request("GET", "/healthz")
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not answer /healthz in time")
-
-
-def stop_gunicorn(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)  # graceful: workers finish their request
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def drive(port: int, server: int, clients: int, warmup: float, duration: float) -> tuple:
@@ -252,20 +130,10 @@ def drive(port: int, server: int, clients: int, warmup: float, duration: float) 
 
 
 def run_one(database: str, url: str, model: str, number: int, args) -> Result:
-    port = free_port()
-    with tempfile.TemporaryFile() as log:
-        proc = start_gunicorn(model, url, port, log)
-        try:
-            wait_healthy(proc, port)
-            requests, latencies, errors, seconds, cpu, server_cpu, busy = drive(
-                port, proc.pid, args.clients, args.warmup, args.duration
-            )
-        except BaseException:
-            stop_gunicorn(proc)
-            log.seek(0)
-            sys.stderr.write(log.read().decode(errors="replace")[-3000:])
-            raise
-        stop_gunicorn(proc)
+    with Server(url, model) as server:
+        requests, latencies, errors, seconds, cpu, server_cpu, busy = drive(
+            server.port, server.proc.pid, args.clients, args.warmup, args.duration
+        )
     result = Result(
         database, model, number, requests, seconds, latencies, errors, cpu, server_cpu, busy
     )
@@ -315,11 +183,7 @@ def table(results: list[Result]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="sqlite")
-    parser.add_argument("--sqlite-url", default=DEFAULT_SQLITE)
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
-    )
+    add_database_args(parser)
     parser.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     parser.add_argument("--clients", type=int, default=10, help="concurrent signed-in users")
     parser.add_argument("--warmup", type=float, default=5.0, help="untimed seconds first")
@@ -327,16 +191,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="every model this many times")
     args = parser.parse_args()
 
-    urls = {"SQLite": args.sqlite_url, "PostgreSQL": args.postgres_url}
-    kinds = {"sqlite": ["SQLite"], "postgres": ["PostgreSQL"], "both": ["SQLite", "PostgreSQL"]}
     load_before = os.getloadavg()[0]
     results = []
     for number in range(1, args.rounds + 1):
         # Every other round in reverse, so a machine getting busier does not favour one model.
         order = args.models if number % 2 else args.models[::-1]
-        for database in kinds[args.db]:
+        for database, url in databases(args):
             for model in order:
-                results.append(run_one(database, urls[database], model, number, args))
+                results.append(run_one(database, url, model, number, args))
     print(
         f"{args.clients} closed-loop clients (GET only, Connection: close), {args.warmup:g} s "
         f"warm-up then {args.duration:g} s timed per model, {args.rounds} round(s); "

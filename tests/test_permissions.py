@@ -385,6 +385,7 @@ TABLE: dict[str, Entry] = {
         Entry("POST", "/equipment/{equipment}/maintenance", SUPERVISOR_MANAGER, hidden=True),
     ],
     "notifications.notifications": Entry("GET", "/notifications", SIGNED_IN),
+    "notifications.unread": Entry("GET", "/notifications/unread", SIGNED_IN),
     "notifications.mark_read": Entry("POST", "/notifications/read", SIGNED_IN),
     "notifications.push_settings": Entry("GET", "/account/push", PUSH),
     "notifications.push_subscribe": Entry(

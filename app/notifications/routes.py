@@ -38,6 +38,14 @@ def notifications():
     return render_template("notifications/notifications.html", page=page, message=svc.message)
 
 
+@bp.get("/notifications/unread")
+def unread():
+    """How many of my notifications are unread, as a tiny page: the session lookup, one
+    indexed count and a template of a few lines (bench/speed.py's signed-in floor)."""
+    authorize(policy.can_read_notifications(current_user))
+    return render_template("notifications/unread.html", count=svc.unread_count(current_user))
+
+
 @bp.post("/notifications/read")
 def mark_read():
     """Mark all my notifications read."""

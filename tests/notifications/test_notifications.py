@@ -86,6 +86,21 @@ def test_bell_counts_unread_and_the_list_marks_them_read(app, client, make_user,
     assert 'class="bell-count"' not in phone.get("/").text
 
 
+def test_the_unread_page_is_the_count_alone(app, client, make_user, login):
+    """/notifications/unread (bench/speed.py's signed-in floor): the count in a tiny page."""
+    site, guard, supervisor = setup_site(make_user)
+    login(guard)
+    report_critical(client, site)
+    phone = app.test_client()
+    login(supervisor, test_client=phone)
+    page = phone.get("/notifications/unread?lang=en")
+    assert page.status_code == 200
+    assert "1 unread notification" in page.text and len(page.text) < 600
+    assert "1 則未讀通知" in phone.get("/notifications/unread?lang=zh-TW").text
+    phone.post("/notifications/read")
+    assert "0 unread notifications" in phone.get("/notifications/unread?lang=en").text
+
+
 def test_notifications_are_in_the_readers_language(app, client, make_user, login):
     site, guard, supervisor = setup_site(make_user)
     login(guard)
