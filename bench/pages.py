@@ -27,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Its neighbours (common.py) also when imported as `bench.pages` (tests/test_bench.py).
+sys.path.insert(0, str(ROOT / "bench"))
 
 from common import DEFAULT_POSTGRES, DEFAULT_SQLITE  # noqa: E402
 from flask import Flask  # noqa: E402
