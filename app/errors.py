@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from flask import Flask, Response, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.htmx import is_htmx
@@ -110,7 +111,37 @@ def handle_unexpected(error: Exception):
             }
         },
     )
+    if _is_transient(error):
+        # Not a fault of the request: the database was busy or its connection went away
+        # (SQLite's lock wait past its busy timeout; a PostgreSQL restart or failover).
+        # 503 with Retry-After says "send it again": the outbox does, a person is told so.
+        page = _render(503, *MESSAGES[503])
+        response = page if isinstance(page, Response) else Response(*page)
+        response.headers["Retry-After"] = "2"
+        return response
     return _render(500, *MESSAGES[500])
+
+
+def _is_transient(error: Exception) -> bool:
+    """A database error that the same request, sent again shortly, would not meet."""
+    if not isinstance(error, OperationalError | DisconnectionError):
+        return False
+    if getattr(error, "connection_invalidated", False):
+        return True
+    text = str(getattr(error, "orig", error)).lower()
+    return any(sign in text for sign in TRANSIENT_SIGNS)
+
+
+#: How a passing database condition reads in the driver's message (SQLite, psycopg).
+TRANSIENT_SIGNS = (
+    "database is locked",
+    "database table is locked",
+    "server closed the connection unexpectedly",
+    "terminating connection due to administrator command",
+    "connection is closed",
+    "the database system is starting up",
+    "the database system is shutting down",
+)
 
 
 def init_app(app: Flask) -> None:
