@@ -240,6 +240,7 @@ class AxeAudit:
         claim = None if again else self.claim(key)
         if claim is None and not again:
             return
+        started = time.perf_counter()
         try:
             if not found["hasAxe"]:
                 tab.evaluate(axe_script())
@@ -248,7 +249,7 @@ class AxeAudit:
             if claim is not None:
                 claim.unlink(missing_ok=True)
             return
-        self.audited.append(key)
+        self.audited.append(f"{key} {time.perf_counter() - started:.2f}s")
         for v in violations:
             self.violations.append(
                 f"{found['url']} ({found['lang']}): {v['id']} [{v['impact']}] {v['help']}\n    "
