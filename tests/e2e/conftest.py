@@ -221,10 +221,20 @@ class AxeAudit:
         tab.on("load", lambda: self.automatic and self.audit(tab))
 
     def claim(self, key: str) -> Path | None:
+        """The claim file of `key` if this test is the first to claim it. A claim holds the
+        violations its audit found: any later page of the same key reports them again, so
+        that a rerun (or another test) cannot pass where the first audit failed."""
         path = self.claims / (re.sub(r"[^0-9A-Za-z_.-]", "_", key) + ".claim")
         try:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
+            try:
+                found = path.read_text()
+            except FileNotFoundError:  # released meanwhile: a later load claims it
+                found = ""
+            for violation in filter(None, found.split("\n\n")):
+                if violation not in self.violations:
+                    self.violations.append(violation)
             return None
         return path
 
@@ -250,12 +260,15 @@ class AxeAudit:
                 claim.unlink(missing_ok=True)
             return
         self.audited.append(f"{key} {time.perf_counter() - started:.2f}s")
-        for v in violations:
-            self.violations.append(
-                f"{found['url']} ({found['lang']}): {v['id']} [{v['impact']}] {v['help']}\n    "
-                + "\n    ".join(v["nodes"])
-                + (f"\n    and {v['more']} more" if v["more"] else "")
-            )
+        found = [
+            f"{found['url']} ({found['lang']}): {v['id']} [{v['impact']}] {v['help']}\n    "
+            + "\n    ".join(v["nodes"])
+            + (f"\n    and {v['more']} more" if v["more"] else "")
+            for v in violations
+        ]
+        self.violations += found
+        if claim is not None and found:
+            claim.write_text("\n\n".join(found))
 
 
 @functools.cache

@@ -28,3 +28,15 @@ def test_the_pages_of_a_route_are_audited_once():
     assert route_pattern("/incidents/12?status=open") == route_pattern("/incidents/31")
     assert route_pattern("/s/Ab3_x/checkin") == "/s/<token>/checkin"
     assert route_pattern("/reset/" + "x" * 32) == "/reset/<token>"
+
+
+def test_a_route_that_failed_its_audit_fails_every_test_that_loads_it_later(tmp_path):
+    """A rerun finds the route claimed: it must not pass where the first audit failed."""
+    from tests.e2e.conftest import AxeAudit
+
+    first, later = AxeAudit(tmp_path), AxeAudit(tmp_path)
+    claim = first.claim("en /outbox")
+    claim.write_text("http://127.0.0.1/outbox (en): link-name [serious] ...")
+    assert later.claim("en /outbox") is None
+    assert later.violations == ["http://127.0.0.1/outbox (en): link-name [serious] ..."]
+    assert AxeAudit(tmp_path).claim("zh-Hant-TW /outbox") is not None
