@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -160,6 +163,158 @@ def no_sideways_scroll(request, monkeypatch):
 @pytest.fixture
 def sideways(no_sideways_scroll):
     return no_sideways_scroll
+
+
+def route_pattern(path: str) -> str:
+    """One page per route: /incidents/12, /incidents/31 and /incidents?status=open are one."""
+    path = urlsplit(path).path
+    path = re.sub(r"^/s/[^/]+", "/s/<token>", path)
+    path = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", path)
+    path = re.sub(r"/[0-9A-Za-z_-]{20,}(?=/|$)", "/<token>", path)  # mailed and signed links
+    return re.sub(r"/\d+", "/<id>", path)
+
+
+#: axe-core's rules that are not run, each with its reason. (None: every page passes them all.)
+AXE_RULES_OFF: dict[str, str] = {}
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {
+    resultTypes: ["violations"],
+    rules: Object.fromEntries(%s.map(id => [id, {enabled: false}])),
+  });
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + ": " + n.failureSummary
+      .replace(/\\s+/g, " ").slice(0, 200)),
+    more: Math.max(0, v.nodes.length - 3),
+  }));
+}"""
+AXE_PAGE = """() => ({
+  url: location.href, lang: document.documentElement.lang || "?",
+  ready: document.readyState === "complete", hasAxe: typeof axe !== "undefined",
+})"""
+
+
+class AxeAudit:
+    """axe-core on every page the browser tests visit (issue 15): on each page load, a page of
+    a route not yet audited in that language is audited once, in whatever test first loads it,
+    and its violations fail that test at teardown. Routes are claimed across the xdist workers
+    with files in a shared folder, so a route is audited once per run and language however many
+    tests visit it (axe takes 0.2 to 1 s a page here; it would run thousands of times)."""
+
+    def __init__(self, claims: Path):
+        self.claims = claims
+        self.violations: list[str] = []
+        self.audited: list[str] = []
+        #: False: pages are audited only when asked (`audit(page, again=True)`)
+        self.automatic = True
+
+    def watch(self, context):
+        if getattr(context, "_axe_watched", False):
+            return context
+        context._axe_watched = True
+        context.on("page", self.watch_page)
+        for tab in context.pages:
+            self.watch_page(tab)
+        return context
+
+    def watch_page(self, tab) -> None:
+        tab.on("load", lambda: self.automatic and self.audit(tab))
+
+    def claim(self, key: str) -> Path | None:
+        """The claim file of `key` if this test is the first to claim it. A claim holds the
+        violations its audit found: any later page of the same key reports them again, so
+        that a rerun (or another test) cannot pass where the first audit failed."""
+        path = self.claims / (re.sub(r"[^0-9A-Za-z_.-]", "_", key) + ".claim")
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            try:
+                found = path.read_text()
+            except FileNotFoundError:  # released meanwhile: a later load claims it
+                found = ""
+            for violation in filter(None, found.split("\n\n")):
+                if violation not in self.violations:
+                    self.violations.append(violation)
+            return None
+        return path
+
+    def audit(self, tab, *, again: bool = False) -> None:
+        """Audit the page now if its route was not audited yet in its language (or `again`)."""
+        try:
+            if tab.is_closed() or not tab.url.startswith("http://127.0.0.1"):
+                return
+            found = tab.evaluate(AXE_PAGE)
+        except Exception:  # closed or navigating already: its next load is audited instead
+            return
+        key = f"{found['lang']} {route_pattern(found['url'])}"
+        claim = None if again else self.claim(key)
+        if claim is None and not again:
+            return
+        started = time.perf_counter()
+        try:
+            if not found["hasAxe"]:
+                tab.evaluate(axe_script())
+            violations = tab.evaluate(AXE_RUN % json.dumps(sorted(AXE_RULES_OFF)))
+        except Exception:  # the test went on to another page meanwhile: leave it to a later one
+            if claim is not None:
+                claim.unlink(missing_ok=True)
+            return
+        self.audited.append(f"{key} {time.perf_counter() - started:.2f}s")
+        found = [
+            f"{found['url']} ({found['lang']}): {v['id']} [{v['impact']}] {v['help']}\n    "
+            + "\n    ".join(v["nodes"])
+            + (f"\n    and {v['more']} more" if v["more"] else "")
+            for v in violations
+        ]
+        self.violations += found
+        if claim is not None and found:
+            claim.write_text("\n\n".join(found))
+
+
+@functools.cache
+def axe_script() -> str:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe().axe_script
+
+
+@pytest.fixture(scope="session")
+def axe_claims(tmp_path_factory) -> Path:
+    """A folder shared by the xdist workers of one run (basetemp's parent under xdist)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    claims = root / "axe-claims"
+    claims.mkdir(exist_ok=True)
+    return claims
+
+
+@pytest.fixture(autouse=True)
+def axe_audit(request, monkeypatch):
+    """Audit the pages of every browser context the test opens (see AxeAudit); the test fails
+    if any page it was the first to load breaks an axe-core rule. E2E_AXE=0 turns it off."""
+    if "/e2e/" not in str(request.node.fspath) or os.environ.get("E2E_AXE") == "0":
+        yield None
+        return
+    from playwright.sync_api import Browser, BrowserType
+
+    audit = AxeAudit(request.getfixturevalue("axe_claims"))
+    new_context, persistent = Browser.new_context, BrowserType.launch_persistent_context
+
+    def audited_new_context(self, *args, **kwargs):
+        return audit.watch(new_context(self, *args, **kwargs))
+
+    def audited_persistent(self, *args, **kwargs):
+        return audit.watch(persistent(self, *args, **kwargs))
+
+    monkeypatch.setattr(Browser, "new_context", audited_new_context)
+    monkeypatch.setattr(BrowserType, "launch_persistent_context", audited_persistent)
+    yield audit
+    if os.environ.get("E2E_AXE_LOG"):
+        with open(os.environ["E2E_AXE_LOG"], "a") as log:
+            log.write("".join(f"{request.node.nodeid} {key}\n" for key in audit.audited))
+    if audit.violations:
+        pytest.fail("axe-core found accessibility violations:\n" + "\n".join(audit.violations))
 
 
 def pytest_collection_modifyitems(items):
