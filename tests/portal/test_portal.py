@@ -235,6 +235,7 @@ CLIENT_ROUTES = {
     "auth.passkey_sign_in",
     "notifications.notifications",
     "notifications.mark_read",
+    "notifications.unread",
     "portal.site",
     # Control-record sheets: the released ones of his own client (read, PDF, sign for).
     "records.sheets",
