@@ -98,7 +98,13 @@ def handle_unexpected(error: Exception):
     """Log the exception with the request id; show the user only a generic page and that id."""
     from app.extensions import db
 
-    db.session.rollback()
+    transient = _is_transient(error)
+    try:
+        db.session.rollback()
+    except Exception:
+        # The connection that failed may fail its rollback too (a PostgreSQL connection ended
+        # mid-request): raising here would answer gunicorn's bare 500 instead of this page.
+        db.session.close()
     rule = request.url_rule
     error_logger.error(
         "unhandled error",
@@ -108,10 +114,11 @@ def handle_unexpected(error: Exception):
                 "route": rule.rule if rule is not None else None,
                 "endpoint": request.endpoint,
                 "error": type(error).__name__,
+                "status": 503 if transient else 500,
             }
         },
     )
-    if _is_transient(error):
+    if transient:
         # Not a fault of the request: the database was busy or its connection went away
         # (SQLite's lock wait past its busy timeout; a PostgreSQL restart or failover).
         # 503 with Retry-After says "send it again": the outbox does, a person is told so.

@@ -159,18 +159,33 @@ async def limited_logins(base: str, username: str) -> str:
     return f"{good}, wrong password answered {wrong}"
 
 
-def unhandled(log: str, most: int = 3) -> list[str]:
-    """The route and error of the first few unhandled errors in gunicorn's log (a 500)."""
+def unhandled(log: str, most: int = 4) -> list[str]:
+    """The status, route and error of the first few unhandled errors in gunicorn's log: the
+    app's error page (500, or 503 for a passing database condition) and gunicorn's own bare
+    500 for an error the app's handler did not catch."""
     found = []
-    for line in log.splitlines():
+    lines = log.splitlines()
+    for number, line in enumerate(lines):
         if "unhandled error" in line:
+            status = re.search(r'"status": ?(\d+)', line)
             route = re.search(r'"route": ?"([^"]*)"', line)
             error = re.search(r'"error": ?"([^"]*)"', line)
             locked = " (database is locked)" if "database is locked" in line else ""
             found.append(
-                f"500 at {route.group(1) if route else '?'}: "
+                f"{status.group(1) if status else 500} at {route.group(1) if route else '?'}: "
                 f"{error.group(1) if error else '?'}{locked}"
             )
+        elif "Error handling request" in line:
+            # gunicorn's traceback follows; its last line names the exception.
+            tail = next(
+                (
+                    later
+                    for later in lines[number + 1 : number + 200]
+                    if later and not later.startswith((" ", "Traceback", "During", "The above"))
+                ),
+                "?",
+            )
+            found.append(f"bare 500 from gunicorn at {line.split()[-1]}: {tail[:160]}")
     return found[:most]
 
 

@@ -9,6 +9,7 @@ import sqlite3
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.request_log import JsonFormatter, RequestIdFilter
@@ -294,8 +295,34 @@ def test_a_passing_database_condition_answers_503_with_retry_after(app, client, 
     assert "Temporarily unavailable" in response.text
     assert one_line_for(logs, response)["status"] == 503
     # Logged with the request id like any unexpected error, so it can still be found.
-    assert any(
-        e["request_id"] == response.headers["X-Request-ID"] for e in logs.entries("guardpost.error")
-    )
+    # Logged with the status it answered, so that a 503 is not counted as a 500.
+    assert [
+        e["status"]
+        for e in logs.entries("guardpost.error")
+        if e["request_id"] == response.headers["X-Request-ID"]
+    ] == [503]
     # The next request finds the database as usual (the pool replaced a dead connection).
+    assert client.get("/healthz").status_code == 200
+
+
+def test_a_rollback_that_fails_too_still_answers_the_apps_503(app, client, logs, monkeypatch):
+    """The connection that failed mid-request may fail the error handler's rollback as well:
+    the user still gets the app's 503 page with Retry-After, not the server's bare 500."""
+
+    @app.post("/lost-connection-for-test")
+    def lost_connection_view():
+        gone = Exception("server closed the connection unexpectedly")
+        raise OperationalError("SELECT 1", {}, gone)
+
+    lost_connection_view.is_public = True
+
+    def rollback_on_a_dead_connection():
+        raise OperationalError("ROLLBACK", {}, Exception("the connection is closed"))
+
+    monkeypatch.setattr(db.session, "rollback", rollback_on_a_dead_connection)
+    response = client.post("/lost-connection-for-test?lang=en")
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert "Temporarily unavailable" in response.text
     assert client.get("/healthz").status_code == 200
