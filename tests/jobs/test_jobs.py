@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from app.briefings import services as briefings
 from app.extensions import db
+from app.i18n import TAIPEI
 from app.jobs import tasks
 from app.notifications.models import Notification
 from tests.jobs.conftest import (
@@ -92,12 +93,15 @@ def test_retired_equipment_and_equipment_without_a_plan_never_notify(world):
 
 def test_briefing_reminders_go_the_day_before_and_the_day_it_is_due(world):
     briefing = add_briefing(world, due_on=TODAY + timedelta(days=3))
-    assert run(tasks.briefing_reminders, NOW) == 0
-    assert run(tasks.briefing_reminders, NOW + timedelta(days=1)) == 0
-    assert run(tasks.briefing_reminders, NOW + timedelta(days=2)) == 1  # the day before
-    assert run(tasks.briefing_reminders, NOW + timedelta(days=2, hours=1)) == 0  # once a day
-    assert run(tasks.briefing_reminders, NOW + timedelta(days=3)) == 1  # the day itself
-    assert run(tasks.briefing_reminders, NOW + timedelta(days=4)) == 0  # late: by hand now
+    # From noon in Taipei, an hour later is still the same day there, whenever the suite runs
+    # (from NOW, it was the next day between 23:00 and midnight Taipei, and a second reminder).
+    noon = datetime.combine(TODAY, time(12), tzinfo=TAIPEI).astimezone(UTC)
+    assert run(tasks.briefing_reminders, noon) == 0
+    assert run(tasks.briefing_reminders, noon + timedelta(days=1)) == 0
+    assert run(tasks.briefing_reminders, noon + timedelta(days=2)) == 1  # the day before
+    assert run(tasks.briefing_reminders, noon + timedelta(days=2, hours=1)) == 0  # once a day
+    assert run(tasks.briefing_reminders, noon + timedelta(days=3)) == 1  # the day itself
+    assert run(tasks.briefing_reminders, noon + timedelta(days=4)) == 0  # late: by hand now
     assert notified("briefing_reminder") == [(world["guard"].id, f"/briefings/{briefing.id}")] * 2
 
 
