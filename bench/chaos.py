@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import (
     DEFAULT_MODEL,
@@ -159,11 +160,11 @@ async def limited_logins(base: str, username: str) -> str:
     return f"{good}, wrong password answered {wrong}"
 
 
-def unhandled(log: str, most: int = 4) -> list[str]:
-    """The status, route and error of the first few unhandled errors in gunicorn's log: the
-    app's error page (500, or 503 for a passing database condition) and gunicorn's own bare
-    500 for an error the app's handler did not catch."""
-    found = []
+def unhandled(log: str) -> list[str]:
+    """Each kind of unhandled error in gunicorn's log, counted: the app's error page (500, or
+    503 for a passing database condition) by route and exception, and gunicorn's own bare 500
+    for an error the app's handler did not catch, by the exception's last line."""
+    found: dict[str, int] = {}
     lines = log.splitlines()
     for number, line in enumerate(lines):
         if "unhandled error" in line:
@@ -171,12 +172,12 @@ def unhandled(log: str, most: int = 4) -> list[str]:
             route = re.search(r'"route": ?"([^"]*)"', line)
             error = re.search(r'"error": ?"([^"]*)"', line)
             locked = " (database is locked)" if "database is locked" in line else ""
-            found.append(
+            kind = (
                 f"{status.group(1) if status else 500} at {route.group(1) if route else '?'}: "
                 f"{error.group(1) if error else '?'}{locked}"
             )
-        elif "Error handling request" in line:
-            # gunicorn's traceback follows; its last line names the exception.
+        elif "Error handling request" in line or "Exception on " in line:
+            # A traceback follows; its last line names the exception.
             tail = next(
                 (
                     later
@@ -185,8 +186,11 @@ def unhandled(log: str, most: int = 4) -> list[str]:
                 ),
                 "?",
             )
-            found.append(f"bare 500 from gunicorn at {line.split()[-1]}: {tail[:160]}")
-    return found[:most]
+            kind = f"bare 500 from gunicorn at {line.split()[-1]}: {tail[:160]}"
+        else:
+            continue
+        found[kind] = found.get(kind, 0) + 1
+    return [f"{kind} ×{n}" for kind, n in sorted(found.items(), key=lambda kv: -kv[1])]
 
 
 def check(url: str, run: Run) -> list[tuple[str, bool, str]]:
@@ -275,6 +279,8 @@ def run_database(label: str, url: str, args) -> str:
             server_log = server.log_text()
     finally:
         redis.stop()
+    if args.server_log:
+        Path(f"{args.server_log}-{label}").write_text(server_log)
     s = summary(run)
     final_5xx = sum(
         n for step in run.steps.values() for k, n in step.errors.items() if k.startswith("5")
@@ -326,6 +332,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     parser.add_argument("--retry", type=float, default=60.0, help="seconds a client retries")
     parser.add_argument("--no-load", action="store_true", help="do not load the year if missing")
+    parser.add_argument("--server-log", help="keep gunicorn's log in PATH-SQLite / PATH-PostgreSQL")
     args = parser.parse_args()
     sections, passed = [], True
     for label, url in databases(args):
