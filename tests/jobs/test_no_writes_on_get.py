@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.db import utcnow
 from app.extensions import db
+from app.i18n import taipei_today
 from app.notifications.models import Notification
-from tests.jobs.conftest import TODAY, add_alarm, add_briefing, add_equipment, add_ticket
+from tests.jobs.conftest import add_alarm, add_briefing, add_equipment, add_ticket
 from tests.querycount import count_queries
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE", "UPSERT")
@@ -23,11 +24,14 @@ def _writes(count) -> list[str]:
 
 @pytest.fixture
 def overdue_world(world):
-    """Every kind of work the jobs notify about, already due."""
+    """Every kind of work the jobs notify about, already due. Due by today's date in Taipei
+    as it is now, not as it was when the module was imported (a suite that crossed midnight
+    in Taipei made the briefing yesterday's, and the runner, which reads the clock, skipped it)."""
+    today = taipei_today()
     add_alarm(world, received_at=utcnow() - timedelta(minutes=45))
-    add_ticket(world, due_on=TODAY - timedelta(days=2))
-    add_equipment(world["site"], due_on=TODAY - timedelta(days=1))
-    add_briefing(world, due_on=TODAY)
+    add_ticket(world, due_on=today - timedelta(days=2))
+    add_equipment(world["site"], due_on=today - timedelta(days=1))
+    add_briefing(world, due_on=today)
     return world
 
 
