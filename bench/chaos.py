@@ -35,12 +35,10 @@ import time
 from pathlib import Path
 
 from common import (
-    DEFAULT_MODEL,
-    MODELS,
     ROOT,
     AsyncUser,
     Server,
-    add_database_args,
+    add_harness_args,
     databases,
     ensure_year,
     free_port,
@@ -323,15 +321,13 @@ def run_database(label: str, url: str, args) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_database_args(parser)
-    parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL)
+    add_harness_args(parser)
     parser.add_argument("--users", type=int, default=50, help="virtual users")
     # Faster than bench/load.py's users and longer, so that supervisors (about 47 actions per
     # inspection) submit a few times each across the faults.
     parser.add_argument("--think", type=float, default=0.5, help="mean seconds between actions")
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of load")
     parser.add_argument("--retry", type=float, default=60.0, help="seconds a client retries")
-    parser.add_argument("--no-load", action="store_true", help="do not load the year if missing")
     parser.add_argument("--server-log", help="keep gunicorn's log in PATH-SQLite / PATH-PostgreSQL")
     args = parser.parse_args()
     sections, passed = [], True

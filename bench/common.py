@@ -59,6 +59,13 @@ def add_database_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_harness_args(parser: argparse.ArgumentParser) -> None:
+    """What load, chaos and speed all take: the databases, the worker model, --no-load."""
+    add_database_args(parser)
+    parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL)
+    parser.add_argument("--no-load", action="store_true", help="do not load the year if missing")
+
+
 def databases(args) -> list[tuple[str, str]]:
     """[(label, url)] of the databases chosen by --db."""
     urls = {"SQLite": args.sqlite_url, "PostgreSQL": args.postgres_url}

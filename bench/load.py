@@ -30,12 +30,10 @@ import uuid as uuid_lib
 from dataclasses import dataclass, field
 
 from common import (
-    DEFAULT_MODEL,
-    MODELS,
     AsyncUser,
     Server,
     Step,
-    add_database_args,
+    add_harness_args,
     databases,
     ensure_year,
     machine,
@@ -488,8 +486,7 @@ def run_database(label: str, url: str, args) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_database_args(parser)
-    parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL)
+    add_harness_args(parser)
     parser.add_argument("--users", type=int, default=50, help="virtual users of the target run")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds between actions")
     parser.add_argument("--warmup", type=float, default=5.0, help="untimed seconds first")
@@ -506,7 +503,6 @@ def main() -> None:
     parser.add_argument("--step-duration", type=float, default=20.0, help="seconds per step")
     parser.add_argument("--no-capacity", action="store_true", help="only the target run")
     parser.add_argument("--capacity-only", action="store_true", help="only the capacity search")
-    parser.add_argument("--no-load", action="store_true", help="do not load the year if missing")
     args = parser.parse_args()
     sections = []
     for label, url in databases(args):

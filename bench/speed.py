@@ -31,12 +31,10 @@ import sys
 import time
 
 from common import (
-    DEFAULT_MODEL,
-    MODELS,
     AsyncUser,
     Client,
     Server,
-    add_database_args,
+    add_harness_args,
     databases,
     ensure_year,
     machine,
@@ -224,13 +222,11 @@ def run_database(label: str, url: str, args) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_database_args(parser)
-    parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL)
+    add_harness_args(parser)
     parser.add_argument("--clients", type=int, default=4, help="closed-loop clients per endpoint")
     parser.add_argument("--warmup", type=float, default=2.0, help="untimed seconds per endpoint")
     parser.add_argument("--duration", type=float, default=10.0, help="timed seconds per endpoint")
     parser.add_argument("--rounds", type=int, default=2, help="every endpoint this many times")
-    parser.add_argument("--no-load", action="store_true", help="do not load the year if missing")
     args = parser.parse_args()
     print("\n\n".join(run_database(label, url, args) for label, url in databases(args)))
 

@@ -132,6 +132,23 @@ class SidewaysWatch:
         )
 
 
+def _hand_every_context_to(watch, monkeypatch) -> None:
+    """Pass every browser context the test opens (fixtures' and its own, new or persistent)
+    through `watch(context)`, which returns it. Watchers chain: each wraps the one before."""
+    from playwright.sync_api import Browser, BrowserType
+
+    new_context, persistent = Browser.new_context, BrowserType.launch_persistent_context
+
+    def watched_new_context(self, *args, **kwargs):
+        return watch(new_context(self, *args, **kwargs))
+
+    def watched_persistent(self, *args, **kwargs):
+        return watch(persistent(self, *args, **kwargs))
+
+    monkeypatch.setattr(Browser, "new_context", watched_new_context)
+    monkeypatch.setattr(BrowserType, "launch_persistent_context", watched_persistent)
+
+
 @pytest.fixture(autouse=True)
 def no_sideways_scroll(request, monkeypatch):
     """Watch every browser context the test opens (fixtures' and its own) and fail the test
@@ -140,19 +157,8 @@ def no_sideways_scroll(request, monkeypatch):
     if "/e2e/" not in str(request.node.fspath):
         yield None
         return
-    from playwright.sync_api import Browser, BrowserType
-
     watch = SidewaysWatch()
-    new_context, persistent = Browser.new_context, BrowserType.launch_persistent_context
-
-    def watched_new_context(self, *args, **kwargs):
-        return watch.watch(new_context(self, *args, **kwargs))
-
-    def watched_persistent(self, *args, **kwargs):
-        return watch.watch(persistent(self, *args, **kwargs))
-
-    monkeypatch.setattr(Browser, "new_context", watched_new_context)
-    monkeypatch.setattr(BrowserType, "launch_persistent_context", watched_persistent)
+    _hand_every_context_to(watch.watch, monkeypatch)
     yield watch
     for context in watch.contexts:
         watch.look(context)
@@ -296,19 +302,8 @@ def axe_audit(request, monkeypatch):
     if "/e2e/" not in str(request.node.fspath) or os.environ.get("E2E_AXE") == "0":
         yield None
         return
-    from playwright.sync_api import Browser, BrowserType
-
     audit = AxeAudit(request.getfixturevalue("axe_claims"))
-    new_context, persistent = Browser.new_context, BrowserType.launch_persistent_context
-
-    def audited_new_context(self, *args, **kwargs):
-        return audit.watch(new_context(self, *args, **kwargs))
-
-    def audited_persistent(self, *args, **kwargs):
-        return audit.watch(persistent(self, *args, **kwargs))
-
-    monkeypatch.setattr(Browser, "new_context", audited_new_context)
-    monkeypatch.setattr(BrowserType, "launch_persistent_context", audited_persistent)
+    _hand_every_context_to(audit.watch, monkeypatch)
     yield audit
     if os.environ.get("E2E_AXE_LOG"):
         with open(os.environ["E2E_AXE_LOG"], "a") as log:
